@@ -1,0 +1,37 @@
+# Sawmill: `make run` serves the dashboard, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+REPO ?=
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export SAWMILL_DATABASE_URL ?= sqlite:///$(CURDIR)/sawmill.db
+
+.PHONY: install run test bench demo clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --editable '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+ifeq ($(REPO),)
+	$(BIN)/sawmill demo var/demo-repo
+	$(BIN)/sawmill serve --repo var/demo-repo --host $(HOST) --port $(PORT)
+else
+	$(BIN)/sawmill scan $(REPO)
+	$(BIN)/sawmill serve --repo $(REPO) --host $(HOST) --port $(PORT)
+endif
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var sawmill.db sawmill.db-wal sawmill.db-shm

@@ -1,0 +1,51 @@
+"""The ``sawmill`` command: thin commands over the same functions the web uses.
+
+A user error is one line on stderr and exit status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+
+from app.config import Settings, get_settings
+from app.store.db import migrate
+
+cli = typer.Typer(
+    name="sawmill",
+    help="Track a GitOps repository's move to kyverno/chainsaw tests, module by module.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def open_store(settings: Settings | None = None) -> str:
+    """Migrate the configured database and return its URL."""
+    settings = settings or get_settings()
+    try:
+        migrate(settings.database_url)
+    except Exception as exc:  # a locked, read-only or corrupt file: say so in one line
+        fail(f"cannot open the database {settings.database_url}: {exc}")
+    return settings.database_url
+
+
+@cli.command()
+def migrate_db() -> None:
+    """Create or upgrade the database to the newest schema."""
+    url = open_store()
+    typer.echo(f"database ready: {url}")
+
+
+def main() -> None:
+    try:
+        cli()
+    except Exception as exc:  # last line of defence: a message, not a traceback
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None

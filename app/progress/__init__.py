@@ -1,0 +1,1 @@
+"""The progress document: markdown <-> typed items. Pure functions."""

@@ -1,0 +1,1 @@
+"""The store: SQLModel tables, sessions, and the few functions that write."""

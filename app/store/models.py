@@ -1,0 +1,7 @@
+"""Every table Sawmill stores, registered on SQLModel.metadata.
+
+Each area keeps its tables in its own module; this one imports them all so
+that Alembic sees the whole schema.
+"""
+
+from app.store.scans import ModuleResult, Scan  # noqa: F401
