@@ -26,3 +26,16 @@ def test_settings_refuse_a_port_out_of_range(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("SAWMILL_PORT", "70000")
     with pytest.raises(ValidationError, match="SAWMILL_PORT"):
         Settings()
+
+
+def test_migrations_match_the_models(db_url: str) -> None:
+    """Every table and column the models declare exists after `upgrade heads`, and no more."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    import app.store.models  # noqa: F401
+
+    with get_engine(db_url).connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert diff == []
