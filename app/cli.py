@@ -43,6 +43,43 @@ def migrate_db() -> None:
     typer.echo(f"database ready: {url}")
 
 
+token_cli = typer.Typer(help="API tokens: who may change the board.", no_args_is_help=True)
+cli.add_typer(token_cli, name="token")
+
+
+@token_cli.command("create")
+def token_create(name: str) -> None:
+    """Make a token for NAME and print it once; only its hash is kept."""
+    from app.store.db import session_scope
+    from app.store.errors import StoreError
+    from app.store.tokens import create_token
+
+    url = open_store()
+    try:
+        with session_scope(url) as session:
+            token = create_token(session, name)
+    except StoreError as exc:
+        fail(exc.message)
+    typer.echo(token)
+    typer.echo(f"token for {name} created; it is shown only this once", err=True)
+
+
+@token_cli.command("revoke")
+def token_revoke(name: str) -> None:
+    """Revoke NAME's token; its sessions end too."""
+    from app.store.db import session_scope
+    from app.store.errors import StoreError
+    from app.store.tokens import revoke_token
+
+    url = open_store()
+    try:
+        with session_scope(url) as session:
+            revoke_token(session, name)
+    except StoreError as exc:
+        fail(exc.message)
+    typer.echo(f"token for {name} revoked")
+
+
 def main() -> None:
     try:
         cli()

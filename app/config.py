@@ -7,10 +7,12 @@ configured is a field here, set through ``SAWMILL_*`` environment variables.
 from __future__ import annotations
 
 from functools import lru_cache
+from ipaddress import ip_network
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -31,11 +33,53 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
+    read_requires_signin: bool = False
+    """Reads are open by default; true makes every page and API read need an identity."""
+
+    trust_proxy_header: bool = False
+    """Honour a ``Remote-User`` header set by an SSO proxy (only from ``trusted_proxies``)."""
+
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    """Addresses or networks (comma-separated) whose ``Remote-User`` header is believed."""
+
+    session_secret: SecretStr | None = None
+    """Signs session cookies; unset, Sawmill makes one and keeps it in the store."""
+
+    session_max_age: int = 14 * 24 * 3600
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
         if not value.startswith(("sqlite:", "postgresql:", "postgresql+")):
             raise ValueError("SAWMILL_DATABASE_URL must be a sqlite:// or postgresql:// URL")
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"SAWMILL_TRUSTED_PROXIES: {item!r} is not an address or network") from None
+        return value
+
+    @field_validator("session_secret")
+    @classmethod
+    def _strong_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # A short or empty secret lets anyone forge a session cookie: refuse to start.
+        if value is not None and (len(value.get_secret_value()) < 32 or len(set(value.get_secret_value())) < 8):
+            raise ValueError(
+                "SAWMILL_SESSION_SECRET must be at least 32 varied characters; "
+                "leave it unset and Sawmill makes one and keeps it in the store"
+            )
         return value
 
     @field_validator("port")

@@ -5,3 +5,4 @@ that Alembic sees the whole schema.
 """
 
 from app.store.scans import ModuleResult, Scan  # noqa: F401
+from app.store.tokens import ApiToken, AuthSecret  # noqa: F401

@@ -1,0 +1,361 @@
+"""Who may change things: identities for writes, sign-in, CSRF.
+
+How to use it (pages, forms and the API alike)::
+
+    from app.web.auth import ReaderDep, WriterDep
+
+    @router.post("/blockers/{id}/resolve")
+    async def resolve(id: int, who: WriterDep, note: Annotated[str, Form()]):
+        resolve_blocker(session, id, note=note, by=who.name)   # never a form field
+
+    @router.get("/blockers")
+    async def blockers(request: Request, viewer: ReaderDep): ...
+
+- ``WriterDep`` gives an ``Identity`` or refuses the request: 401 with no
+  identity, 403 when a cookie- or proxy-authenticated write lacks its CSRF
+  token. Identities come from, in order: ``Authorization: Bearer <token>``
+  (``sawmill token create NAME``), a trusted ``Remote-User`` header (only when
+  ``SAWMILL_TRUST_PROXY_HEADER`` is on and the peer is in
+  ``SAWMILL_TRUSTED_PROXIES``), the signed session cookie set by ``/signin``.
+- ``ReaderDep`` gives an ``Identity`` or ``None``; with
+  ``SAWMILL_READ_REQUIRES_SIGNIN`` on it refuses anonymous reads with 401.
+- Both raise ``NotSignedIn`` / ``CsrfRefused`` (``HTTPException`` subclasses);
+  the app's error handler answers them as HTML (a page that links /signin)
+  or JSON.
+- Forms: call ``install_template_helpers(templates)`` once, then in every
+  form ``{{ csrf_input(request) }}``. htmx: put
+  ``hx-headers='{"X-CSRF-Token": "{{ csrf_token(request) }}"}'`` on <body>;
+  the token travels as the ``X-CSRF-Token`` header.
+- ``auth_router`` serves GET/POST ``/signin`` and POST ``/signout``; include
+  it in ``create_app``.
+
+Tokens are checked against an in-memory copy of the active tokens, reloaded
+when the store changes, so a read that needs sign-in costs no query and a
+revoked token stops working on the next request.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from ipaddress import ip_address, ip_network
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+
+from app.config import Settings, get_settings
+from app.store.db import session_scope
+from app.store.tokens import ActiveToken, active_tokens, hash_token, session_secret
+from app.web.status_cache import Memo, watch_for
+
+COOKIE = "sawmill_session"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+Method = Literal["token", "session", "proxy"]
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    method: Method  # how the request proved it: an API token, the session cookie, the SSO proxy
+    csrf: str | None = None  # the token a browser form must echo; None for bearer tokens
+
+
+class NotSignedIn(HTTPException):
+    def __init__(self, message: str = "sign in first: a valid API token or session is needed") -> None:
+        super().__init__(401, message, headers={"WWW-Authenticate": 'Bearer realm="sawmill"'})
+
+
+class CsrfRefused(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(403, "missing or invalid CSRF token; reload the page and try again")
+
+
+class TooManyAttempts(HTTPException):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            429, f"too many failed sign-ins; try again in {retry_after} s", headers={"Retry-After": str(retry_after)}
+        )
+
+
+class SigninLimiter:
+    """Failed sign-ins per client address; after ``free`` failures each one doubles the wait."""
+
+    def __init__(self, free: int = 5, window: float = 900.0, cap: float = 300.0, clock=time.monotonic) -> None:
+        self.free, self.window, self.cap, self.clock = free, window, cap, clock
+        self._failures: dict[str, tuple[int, float]] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, address: str) -> int:
+        """Seconds this address must still wait before trying again (0: go ahead)."""
+        with self._lock:
+            count, last = self._failures.get(address, (0, 0.0))
+            now = self.clock()
+            if now - last > self.window:
+                self._failures.pop(address, None)
+                return 0
+            if count < self.free:
+                return 0
+            delay = min(self.cap, 2.0 ** (count - self.free))
+            return max(0, int(last + delay - now + 0.999))
+
+    def failed(self, address: str) -> None:
+        with self._lock:
+            count, last = self._failures.get(address, (0, 0.0))
+            if self.clock() - last > self.window:
+                count = 0
+            self._failures[address] = (count + 1, self.clock())
+            if len(self._failures) > 10_000:  # bound memory under a spray of addresses
+                self._failures.pop(next(iter(self._failures)))
+
+    def succeeded(self, address: str) -> None:
+        with self._lock:
+            self._failures.pop(address, None)
+
+
+class Auth:
+    """The app's authentication state: settings, signing key, token cache, limiter."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.url = settings.database_url
+        self.proxies = [ip_network(p, strict=False) for p in settings.trusted_proxies]
+        self.limiter = SigninLimiter()
+        self._tokens = Memo(watch_for(self.url), self._load_tokens)
+        self._key: bytes | None = None
+
+    def _load_tokens(self) -> tuple[dict[str, ActiveToken], set[int]]:
+        with session_scope(self.url) as session:
+            tokens = active_tokens(session)
+        return tokens, {t.id for t in tokens.values()}
+
+    @property
+    def key(self) -> bytes:
+        if self._key is None:
+            if self.settings.session_secret is not None:
+                secret = self.settings.session_secret.get_secret_value()
+            else:
+                with session_scope(self.url) as session:
+                    secret = session_secret(session)
+            self._key = hashlib.sha256(b"sawmill-session\0" + secret.encode()).digest()
+        return self._key
+
+    def token(self, token: str) -> ActiveToken | None:
+        return self._tokens.get()[0].get(hash_token(token))
+
+    def token_id_active(self, token_id: int) -> bool:
+        return token_id in self._tokens.get()[1]
+
+    # -- the session cookie: base64(json payload) "." base64(hmac) -------------
+
+    def sign(self, payload: dict) -> str:
+        body = _b64(json.dumps(payload, separators=(",", ":")).encode())
+        return f"{body}.{_b64(self._mac(body))}"
+
+    def unsign(self, cookie: str) -> dict | None:
+        body, _, mac = cookie.partition(".")
+        try:
+            if not hmac.compare_digest(_unb64(mac), self._mac(body)):
+                return None
+            payload = json.loads(_unb64(body))
+        except (ValueError, TypeError):
+            return None
+        if not isinstance(payload, dict) or time.time() - payload.get("iat", 0) > self.settings.session_max_age:
+            return None
+        return payload
+
+    def _mac(self, body: str) -> bytes:
+        return hmac.new(self.key, body.encode(), hashlib.sha256).digest()
+
+    def proxy_csrf(self, name: str) -> str:
+        return _b64(hmac.new(self.key, b"proxy-csrf\0" + name.encode(), hashlib.sha256).digest())
+
+    def trusted_peer(self, request: Request) -> bool:
+        if not (self.settings.trust_proxy_header and self.proxies and request.client):
+            return False
+        try:
+            peer = ip_address(request.client.host)
+        except ValueError:
+            return False
+        return any(peer in network for network in self.proxies)
+
+
+def install_auth(app, settings: Settings | None = None) -> Auth:
+    """Attach the auth state to ``app`` (``create_app`` calls this once)."""
+    app.state.auth = Auth(settings or getattr(app.state, "settings", None) or get_settings())
+    return app.state.auth
+
+
+def get_auth(request: Request) -> Auth:
+    auth = getattr(request.app.state, "auth", None)
+    return auth if auth is not None else install_auth(request.app)
+
+
+def identify(request: Request) -> Identity | None:
+    """The identity a request proves, or None; never raises for bad credentials."""
+    if "sawmill_identity" in request.scope:
+        return request.scope["sawmill_identity"]
+    auth = get_auth(request)
+    identity = _from_bearer(auth, request)
+    if identity is None and auth.trusted_peer(request):
+        name = request.headers.get("remote-user", "").strip()
+        if name:
+            identity = Identity(name=name, method="proxy", csrf=auth.proxy_csrf(name))
+    if identity is None and "authorization" not in request.headers:
+        identity = _from_cookie(auth, request)
+    request.scope["sawmill_identity"] = identity
+    return identity
+
+
+def _from_bearer(auth: Auth, request: Request) -> Identity | None:
+    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        return None
+    token = auth.token(credential.strip())
+    return Identity(name=token.name, method="token") if token else None
+
+
+def _from_cookie(auth: Auth, request: Request) -> Identity | None:
+    cookie = request.cookies.get(COOKIE)
+    payload = auth.unsign(cookie) if cookie else None
+    if not payload or not auth.token_id_active(payload.get("tid", -1)):
+        return None  # a revoked token ends the sessions it opened
+    return Identity(name=str(payload["n"]), method="session", csrf=str(payload["c"]))
+
+
+async def reader(request: Request) -> Identity | None:
+    identity = identify(request)
+    if identity is None and get_auth(request).settings.read_requires_signin:
+        raise NotSignedIn()
+    return identity
+
+
+async def writer(request: Request) -> Identity:
+    identity = identify(request)
+    if identity is None:
+        raise NotSignedIn()
+    if identity.method != "token" and request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER) or await _form_csrf(request)
+        if not sent or not hmac.compare_digest(sent.encode(), (identity.csrf or "").encode()):
+            raise CsrfRefused()
+    return identity
+
+
+async def _form_csrf(request: Request) -> str | None:
+    kind = request.headers.get("content-type", "")
+    if not kind.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        return None
+    try:
+        value = (await request.form()).get(CSRF_FIELD)  # Starlette caches the parsed form for the route
+    except Exception:  # a malformed body: the route's own parsing reports it
+        return None
+    return value if isinstance(value, str) else None
+
+
+ReaderDep = Annotated[Identity | None, Depends(reader)]
+WriterDep = Annotated[Identity, Depends(writer)]
+
+
+# -- template helpers -----------------------------------------------------------
+
+
+def csrf_token(request: Request) -> str:
+    identity = identify(request)
+    return identity.csrf or "" if identity else ""
+
+
+def csrf_input(request: Request) -> Markup:
+    return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, csrf_token(request))
+
+
+def current_identity(request: Request) -> Identity | None:
+    return identify(request)
+
+
+def install_template_helpers(templates: Jinja2Templates) -> None:
+    templates.env.globals.update(
+        csrf_input=csrf_input, csrf_token=csrf_token, current_identity=current_identity
+    )
+
+
+# -- /signin and /signout -------------------------------------------------------
+
+templates = Jinja2Templates(directory=str(TEMPLATES))
+install_template_helpers(templates)
+auth_router = APIRouter(tags=["sign-in"])
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: an open redirect would make the sign-in page a phishing aid.
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+@auth_router.get("/signin", response_class=HTMLResponse, include_in_schema=False)
+async def signin_page(request: Request, next: str | None = None) -> Response:
+    return templates.TemplateResponse(
+        request, "signin.html", {"next": _safe_next(next), "error": None, "identity": identify(request)}
+    )
+
+
+@auth_router.post("/signin", response_class=HTMLResponse, include_in_schema=False)
+async def signin(
+    request: Request, token: Annotated[str, Form(max_length=512)] = "", next: Annotated[str, Form()] = "/"
+) -> Response:
+    auth = get_auth(request)
+    address = request.client.host if request.client else "unknown"
+    if wait := auth.limiter.wait(address):
+        raise TooManyAttempts(wait)
+    found = auth.token(token.strip()) if token.strip() else None
+    if found is None:
+        auth.limiter.failed(address)
+        # One message whatever was wrong: no hint whether the name or the secret part missed.
+        context = {"next": _safe_next(next), "error": "That token was not accepted.", "identity": None}
+        return templates.TemplateResponse(request, "signin.html", context, status_code=401)
+    auth.limiter.succeeded(address)
+    payload = {"tid": found.id, "n": found.name, "c": secrets.token_urlsafe(24), "iat": int(time.time())}
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        COOKIE,
+        auth.sign(payload),
+        max_age=auth.settings.session_max_age,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@auth_router.post("/signout", include_in_schema=False)
+async def signout(request: Request, who: WriterDep) -> Response:
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+def signin_url(request: Request) -> str:
+    """Where an HTML page sends an anonymous user: /signin, returning here after."""
+    return f"/signin?next={quote(request.url.path)}"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -1,0 +1,132 @@
+"""Answer hot reads from memory until the store changes.
+
+``StoreWatch.version()`` is a cheap fingerprint of the store, checked on every
+request without touching the database:
+
+- a generation counter, bumped after any commit in this process that wrote
+  (an engine event, so writes from every area count, not just the API's);
+- for SQLite, ``os.stat`` of the database file and its WAL, plus the first
+  48 bytes of the ``-shm`` wal-index header, whose frame count and salts change
+  with every commit by any process (the CLI, another uvicorn worker). The
+  header matters because file times are coarse: two commits in one tick after
+  a WAL reset can leave size and mtime the same.
+
+``Memo`` holds one value per version; when the version moves it rebuilds on
+the next request. Other databases have only the counter, so a Memo there also
+expires after ``ttl`` seconds to notice other processes' writes.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from app.store.db import get_engine
+
+T = TypeVar("T")
+
+_WRITES = ("insert", "update", "delete", "replace", "create", "drop", "alter")
+_watches: dict[str, StoreWatch] = {}
+_watches_lock = threading.Lock()
+
+
+class StoreWatch:
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self.generation = 0
+        self._files = _sqlite_files(database_url)
+        _listen(get_engine(database_url), self)
+
+    def bump(self) -> None:
+        self.generation += 1
+
+    def version(self) -> tuple:
+        if self._files is None:
+            return (self.generation,)
+        return (self.generation, *(_fingerprint(path) for path in self._files), _shm_header(self._files[0]))
+
+
+def watch_for(database_url: str) -> StoreWatch:
+    """The one watch per database URL in this process."""
+    with _watches_lock:
+        if database_url not in _watches:
+            _watches[database_url] = StoreWatch(database_url)
+        return _watches[database_url]
+
+
+class Memo(Generic[T]):
+    """One value, rebuilt when the store's version moves (or ``ttl`` passes, if set)."""
+
+    def __init__(self, watch: StoreWatch, build: Callable[[], T], ttl: float | None = None) -> None:
+        self._watch, self._build, self._ttl = watch, build, ttl
+        self._lock = threading.Lock()
+        self._key: tuple | None = None
+        self._value: T | None = None
+        self._built_at = 0.0
+        self.builds = 0
+
+    def get(self) -> T:
+        key = self._watch.version()
+        if key == self._key and not self._expired():
+            return self._value  # type: ignore[return-value]
+        with self._lock:
+            # The key is taken before reading, so a write landing mid-build moves
+            # the version again and the next request rebuilds: never stale for long.
+            key = self._watch.version()
+            if key != self._key or self._expired():
+                self._value = self._build()
+                self._key, self._built_at = key, time.monotonic()
+                self.builds += 1
+            return self._value  # type: ignore[return-value]
+
+    def _expired(self) -> bool:
+        if self._ttl is None and self._watch._files is not None:
+            return False
+        return time.monotonic() - self._built_at > (self._ttl or 2.0)
+
+
+def _listen(engine: Engine, watch: StoreWatch) -> None:
+    def mark(conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip()[:7].lower().startswith(_WRITES):
+            conn.info["sawmill_wrote"] = True
+
+    def committed(conn) -> None:
+        if conn.info.pop("sawmill_wrote", False):
+            watch.bump()
+
+    def rolled_back(conn) -> None:
+        conn.info.pop("sawmill_wrote", None)
+
+    event.listen(engine, "before_cursor_execute", mark)
+    event.listen(engine, "commit", committed)
+    event.listen(engine, "rollback", rolled_back)
+
+
+def _sqlite_files(url: str) -> tuple[str, str] | None:
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url[len(prefix):] in ("", ":memory:"):
+        return None
+    path = url[len(prefix):].split("?", 1)[0]
+    return (path, path + "-wal")
+
+
+def _fingerprint(path: str) -> tuple[int, int, int]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (0, 0, 0)
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _shm_header(db_path: str) -> bytes:
+    try:
+        with open(db_path + "-shm", "rb", buffering=0) as shm:
+            return shm.read(48)
+    except OSError:
+        return b""
