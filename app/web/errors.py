@@ -1,0 +1,145 @@
+"""One error handler for the whole app, answering in the format the client asked for.
+
+- API clients (paths under ``/api``, or ``Accept: application/json``) get one
+  fixed JSON shape: ``{"error": {"status", "message", "field"}}``.
+- A form post that breaks a rule (422) or lost a race (409) gets its page
+  again, the message beside the field (or above the form), nothing stored:
+  the route declared its form with ``form_view`` so the handler knows which
+  page and which form to draw.
+- Anything else gets a small HTML page (404, 405, ...), or for htmx a flash
+  message swapped into the page's ``#flash`` slot. Never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlmodel import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.store.db import session_scope
+from app.store.errors import Invalid, StoreError
+from app.web.render import is_htmx, render, render_html
+
+log = logging.getLogger("sawmill.web")
+
+TITLES = {400: "Bad request", 401: "Sign in needed", 403: "Not allowed", 404: "Page not found",
+          405: "Method not allowed", 409: "Conflict", 422: "Invalid input", 500: "Something went wrong"}
+
+
+@dataclass
+class FormView:
+    """The page a form lives on, so an error can redraw it with the message in place."""
+
+    template: str
+    block: str | None
+    build: Callable[[Session], dict[str, Any]]
+    key: str
+    values: dict[str, str] = field(default_factory=dict)
+
+
+def form_view(
+    template: str,
+    block: str | None,
+    build: Callable[[Session], dict[str, Any]],
+    key: str | Callable[[Request], str] = "form",
+):
+    """A route dependency declaring the form it handles.
+
+    ``key`` names the form on the page (a page may hold one resolve form per
+    blocker); the template finds its errors under ``errors[key]`` and the
+    submitted values under ``values[key]``.
+    """
+
+    async def declare(request: Request) -> FormView:
+        form = await request.form()
+        values = {k: v for k, v in form.items() if isinstance(v, str)}
+        name = key(request) if callable(key) else key
+        view = FormView(template, block, build, name, values)
+        request.state.form = view
+        return view
+
+    return declare
+
+
+@dataclass
+class Problem:
+    status: int
+    message: str
+    field: str | None = None
+
+
+def describe(exc: Exception) -> Problem:
+    if isinstance(exc, StoreError):
+        return Problem(exc.status, exc.message, exc.field if isinstance(exc, Invalid) else None)
+    if isinstance(exc, RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
+        name = loc[-1] if loc else None
+        message = first.get("msg", "invalid input")
+        if first.get("type") == "missing":
+            message = "This field is required."
+        return Problem(422, message, name)
+    if isinstance(exc, StarletteHTTPException):
+        detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "Error")
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "There is no page at this address."
+        return Problem(exc.status_code, detail)
+    return Problem(500, "Something went wrong on our side; the error was logged.")
+
+
+def wants_json(request: Request) -> bool:
+    if request.url.path.startswith("/api"):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def error_body(problem: Problem) -> dict[str, Any]:
+    return {"error": {"status": problem.status, "message": problem.message, "field": problem.field}}
+
+
+async def handle(request: Request, exc: Exception) -> Response:
+    problem = describe(exc)
+    if problem.status >= 500:
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    headers = getattr(exc, "headers", None) or {}
+    if wants_json(request):
+        return JSONResponse(error_body(problem), status_code=problem.status, headers=headers)
+    form: FormView | None = getattr(request.state, "form", None)
+    if form is not None and problem.status in (409, 422):
+        try:
+            return _form_again(request, form, problem)
+        except Exception as again:  # drawing the form failed too: fall back to the plain page
+            log.error("cannot redraw the form on %s", request.url.path, exc_info=again)
+    if is_htmx(request):
+        here = urlsplit(request.headers.get("hx-current-url", "/")).path or "/"
+        html = render_html("_flash.html", {"problem": problem, "here": here})
+        return HTMLResponse(
+            html, status_code=problem.status, headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"}
+        )
+    context = {"problem": problem, "title": TITLES.get(problem.status, "Error")}
+    response = render(request, "error.html", context, status_code=problem.status)
+    response.headers.update(headers)
+    return response
+
+
+def _form_again(request: Request, form: FormView, problem: Problem) -> Response:
+    settings = request.app.state.settings
+    with session_scope(settings.database_url) as session:
+        context = form.build(session)
+    context["errors"] = {form.key: {problem.field or "_form": problem.message}}
+    context["values"] = {form.key: form.values}
+    return render(request, form.template, context, block=form.block, status_code=problem.status)
+
+
+def install(app: FastAPI) -> None:
+    for kind in (StoreError, RequestValidationError, StarletteHTTPException, Exception):
+        app.add_exception_handler(kind, handle)

@@ -1,0 +1,28 @@
+"""The web app: pages (HTML + htmx fragments), the JSON API, static files."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app.config import Settings, get_settings
+from app.web import errors, pages, planning
+from app.web.auth import auth_router, install_auth
+from app.web.render import STATIC
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app over ``settings`` (the environment's by default).
+
+    The database must already be migrated: ``sawmill serve`` and the test
+    fixtures run Alembic first; the app never creates tables.
+    """
+    app = FastAPI(title="Sawmill", version="0.1.0")
+    app.state.settings = settings or get_settings()
+    errors.install(app)
+    install_auth(app, app.state.settings)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(auth_router)
+    app.include_router(pages.router)
+    app.include_router(planning.router)
+    return app

@@ -1,0 +1,108 @@
+"""Render a page, or for htmx a named block of the same template.
+
+A fragment is never a separate template: the route names a ``{% block %}`` of
+its page and htmx requests get just that block, rendered with the same
+context. So a fragment cannot drift from its page, and every page still works
+without JavaScript.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from app.web.auth import csrf_input, csrf_token, current_identity
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = ROOT / "templates"
+STATIC = ROOT / "static"
+
+STATUS_LABELS = {
+    "untested": "untested",
+    "legacy": "legacy",
+    "in_progress": "in progress",
+    "migrated": "migrated",
+}
+
+
+@lru_cache
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,  # a missing context key is a bug, not an empty string
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["status_label"] = lambda status: STATUS_LABELS.get(status, status)
+    env.filters["short"] = lambda sha: (sha or "")[:8]
+    env.filters["when"] = when
+    env.filters["ago"] = ago
+    # The shared macros are globals, not `{% from %}` imports: a block rendered
+    # on its own (an htmx fragment) does not see its template's top-level imports.
+    env.globals.update(csrf_input=csrf_input, csrf_token=csrf_token, current_identity=current_identity)
+    macros = env.get_template("_macros.html").module
+    env.globals.update({name: getattr(macros, name) for name in dir(macros) if not name.startswith("_")})
+    return env
+
+
+def is_htmx(request: Request) -> bool:
+    """An htmx request that wants a fragment (not a history restore or a full swap)."""
+    headers = request.headers
+    return (
+        headers.get("hx-request") == "true"
+        and headers.get("hx-history-restore-request") != "true"
+        and headers.get("hx-request-type", "partial") != "full"
+    )
+
+
+def render_html(name: str, context: dict[str, Any], block: str | None = None) -> str:
+    template = environment().get_template(name)
+    if block is None:
+        return template.render(context)
+    if block not in template.blocks:
+        raise LookupError(f"template {name} has no block {block!r}")
+    return "".join(template.blocks[block](template.new_context(context)))
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    *,
+    block: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The whole page, or only ``block`` when htmx asked for a fragment."""
+    context = {"request": request, "path": request.url.path, "errors": {}, "values": {}, **context}
+    fragment = block if block and is_htmx(request) else None
+    response = HTMLResponse(render_html(name, context, fragment), status_code=status_code)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def when(value: datetime | None) -> str:
+    if value is None:
+        return "never"
+    if value.tzinfo is None:  # SQLite hands back naive datetimes; they were stored as UTC
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def ago(value: datetime | None, now: datetime | None = None) -> str:
+    if value is None:
+        return "never"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    seconds = int(((now or datetime.now(UTC)) - value).total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"
