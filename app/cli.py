@@ -5,6 +5,7 @@ A user error is one line on stderr and exit status 1, never a traceback.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NoReturn
 
 import typer
@@ -78,6 +79,33 @@ def token_revoke(name: str) -> None:
     except StoreError as exc:
         fail(exc.message)
     typer.echo(f"token for {name} revoked")
+
+
+def settings_with(**overrides: object) -> Settings:
+    """The environment's settings with the command line's options on top."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        fail("; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()))
+
+
+@cli.command()
+def serve(
+    repo: Path | None = typer.Option(None, "--repo", help="The repository Rescan scans (default SAWMILL_REPO)."),
+    host: str | None = typer.Option(None, "--host", help="Address to listen on (default 127.0.0.1)."),
+    port: int | None = typer.Option(None, "--port", help="Port to listen on (default 8000)."),
+) -> None:
+    """Migrate the database and serve the dashboard."""
+    from app.web.server import run_server
+
+    if repo is not None and not repo.exists():
+        fail(f"no repository at {repo}")
+    settings = settings_with(repo=repo.resolve() if repo else None, host=host, port=port)
+    open_store(settings)
+    typer.echo(f"Sawmill on http://{settings.host}:{settings.port}", err=True)
+    run_server(settings)
 
 
 def main() -> None:
