@@ -43,6 +43,8 @@ class ChainsawEvidence:
     errors: int = 0  # error operations reachable from the test
     scripts: int = 0  # script operations reachable from the test
     files: list[str] = field(default_factory=list)  # every file the test reaches
+    name: str = ""  # the Test's metadata.name (a file may hold several Tests)
+    unfollowed: list[str] = field(default_factory=list)  # ($binding) expressions and URLs, recorded only
 
     @property
     def assertions(self) -> int:

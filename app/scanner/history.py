@@ -1,0 +1,227 @@
+"""Migration history: every module's status transitions along the default branch.
+
+Pure: a repository in, ``Transition`` dataclasses out. One ``git log --raw``
+stream (``history_log``) feeds a snapshot of the relevant files that is kept
+up to date change by change; module statuses come from the scanner's own
+``scan_files`` over that snapshot, with blobs read and parsed once through a
+shared ``ParseCache``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+from app.scanner.history_log import Change, LogCommit, iter_log
+from app.scanner.model import Status
+from app.scanner.source import BlobRef
+
+_PR = re.compile(r"\(#(\d+)\)\s*$")
+_REGRESSED = {str(Status.LEGACY), str(Status.UNTESTED)}
+# A born module and a removed one share at least this much of their files
+# (same relative path and blob) when the commit only moved the directory.
+_RENAME_SIMILARITY = 0.5
+
+
+class Kind(StrEnum):
+    BORN = "born"
+    CHANGED = "changed"
+    RENAMED = "renamed"
+    REMOVED = "removed"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One module's move at one commit. ``from_status`` is None when it is born,
+    ``to_status`` None when it is removed."""
+
+    path: str  # the module's path at this commit
+    from_status: str | None
+    to_status: str | None
+    kind: str
+    commit: str
+    date: datetime
+    author: str
+    subject: str
+    pr: int | None = None
+    renamed_from: str | None = None
+    regression: bool = False
+
+
+class StatusOracle(Protocol):
+    """What the walk asks of the scanner (see ``app.scanner.history_scan``)."""
+
+    def statuses(self, files: Mapping[str, BlobRef]) -> dict[str, str]:
+        """Module path -> status for this snapshot."""
+
+    def may_change(self, old: BlobRef, new: BlobRef | None) -> bool:
+        """Whether replacing ``old`` can change the last result (False only when
+        the last scan never looked inside it)."""
+
+
+@dataclass
+class Start:
+    """Where an incremental walk resumes: a processed commit, its relevant files and statuses."""
+
+    commit: str
+    files: dict[str, BlobRef]
+    statuses: dict[str, str]
+
+
+@dataclass
+class Walk:
+    transitions: list[Transition] = field(default_factory=list)
+    statuses: dict[str, str] = field(default_factory=dict)
+    last_commit: str | None = None  # the newest relevant commit read, if any
+    commits: int = 0  # relevant commits read
+    scans: int = 0  # of which needed a scan
+
+
+def pr_number(subject: str) -> int | None:
+    match = _PR.search(subject)
+    return int(match.group(1)) if match else None
+
+
+def is_regression(from_status: str | None, to_status: str | None) -> bool:
+    """Migrated back to legacy or untested, or a module born with legacy tests only."""
+    if from_status is None:
+        return to_status == Status.LEGACY
+    return from_status == Status.MIGRATED and to_status in _REGRESSED
+
+
+def walk_history(
+    repo: Path | str,
+    tip: str,
+    paths: Iterable[str],
+    oracle: StatusOracle,
+    *,
+    start: Start | None = None,
+    progress: Callable[[datetime], None] | None = None,
+) -> Walk:
+    """Walk ``tip``'s first-parent history (after ``start``, when given), oldest first.
+
+    ``paths`` limits the walk to what can change a status: module roots, test
+    roots, workflows, ``sawmill.yaml``. ``progress`` hears each commit's date.
+    """
+    files = dict(start.files) if start else {}
+    walk = Walk(statuses=dict(start.statuses) if start else {})
+    revisions = [f"{start.commit}..{tip}"] if start else [tip]
+    fresh = True  # nothing is known about what the oracle last read
+    for commit in iter_log(repo, revisions, list(paths)):
+        walk.commits += 1
+        walk.last_commit = commit.sha
+        if progress:
+            progress(commit.date)
+        removed, dirty = _apply(files, commit.changes, oracle)
+        if not (dirty or fresh):
+            continue
+        fresh = False
+        walk.scans += 1
+        now = oracle.statuses(files)
+        walk.transitions.extend(_transitions(commit, walk.statuses, now, files, removed))
+        walk.statuses = now
+    return walk
+
+
+def _apply(files: dict[str, BlobRef], changes: list[Change], oracle: StatusOracle) -> tuple[dict, bool]:
+    """Apply one commit's raw changes; return the deleted entries and whether a rescan is needed."""
+    removed: dict[str, BlobRef] = {}
+    dirty = False
+    for change in changes:
+        old = files.get(change.path)
+        if change.status == "D":
+            if old is not None:
+                removed[change.path] = files.pop(change.path)
+                dirty = True
+            continue
+        if change.mode == "160000":  # a submodule: no blob to read
+            continue
+        new = BlobRef(change.mode, change.sha)
+        files[change.path] = new
+        # A new path can make a module or a test appear; a changed blob matters
+        # only if the last scan read it.
+        if old is None or old.mode != new.mode or oracle.may_change(old, new):
+            dirty = True
+    return removed, dirty
+
+
+def _transitions(
+    commit: LogCommit,
+    before: dict[str, str],
+    after: dict[str, str],
+    files: Mapping[str, BlobRef],
+    removed_files: Mapping[str, BlobRef],
+) -> list[Transition]:
+    gone = sorted(set(before) - set(after))
+    born = sorted(set(after) - set(before))
+    renames = _match_renames(gone, born, files, removed_files)
+    out: list[Transition] = []
+
+    def emit(path, old, new, kind, renamed_from=None):
+        out.append(
+            Transition(
+                path=path, from_status=old, to_status=new, kind=kind, commit=commit.sha,
+                date=commit.date, author=commit.author, subject=commit.subject,
+                pr=pr_number(commit.subject), renamed_from=renamed_from,
+                regression=is_regression(old, new) if kind != Kind.REMOVED else False,
+            )
+        )  # fmt: skip
+
+    for new_path, old_path in sorted(renames.items()):
+        emit(new_path, before[old_path], after[new_path], Kind.RENAMED, old_path)
+    for path in sorted(set(before) & set(after)):
+        if before[path] != after[path]:
+            emit(path, before[path], after[path], Kind.CHANGED)
+    for path in born:
+        if path not in renames:
+            emit(path, None, after[path], Kind.BORN)
+    moved_away = set(renames.values())
+    for path in gone:
+        if path not in moved_away:
+            emit(path, before[path], None, Kind.REMOVED)
+    return out
+
+
+def _match_renames(
+    gone: list[str], born: list[str], files: Mapping[str, BlobRef], removed_files: Mapping[str, BlobRef]
+) -> dict[str, str]:
+    """New module path -> old path, for modules whose directory moved in this commit."""
+    if not gone or not born:
+        return {}
+    old_content = {path: _content(removed_files, path) for path in gone}
+    renames: dict[str, str] = {}
+    for new_path in born:
+        new_content = _content(files, new_path)
+        best, score = None, 0.0
+        for old_path, content in old_content.items():
+            if old_path in renames.values() or not content or not new_content:
+                continue
+            similarity = len(content & new_content) / len(content | new_content)
+            if similarity > score:
+                best, score = old_path, similarity
+        if best is not None and score >= _RENAME_SIMILARITY:
+            renames[new_path] = best
+    return renames
+
+
+def _content(files: Mapping[str, BlobRef], directory: str) -> set[tuple[str, str]]:
+    prefix = directory.rstrip("/") + "/"
+    return {(path[len(prefix):], ref.sha) for path, ref in files.items() if path.startswith(prefix)}
+
+
+def replay(transitions: Iterable[Transition], statuses: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The module statuses after ``transitions`` (oldest first), from ``statuses``."""
+    state = dict(statuses or {})
+    for t in transitions:
+        if t.renamed_from:
+            state.pop(t.renamed_from, None)
+        if t.to_status is None:
+            state.pop(t.path, None)
+        else:
+            state[t.path] = t.to_status
+    return state

@@ -1,0 +1,212 @@
+"""The history walk's side of the scanner: statuses from ``scan_files``, and branches.
+
+``HistoryScanner`` answers the walk's two questions (the statuses of a
+snapshot; whether a changed blob can change them) with the scanner's own
+``scan_files`` over ONE ``ParseCache`` shared by every commit and branch, so
+each blob is read once, parsed once, and each test analysed once per version.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from app.scanner.config import CONFIG_FILE, ScanConfig, is_glob
+from app.scanner.core import scan_files
+from app.scanner.history_log import git_lines
+from app.scanner.model import Status
+from app.scanner.parse import ParseCache, Parsed
+from app.scanner.source import BlobRef, GitSource
+
+_CHAINSAW = {str(Status.MIGRATED), str(Status.IN_PROGRESS)}
+
+
+@dataclass(frozen=True)
+class Tip:
+    sha: str
+    branch: str  # the branch name, or the ref as given when it is not a branch
+    date: datetime
+
+
+@dataclass(frozen=True)
+class BranchProgress:
+    """A module legacy on the default branch with chainsaw tests on ``branch``."""
+
+    path: str
+    branch: str
+    commit: str
+    status: str  # the module's status on that branch
+
+
+class TrackingCache(ParseCache):
+    """A ParseCache that remembers every blob any scan looked inside.
+
+    Memoized analyses skip reading blobs whose sha did not change, so "looked
+    inside at some point" (not "in the last scan") is the set a changed blob
+    must be in to matter.
+    """
+
+    def __init__(self, read) -> None:
+        super().__init__(read)
+        self.touched: set[str] = set()
+
+    def raw(self, ref: BlobRef) -> bytes | str:
+        self.touched.add(ref.sha)
+        return super().raw(ref)
+
+    def parse(self, ref: BlobRef) -> Parsed:
+        self.touched.add(ref.sha)
+        return super().parse(ref)
+
+
+class HistoryScanner:
+    """Module statuses of snapshots, over one repository; use it as a context manager."""
+
+    def __init__(self, repo: Path | str, config: ScanConfig) -> None:
+        self.repo = Path(repo)
+        self.config = config
+        self._source = GitSource(repo)
+
+    def __enter__(self) -> HistoryScanner:
+        self._source.__enter__()
+        self.cache = TrackingCache(self._source.read)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._source.close()
+
+    def statuses(self, files: Mapping[str, BlobRef]) -> dict[str, str]:
+        modules, _components, _warnings = scan_files(files, self.cache, self.config)
+        return {m.path: str(m.status) for m in modules}
+
+    def may_change(self, old: BlobRef, new: BlobRef | None) -> bool:
+        return old.sha in self.cache.touched
+
+    def branch_progress(self, tip: Tip, statuses: Mapping[str, str]) -> list[BranchProgress]:
+        """Modules legacy at ``tip`` that another local or remote-tracking branch migrates."""
+        legacy = {path for path, status in statuses.items() if status == Status.LEGACY}
+        if not legacy:
+            return []
+        paths = relevant_paths(self.config)
+        found: dict[str, BranchProgress] = {}
+        seen_trees: dict[str, dict[str, str]] = {}
+        for name, sha in other_branches(self.repo, tip):
+            if sha not in seen_trees:
+                seen_trees[sha] = self.statuses(relevant_files(self.repo, sha, paths))
+            for path in sorted(legacy):
+                status = seen_trees[sha].get(path)
+                if status in _CHAINSAW and path not in found:
+                    found[path] = BranchProgress(path, name, sha, status)
+        return [found[p] for p in sorted(found)]
+
+
+# -- git queries: a few per update, never one per commit -----------------------
+
+
+def relevant_paths(config: ScanConfig) -> list[str]:
+    """The pathspecs of what can change a module's status: see ``core.relevant``."""
+    if config.marker:  # a module may be any folder: everything is relevant
+        return ["."]
+    roots = [*config.module_roots, *config.component_roots, *config.test_roots, config.workflows]
+    return sorted({_literal_prefix(r) or "." for r in roots} | {CONFIG_FILE, "*.yaml", "*.yml"})
+
+
+def _literal_prefix(glob: str) -> str:
+    """The folder a glob stays within: ``infrastructure/subsystems/*`` -> ``infrastructure/subsystems``."""
+    parts = []
+    for part in glob.split("/"):
+        if is_glob(part):
+            break
+        parts.append(part)
+    return posixpath.join(*parts) if parts else ""
+
+
+def resolve(repo: Path | str, ref: str) -> Tip | None:
+    """The commit ``ref`` names and the branch it stands for; None in a repository without commits."""
+    lines = git_lines(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if not lines:
+        if git_lines(repo, "rev-list", "-n1", "--all"):
+            from app.scanner.model import ScanError
+
+            raise ScanError(f"unknown ref {ref!r} in {repo}")
+        return None
+    branch = git_lines(repo, "rev-parse", "--abbrev-ref", ref)
+    stamp = git_lines(repo, "show", "-s", "--format=%ct", lines[0])
+    return Tip(
+        sha=lines[0],
+        branch=branch[0] if branch and branch[0] != "HEAD" else ref,
+        date=datetime.fromtimestamp(int(stamp[0]), UTC),
+    )
+
+
+def on_first_parent_chain(repo: Path | str, commit: str, tip: str) -> bool:
+    """Whether ``commit`` is ``tip`` or one of its first-parent ancestors."""
+    if commit == tip:
+        return True
+    lines = git_lines(repo, "rev-list", "--first-parent", "--parents", tip, "--not", commit)
+    if not lines:
+        return False  # unknown commit, or tip is behind it
+    return lines[-1].split()[1:2] == [commit]
+
+
+def merge_base(repo: Path | str, a: str, b: str) -> str | None:
+    lines = git_lines(repo, "merge-base", a, b)
+    return lines[0] if lines else None
+
+
+def first_parent_commits(repo: Path | str, tip: str, paths: list[str]) -> set[str]:
+    return set(git_lines(repo, "rev-list", "--first-parent", tip, "--", *paths))
+
+
+def relevant_files(repo: Path | str, commit: str, paths: list[str]) -> dict[str, BlobRef]:
+    """The relevant files of one commit, as the walk would have built them."""
+    out = git_lines(repo, "ls-tree", "-r", "-z", "--full-tree", commit, "--", *paths)
+    files: dict[str, BlobRef] = {}
+    for entry in "\n".join(out).split("\0"):
+        if not entry:
+            continue
+        meta, path = entry.split("\t", 1)
+        mode, kind, sha = meta.split()
+        if kind == "blob":
+            files[path] = BlobRef(mode, sha)
+    return files
+
+
+def other_branches(repo: Path | str, tip: Tip) -> list[tuple[str, str]]:
+    """(name, sha) of local and remote-tracking branches other than the default one."""
+    lines = git_lines(
+        repo, "for-each-ref", "--format=%(refname)%00%(objectname)%00%(symref)", "refs/heads", "refs/remotes"
+    )
+    out = []
+    for line in lines:
+        ref, sha, symref = line.split("\0")
+        if symref:  # refs/remotes/origin/HEAD
+            continue
+        if ref.startswith("refs/heads/"):
+            name = ref[len("refs/heads/"):]
+            if name == tip.branch:
+                continue
+        else:
+            name = ref[len("refs/remotes/"):]
+            if name.split("/", 1)[-1] == tip.branch:  # origin/main is the default branch too
+                continue
+        if sha != tip.sha:
+            out.append((name, sha))
+    return sorted(out)
+
+
+def load_config(repo: Path | str, commit: str, config_file: Path | None = None) -> ScanConfig:
+    """``config_file`` if given, else the ``sawmill.yaml`` at ``commit``, else the defaults.
+
+    The whole walk uses this one config: today's rules applied to every commit.
+    """
+    from app.scanner.config import parse_config
+
+    if config_file is not None:
+        return parse_config(Path(config_file).read_bytes(), str(config_file))
+    with GitSource(repo) as source:
+        ref = source.tree(commit).get(CONFIG_FILE)
+        return parse_config(source.read(ref.sha)) if ref is not None else ScanConfig()

@@ -1,0 +1,197 @@
+"""Legacy tests: kustomize suites driven by GitHub workflows, and kuttl.
+
+Each ``analyse_*`` function is pure over a ``Reader`` and memoizable like
+``app.scanner.chainsaw.analyse_chainsaw``.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+
+import yaml
+
+from app.scanner.chainsaw import FluxLink, flux_target
+from app.scanner.model import ScanWarning
+from app.scanner.parse import Loader
+from app.scanner.snapshot import Reader, resolve
+
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+STEP_FILE = re.compile(r"^\d+-[^/]*\.ya?ml$")
+YAML_FILE = re.compile(r"\.ya?ml$")
+
+
+@dataclass
+class KustomizeSuite:
+    folder: str
+    kustomization: str
+    links: list[FluxLink] = field(default_factory=list)
+    warnings: list[ScanWarning] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class WorkflowRun:
+    """One place a workflow passes a suite folder as ``test_path``."""
+
+    workflow: str
+    test_path: str
+    success_conditions: int
+
+
+@dataclass
+class KuttlCase:
+    folder: str
+    steps: int = 0
+    kuttl_objects: bool = False  # holds kuttl.dev TestStep/TestAssert objects
+    links: list[FluxLink] = field(default_factory=list)
+    warnings: list[ScanWarning] = field(default_factory=list)
+
+
+def kustomization_in(files: list[str]) -> str | None:
+    for path in sorted(files):
+        if posixpath.basename(path) in KUSTOMIZATION_FILES:
+            return path
+    return None
+
+
+def is_step_file(path: str) -> bool:
+    return STEP_FILE.match(posixpath.basename(path)) is not None
+
+
+# -- kustomize suites --------------------------------------------------------
+def analyse_kustomize(reader: Reader, kustomization: str) -> KustomizeSuite:
+    folder = posixpath.dirname(kustomization)
+    suite = KustomizeSuite(folder=folder, kustomization=kustomization)
+    parsed = reader.parse(kustomization)
+    if parsed is None:
+        return suite
+    if parsed.problem:
+        suite.warnings.append(ScanWarning(kustomization, parsed.problem))
+        return suite
+    for doc in parsed.docs:
+        resources = doc.get("resources") if isinstance(doc, dict) else None
+        for entry in resources if isinstance(resources, list) else []:
+            if isinstance(entry, str):
+                _resource(reader, suite, entry)
+    return suite
+
+
+def _resource(reader: Reader, suite: KustomizeSuite, entry: str) -> None:
+    if "://" in entry:
+        return  # a remote base: recorded by kustomize, nothing to follow here
+    path = resolve(suite.folder, entry)
+    if path is None:
+        suite.warnings.append(ScanWarning(suite.kustomization, f"reference leaves the repository: {entry}"))
+        return
+    if reader.is_dir(path):
+        return  # another kustomization (a base or a prerequisite), not a Flux manifest of this suite
+    parsed = reader.parse(path)
+    if parsed is None:
+        suite.warnings.append(ScanWarning(suite.kustomization, f"missing file: {path}"))
+        return
+    if parsed.problem:
+        suite.warnings.append(ScanWarning(path, parsed.problem))
+    for doc in parsed.docs:
+        target = flux_target(doc)
+        if target is not None:
+            suite.links.append(FluxLink(manifest=path, target=target))
+
+
+# -- workflows ---------------------------------------------------------------
+def analyse_workflow(reader: Reader, path: str) -> tuple[list[WorkflowRun], list[ScanWarning]]:
+    parsed = reader.parse(path)
+    if parsed is None:
+        return [], []
+    if parsed.problem:
+        return [], [ScanWarning(path, parsed.problem)]
+    runs: list[WorkflowRun] = []
+    warnings: list[ScanWarning] = []
+    for node in _mappings(list(parsed.docs)):
+        test_path = node.get("test_path")
+        if isinstance(test_path, str) and test_path.strip():
+            folder = resolve("", test_path.strip())
+            count = _count_conditions(node.get("success_conditions"), path, warnings)
+            if folder is not None:
+                runs.append(WorkflowRun(workflow=path, test_path=folder, success_conditions=count))
+    return runs, warnings
+
+
+def _mappings(value: object):
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            yield node
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+def _count_conditions(value: object, path: str, warnings: list[ScanWarning]) -> int:
+    if isinstance(value, str):  # YAML inside a string input, as workflow_call inputs carry it
+        try:
+            value = yaml.load(value, Loader=Loader)
+        except yaml.YAMLError:
+            warnings.append(ScanWarning(path, "success_conditions is not valid YAML"))
+            return 0
+    if isinstance(value, list):
+        return len(value)
+    return 1 if isinstance(value, dict) else 0
+
+
+# -- kuttl -------------------------------------------------------------------
+def is_kuttl(doc: object, *kinds: str) -> bool:
+    return (
+        isinstance(doc, dict)
+        and str(doc.get("apiVersion", "")).startswith("kuttl.dev/")
+        and doc.get("kind") in kinds
+    )
+
+
+def analyse_suite_file(reader: Reader, path: str) -> tuple[list[str], list[ScanWarning]]:
+    """The ``testDirs`` of the kuttl TestSuites in a file, as repository paths ("" is the root)."""
+    raw = reader.raw(path)
+    if not isinstance(raw, bytes) or b"TestSuite" not in raw:
+        return [], []  # a cheap byte test spares parsing every YAML file outside the modules
+    parsed = reader.parse(path)
+    if parsed.problem:
+        return [], [ScanWarning(path, parsed.problem)]
+    dirs: list[str] = []
+    warnings: list[ScanWarning] = []
+    for doc in parsed.docs:
+        if not is_kuttl(doc, "TestSuite"):
+            continue
+        for entry in doc.get("testDirs") or []:
+            folder = resolve("", str(entry))  # relative to where kuttl runs: the repository root
+            if folder is None:
+                warnings.append(ScanWarning(path, f"reference leaves the repository: {entry}"))
+            elif folder not in dirs:
+                dirs.append(folder)
+    return dirs, warnings
+
+
+def holds_kuttl_objects(reader: Reader, path: str) -> bool:
+    raw = reader.raw(path)
+    if not isinstance(raw, bytes) or b"kuttl.dev" not in raw:
+        return False
+    parsed = reader.parse(path)
+    return any(is_kuttl(d, "TestStep", "TestAssert") for d in parsed.docs)
+
+
+def analyse_kuttl_case(reader: Reader, folder: str) -> KuttlCase:
+    case = KuttlCase(folder=folder)
+    for path in sorted(reader.listdir(folder)):
+        if not is_step_file(path):
+            continue
+        case.steps += 1
+        parsed = reader.parse(path)
+        if parsed.problem:
+            case.warnings.append(ScanWarning(path, parsed.problem))
+            continue
+        for doc in parsed.docs:
+            case.kuttl_objects = case.kuttl_objects or is_kuttl(doc, "TestStep", "TestAssert")
+            target = flux_target(doc)
+            if target is not None:
+                case.links.append(FluxLink(manifest=path, target=target))
+    return case

@@ -1,0 +1,112 @@
+"""Read and parse blobs once: a cache keyed by blob sha.
+
+A blob's sha names its content, so whatever a blob parses to holds at every
+commit and under every path that has it. ``ParseCache`` is the scanner's only
+way to look inside files; share one instance across many ``scan_files`` calls
+(a walk over history) and every blob is read and parsed at most once.
+
+It also holds the memo of per-test analyses (see ``app.scanner.core``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from app.scanner.source import BlobRef
+
+try:  # libyaml is about 10x faster; the pure-Python loader is the fallback
+    from yaml import CSafeLoader as Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as Loader  # type: ignore[assignment]
+
+MAX_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A blob's YAML documents, or why there are none (``problem`` is a warning reason)."""
+
+    docs: tuple[Any, ...] = ()
+    problem: str | None = None
+
+
+class ParseCache:
+    """Reads blobs through ``read(sha) -> bytes`` and parses each one once.
+
+    ``read`` is ``GitSource.read`` for a scan, or any reader over one
+    persistent ``git cat-file --batch`` process for a walk over history.
+    """
+
+    def __init__(self, read: Callable[[str], bytes]) -> None:
+        self._read = read
+        self._raw: dict[str, bytes | str] = {}
+        self._parsed: dict[str, Parsed] = {}
+        self.memo: dict[tuple, tuple[tuple, Any]] = {}  # owned by app.scanner.core
+
+    def raw(self, ref: BlobRef) -> bytes | str:
+        """The blob's bytes, or a warning reason (symlink, too large) when it must not be read."""
+        cached = self._raw.get(ref.sha)
+        if cached is None:
+            cached = self._raw[ref.sha] = self._load(ref)
+        return cached
+
+    def text(self, ref: BlobRef) -> str | None:
+        """The blob as text, or None when it is unreadable (see ``parse`` for why)."""
+        data = self.raw(ref)
+        if isinstance(data, str) or b"\0" in data:
+            return None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
+    def parse(self, ref: BlobRef) -> Parsed:
+        """Every YAML document in the blob (multi-document files included)."""
+        parsed = self._parsed.get(ref.sha)
+        if parsed is None:
+            parsed = self._parsed[ref.sha] = self._parse(ref)
+        return parsed
+
+    def _load(self, ref: BlobRef) -> bytes | str:
+        if ref.is_symlink:
+            return "symlink, not followed"
+        if ref.size is not None and ref.size > MAX_BYTES:
+            return "file over 1 MiB, not read"
+        data = self._read(ref.sha)
+        if len(data) > MAX_BYTES:
+            return "file over 1 MiB, not read"
+        return data
+
+    def _parse(self, ref: BlobRef) -> Parsed:
+        data = self.raw(ref)
+        if isinstance(data, str):
+            return Parsed(problem=data)
+        if b"\0" in data:
+            return Parsed(problem="binary file")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return Parsed(problem=f"not UTF-8 (byte {exc.start})")
+        try:
+            docs = tuple(d for d in yaml.load_all(text, Loader=Loader) if d is not None)
+        except yaml.YAMLError as exc:
+            return Parsed(problem=_yaml_problem(text, exc))
+        return Parsed(docs=docs)
+
+
+def _yaml_problem(text: str, exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}" if mark is not None else ""
+    if mark is not None and "\t" in _line(text, mark.line):
+        return f"tab character in indentation{where}"
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"invalid YAML{where}: {problem}"
+
+
+def _line(text: str, index: int) -> str:
+    lines = text.splitlines()
+    return lines[index] if 0 <= index < len(lines) else ""

@@ -1,0 +1,137 @@
+"""One commit's files as the analyses see them, and the memo that spans commits.
+
+``Snapshot`` indexes a ``files`` mapping (path -> BlobRef) by folder.
+``Reader`` is what an analysis reads through: it records every path, folder
+and glob it looked at, with what it found, so ``memoized`` can reuse the
+result at a later commit where all of those are unchanged.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from app.scanner.config import ScanConfig, glob_match
+from app.scanner.parse import ParseCache, Parsed
+from app.scanner.source import BlobRef
+
+T = TypeVar("T")
+
+
+class Snapshot:
+    def __init__(self, files: Mapping[str, BlobRef], config: ScanConfig) -> None:
+        if config.exclude:
+            files = {p: r for p, r in files.items() if not config.excluded(p)}
+        self.files = files
+        self.children: dict[str, list[str]] = defaultdict(list)  # folder -> files directly in it
+        self.dirs: set[str] = set()
+        for path in files:
+            parent = posixpath.dirname(path)
+            self.children[parent].append(path)
+            while parent and parent not in self.dirs:
+                self.dirs.add(parent)
+                parent = posixpath.dirname(parent)
+
+    def listdir(self, folder: str) -> list[str]:
+        return self.children.get(folder, [])
+
+    def is_dir(self, path: str) -> bool:
+        return path in self.dirs or path == ""
+
+    def glob(self, pattern: str) -> list[str]:
+        return sorted(p for p in self.files if glob_match(pattern, p))
+
+
+def _key(ref: BlobRef | None) -> tuple[str, str] | None:
+    return (ref.mode, ref.sha) if ref is not None else None
+
+
+class Reader:
+    """Reads a snapshot through the parse cache and remembers what it read."""
+
+    def __init__(self, snapshot: Snapshot, blobs: ParseCache) -> None:
+        self.snapshot = snapshot
+        self.blobs = blobs
+        self.deps: dict[tuple, Any] = {}
+
+    def get(self, path: str) -> BlobRef | None:
+        ref = self.snapshot.files.get(path)
+        self.deps[("file", path)] = _key(ref)
+        return ref
+
+    def parse(self, path: str) -> Parsed | None:
+        ref = self.get(path)
+        return self.blobs.parse(ref) if ref is not None else None
+
+    def raw(self, path: str) -> bytes | str | None:
+        ref = self.get(path)
+        return self.blobs.raw(ref) if ref is not None else None
+
+    def listdir(self, folder: str) -> list[str]:
+        paths = self.snapshot.listdir(folder)
+        self.deps[("dir", folder)] = _listing(self.snapshot, paths)
+        return paths
+
+    def is_dir(self, path: str) -> bool:
+        found = self.snapshot.is_dir(path)
+        self.deps[("isdir", path)] = found
+        return found
+
+    def glob(self, pattern: str) -> list[str]:
+        paths = self.snapshot.glob(pattern)
+        self.deps[("glob", pattern)] = _listing(self.snapshot, paths)
+        return paths
+
+
+def _listing(snapshot: Snapshot, paths: list[str]) -> tuple:
+    return tuple(sorted((p, _key(snapshot.files[p])) for p in paths))
+
+
+def _still(snapshot: Snapshot, dep: tuple, seen: Any) -> bool:
+    kind, arg = dep
+    if kind == "file":
+        return _key(snapshot.files.get(arg)) == seen
+    if kind == "dir":
+        return _listing(snapshot, snapshot.listdir(arg)) == seen
+    if kind == "isdir":
+        return snapshot.is_dir(arg) == seen
+    return _listing(snapshot, snapshot.glob(arg)) == seen
+
+
+def memoized(
+    snapshot: Snapshot, blobs: ParseCache, key: tuple, analyse: Callable[[Reader], T]
+) -> T:
+    """``analyse(reader)``, or its earlier result if nothing it read has changed since.
+
+    The memo lives on the ParseCache, so sharing one cache across commits of a
+    history walk reuses every analysis whose inputs did not change.
+    """
+    entry = blobs.memo.get(key)
+    if entry is not None:
+        deps, result = entry
+        if all(_still(snapshot, dep, seen) for dep, seen in deps):
+            return result
+    reader = Reader(snapshot, blobs)
+    result = analyse(reader)
+    blobs.memo[key] = (tuple(reader.deps.items()), result)
+    return result
+
+
+def resolve(folder: str, ref: str) -> str | None:
+    """A relative reference from ``folder``, as a repository path; None if it leaves the repository."""
+    if ref.startswith("/"):
+        return None
+    path = posixpath.normpath(posixpath.join(folder, ref))
+    if path == ".":
+        return ""
+    if path == ".." or path.startswith("../"):
+        return None
+    return path
+
+
+def is_expression(ref: str) -> bool:
+    """A ``($binding)`` expression or a URL: recorded, never followed."""
+    ref = ref.strip()
+    return ref.startswith("(") or "://" in ref or ref.startswith("$")

@@ -1,0 +1,118 @@
+"""The scanner's one adapter to git: read a repository's objects, write nothing.
+
+``GitSource`` opens a repository (bare or not) through GitPython's persistent
+``git cat-file`` object database, so reading a thousand blobs costs one
+process, not a thousand. It never checks anything out and never writes to the
+repository, not even its config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import git
+from gitdb.exc import BadName, BadObject
+
+from app.scanner.model import ScanError
+
+SYMLINK = "120000"
+SUBMODULE = "160000"
+
+
+@dataclass(frozen=True, slots=True)
+class BlobRef:
+    """One entry of a commit's tree: its git mode ("100644", "120000"...) and blob sha.
+
+    ``size`` is known when the tree was listed with sizes (``git ls-tree -l``);
+    callers that only have ``git log --raw`` leave it ``None``.
+    """
+
+    mode: str
+    sha: str
+    size: int | None = None
+
+    @property
+    def is_symlink(self) -> bool:
+        return self.mode == SYMLINK
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    sha: str
+    date: datetime
+
+
+class GitSource:
+    """A read-only view of one repository; use it as a context manager.
+
+    >>> with GitSource(path) as source:
+    ...     commit = source.resolve("main")
+    ...     files = source.tree(commit.sha)
+    ...     data = source.read(files["README.md"].sha)
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._repo: git.Repo | None = None
+
+    def __enter__(self) -> GitSource:
+        self._repo = _open(self.path)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._repo is not None:
+            self._repo.close()  # ends the persistent cat-file processes
+            self._repo = None
+
+    @property
+    def repo(self) -> git.Repo:
+        if self._repo is None:
+            raise RuntimeError("GitSource used outside its with block")
+        return self._repo
+
+    def resolve(self, ref: str = "HEAD") -> CommitInfo:
+        """The commit a branch, tag, sha or ``HEAD`` names."""
+        try:
+            commit = self.repo.commit(ref)
+        except (BadName, BadObject, ValueError, git.GitCommandError) as exc:
+            if ref == "HEAD" and not self._has_commits():
+                raise ScanError(f"{self.path} has no commits yet") from exc
+            raise ScanError(f"unknown ref {ref!r} in {self.path}") from exc
+        return CommitInfo(sha=commit.hexsha, date=commit.committed_datetime)
+
+    def tree(self, commit_sha: str) -> dict[str, BlobRef]:
+        """Every blob and symlink of a commit's tree: path -> BlobRef (submodules left out)."""
+        out = self.repo.git.ls_tree("-r", "-l", "-z", "--full-tree", commit_sha, strip_newline_in_stdout=False)
+        files: dict[str, BlobRef] = {}
+        for entry in out.split("\0"):
+            if not entry:
+                continue
+            meta, path = entry.split("\t", 1)
+            mode, kind, sha, size = meta.split()
+            if kind == "blob":
+                files[path] = BlobRef(mode, sha, int(size))
+        return files
+
+    def read(self, sha: str) -> bytes:
+        """A blob's bytes, through the persistent ``cat-file --batch`` process."""
+        return self.repo.odb.stream(bytes.fromhex(sha)).read()
+
+    def _has_commits(self) -> bool:
+        try:
+            return bool(self.repo.git.rev_list("-n1", "--all"))
+        except git.GitCommandError:
+            return False
+
+
+def _open(path: Path) -> git.Repo:
+    if not path.exists():
+        raise ScanError(f"{path} does not exist")
+    try:
+        return git.Repo(path, odbt=git.GitCmdObjectDB)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+        raise ScanError(f"{path} is not a git repository") from exc
