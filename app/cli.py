@@ -108,6 +108,36 @@ def serve(
     run_server(settings)
 
 
+@cli.command("scan")
+def scan_command(
+    path: Path | None = typer.Argument(None, help="The repository (default SAWMILL_REPO, then the current folder)."),
+    ref: str | None = typer.Option(None, "--ref", help="Branch, tag or commit to scan (default HEAD)."),
+    config: Path | None = typer.Option(None, "--config", help="A sawmill.yaml to use instead of the repository's own."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of the table."),
+    fail_under: float | None = typer.Option(
+        None, "--fail-under", min=0, max=100, help="Exit 1 when less than PCT percent of modules are migrated."
+    ),
+) -> None:
+    """Scan a repository, store the result, and print every module's status."""
+    import json
+
+    from app.scanner import ScanError
+    from app.scanner.report import table
+    from app.services import scan_and_store
+
+    settings = get_settings()
+    url = open_store(settings)
+    try:
+        _, result = scan_and_store(url, path or settings.repo or Path("."), ref or settings.ref, config or settings.config)
+    except ScanError as exc:
+        fail(str(exc))
+    typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else "\n".join(table(result)))
+    summary = result.summary
+    share = 100 * summary.migrated / summary.total if summary.total else 0.0
+    if fail_under is not None and share < fail_under:
+        fail(f"{share:.1f}% of modules migrated, below --fail-under {fail_under:g}")
+
+
 def main() -> None:
     try:
         cli()

@@ -1,0 +1,29 @@
+"""What a scan does from end to end, shared by the CLI and the web.
+
+Each step is one call; areas that add steps (document sync, history) add a
+line here rather than a second path through the code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.scanner import scan
+from app.scanner.model import ScanResult
+from app.store.db import session_scope
+from app.store.scans import Scan, record_scan, utcnow
+
+
+def scan_and_store(
+    database_url: str, repo: Path, ref: str = "HEAD", config_path: Path | None = None
+) -> tuple[Scan, ScanResult]:
+    """Scan ``ref`` of ``repo`` and record the result in one transaction.
+
+    Raises ``app.scanner.ScanError`` (one line for the user) when the scan
+    cannot start; nothing is stored then.
+    """
+    started_at = utcnow()
+    result = scan(repo, ref=ref, config_path=config_path)
+    with session_scope(database_url) as session:
+        stored = record_scan(session, result, repository=str(Path(repo).resolve()), started_at=started_at)
+    return stored, result
