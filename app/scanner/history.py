@@ -23,6 +23,7 @@ from app.scanner.source import BlobRef
 
 _PR = re.compile(r"\(#(\d+)\)\s*$")
 _REGRESSED = {str(Status.LEGACY), str(Status.UNTESTED)}
+_CHAINSAW = {str(Status.MIGRATED), str(Status.IN_PROGRESS)}
 # A born module and a removed one share at least this much of their files
 # (same relative path and blob) when the commit only moved the directory.
 _RENAME_SIMILARITY = 0.5
@@ -87,10 +88,11 @@ def pr_number(subject: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def is_regression(from_status: str | None, to_status: str | None) -> bool:
-    """Migrated back to legacy or untested, or a module born with legacy tests only."""
+def is_regression(from_status: str | None, to_status: str | None, started: bool = True) -> bool:
+    """Migrated back to legacy or untested, or a module born with legacy tests only
+    once the migration has ``started`` (some module had chainsaw tests before)."""
     if from_status is None:
-        return to_status == Status.LEGACY
+        return started and to_status == Status.LEGACY
     return from_status == Status.MIGRATED and to_status in _REGRESSED
 
 
@@ -160,6 +162,7 @@ def _transitions(
     gone = sorted(set(before) - set(after))
     born = sorted(set(after) - set(before))
     renames = _match_renames(gone, born, files, removed_files)
+    started = any(s in _CHAINSAW for s in before.values())
     out: list[Transition] = []
 
     def emit(path, old, new, kind, renamed_from=None):
@@ -168,7 +171,7 @@ def _transitions(
                 path=path, from_status=old, to_status=new, kind=kind, commit=commit.sha,
                 date=commit.date, author=commit.author, subject=commit.subject,
                 pr=pr_number(commit.subject), renamed_from=renamed_from,
-                regression=is_regression(old, new) if kind != Kind.REMOVED else False,
+                regression=is_regression(old, new, started) if kind != Kind.REMOVED else False,
             )
         )  # fmt: skip
 

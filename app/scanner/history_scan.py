@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from app.scanner import load_config as scanner_config
 from app.scanner.config import CONFIG_FILE, ScanConfig, is_glob
 from app.scanner.core import scan_files
 from app.scanner.history_log import git_lines
@@ -199,14 +200,9 @@ def other_branches(repo: Path | str, tip: Tip) -> list[tuple[str, str]]:
 
 
 def load_config(repo: Path | str, commit: str, config_file: Path | None = None) -> ScanConfig:
-    """``config_file`` if given, else the ``sawmill.yaml`` at ``commit``, else the defaults.
+    """The scanner's config for ``commit`` (``config_file`` if given, else its sawmill.yaml).
 
     The whole walk uses this one config: today's rules applied to every commit.
     """
-    from app.scanner.config import parse_config
-
-    if config_file is not None:
-        return parse_config(Path(config_file).read_bytes(), str(config_file))
     with GitSource(repo) as source:
-        ref = source.tree(commit).get(CONFIG_FILE)
-        return parse_config(source.read(ref.sha)) if ref is not None else ScanConfig()
+        return scanner_config(source.tree(commit), ParseCache(source.read), config_file)

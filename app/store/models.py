@@ -6,3 +6,4 @@ that Alembic sees the whole schema.
 
 from app.store.scans import ModuleResult, Scan  # noqa: F401
 from app.store.tokens import ApiToken, AuthSecret  # noqa: F401
+from app.store import history  # noqa: F401  (migration history: events, state, branches)
