@@ -92,6 +92,21 @@ def settings_with(**overrides: object) -> Settings:
 
 
 @cli.command()
+def demo(path: Path = typer.Argument(Path("var/demo-repo"), help="Where the demo repository lives.")) -> None:
+    """Build the demo repository (once), import its progress document, scan it."""
+    from app.demo import prepare_demo
+    from app.scanner.model import ScanError
+    from app.store.errors import StoreError
+
+    url = open_store()
+    try:
+        line = prepare_demo(path, url)
+    except (ScanError, StoreError) as exc:
+        fail(str(exc))
+    typer.echo(f"demo repository {path}: {line}")
+
+
+@cli.command()
 def serve(
     repo: Path | None = typer.Option(None, "--repo", help="The repository Rescan scans (default SAWMILL_REPO)."),
     host: str | None = typer.Option(None, "--host", help="Address to listen on (default 127.0.0.1)."),
