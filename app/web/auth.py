@@ -22,8 +22,8 @@ How to use it (pages, forms and the API alike)::
 - Both raise ``NotSignedIn`` / ``CsrfRefused`` (``HTTPException`` subclasses);
   the app's error handler answers them as HTML (a page that links /signin)
   or JSON.
-- Forms: call ``install_template_helpers(templates)`` once, then in every
-  form ``{{ csrf_input(request) }}``. htmx: put
+- Forms: with ``csrf_input``/``csrf_token`` as Jinja globals (app.web.render
+  installs them), every form has ``{{ csrf_input(request) }}``. htmx: put
   ``hx-headers='{"X-CSRF-Token": "{{ csrf_token(request) }}"}'`` on <body>;
   the token travels as the ``X-CSRF-Token`` header.
 - ``auth_router`` serves GET/POST ``/signin`` and POST ``/signout``; include
@@ -45,13 +45,11 @@ import threading
 import time
 from dataclasses import dataclass
 from ipaddress import ip_address, ip_network
-from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from app.config import Settings, get_settings
@@ -63,7 +61,6 @@ COOKIE = "sawmill_session"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 Method = Literal["token", "session", "proxy"]
 
@@ -286,17 +283,15 @@ def current_identity(request: Request) -> Identity | None:
     return identify(request)
 
 
-def install_template_helpers(templates: Jinja2Templates) -> None:
-    templates.env.globals.update(
-        csrf_input=csrf_input, csrf_token=csrf_token, current_identity=current_identity
-    )
-
-
 # -- /signin and /signout -------------------------------------------------------
 
-templates = Jinja2Templates(directory=str(TEMPLATES))
-install_template_helpers(templates)
 auth_router = APIRouter(tags=["sign-in"])
+
+
+def _page(request: Request, context: dict, status_code: int = 200) -> Response:
+    from app.web.render import render  # render imports this module for its template helpers
+
+    return render(request, "signin.html", context, status_code=status_code)
 
 
 def _safe_next(target: str | None) -> str:
@@ -308,9 +303,7 @@ def _safe_next(target: str | None) -> str:
 
 @auth_router.get("/signin", response_class=HTMLResponse, include_in_schema=False)
 async def signin_page(request: Request, next: str | None = None) -> Response:
-    return templates.TemplateResponse(
-        request, "signin.html", {"next": _safe_next(next), "error": None, "identity": identify(request)}
-    )
+    return _page(request, {"next": _safe_next(next), "error": None, "identity": identify(request)})
 
 
 @auth_router.post("/signin", response_class=HTMLResponse, include_in_schema=False)
@@ -326,7 +319,7 @@ async def signin(
         auth.limiter.failed(address)
         # One message whatever was wrong: no hint whether the name or the secret part missed.
         context = {"next": _safe_next(next), "error": "That token was not accepted.", "identity": None}
-        return templates.TemplateResponse(request, "signin.html", context, status_code=401)
+        return _page(request, context, status_code=401)
     auth.limiter.succeeded(address)
     payload = {"tid": found.id, "n": found.name, "c": secrets.token_urlsafe(24), "iat": int(time.time())}
     response = RedirectResponse(_safe_next(next), status_code=303)

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.config import Settings, get_settings
-from app.web import errors, pages, planning
+from app.web import api, errors, pages, planning
 from app.web.auth import auth_router, install_auth
 from app.web.render import STATIC
 
@@ -23,6 +23,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_auth(app, app.state.settings)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(auth_router)
+    app.include_router(api.router)
+    app.include_router(api.badge_router)
     app.include_router(pages.router)
     app.include_router(planning.router)
     return app

@@ -1,0 +1,374 @@
+"""The JSON API under ``/api``, and the badges.
+
+Every route declares its response model, so ``/docs`` shows the real shapes.
+Errors are answered by the app's one handler (``app.web.errors``) in one
+fixed shape: ``{"error": {"status": int, "message": str, "field": str|null}}``.
+
+``/api/status`` and the badges come from ``Snapshot``s held in memory and
+rebuilt only when the store changes (see ``app.web.status_cache``); each
+carries its JSON bytes and ETag ready-made, so a request costs no query and
+no serialisation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from app.scanner.model import ScanError
+from app.store.db import session_scope
+from app.store.errors import Invalid, NotFound
+from app.store.scan_jobs import get_job, mark_job, queue_job
+from app.store.scans import ModuleResult, latest_scan, scan_modules
+from app.scanner.model import Summary
+from app.web import badges
+from app.web.auth import ReaderDep, WriterDep
+from app.web.deps import SessionDep, SettingsDep
+from app.web.status_cache import Memo, watch_for
+
+log = logging.getLogger("sawmill.api")
+router = APIRouter(prefix="/api", tags=["api"])
+badge_router = APIRouter(tags=["badges"])
+
+
+# -- response models ------------------------------------------------------------
+
+
+class SummaryOut(BaseModel):
+    counts: dict[str, int] = Field(description="modules per status: untested, legacy, in_progress, migrated")
+    total: int
+    migrated: int
+    percent: int
+
+
+class WarningOut(BaseModel):
+    path: str
+    reason: str
+
+
+class ScanOut(BaseModel):
+    id: int
+    repository: str
+    ref: str
+    commit: str
+    commit_date: datetime
+    started_at: datetime
+    finished_at: datetime | None
+    warnings: list[WarningOut]
+
+
+class ModuleBrief(BaseModel):
+    path: str
+    name: str
+    group: str
+    pair: str | None
+    component: bool
+    status: str
+
+
+class ModuleOut(ModuleBrief):
+    evidence: dict[str, Any] = Field(description="chainsaw tests, legacy suites and dependency manifests found")
+
+
+class BlockerBrief(BaseModel):
+    id: int
+    number: int
+    title: str
+
+
+class MilestoneProgress(BaseModel):
+    id: int
+    number: int
+    title: str
+    state: str
+    done: int
+    total: int
+    percent: int
+
+
+class StatusOut(BaseModel):
+    summary: SummaryOut
+    groups: dict[str, SummaryOut] = Field(description="the same totals per module root (infrastructure, apps, ...)")
+    modules: list[ModuleBrief]
+    components: list[ModuleBrief] = Field(description="listed, but outside the migration totals")
+    open_blockers: list[BlockerBrief]
+    milestones: list[MilestoneProgress]
+    last_scan: ScanOut | None
+    regressions: list[dict[str, Any]]
+
+
+class ScanRequest(BaseModel):
+    ref: str | None = Field(
+        None, max_length=200, pattern=r"^[A-Za-z0-9._/@^~{}][A-Za-z0-9._/@^~{}-]*$",
+        description="branch, tag or commit; the configured ref when left out",
+    )
+
+
+class ScanJobOut(BaseModel):
+    id: int
+    state: str = Field(description="queued, running, done or failed")
+    ref: str
+    requested_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    scan_id: int | None = Field(description="the stored scan, once done")
+    error: str | None = Field(description="why it failed, one line")
+
+
+class Ping(BaseModel):
+    ok: bool
+
+
+class ShieldsEndpoint(BaseModel):
+    """The shields.io endpoint badge schema."""
+
+    schemaVersion: int  # noqa: N815  (the schema's own spelling)
+    label: str
+    message: str
+    color: str
+    cacheSeconds: int  # noqa: N815
+
+
+# -- the in-memory snapshot -------------------------------------------------------
+
+
+class Snapshot:
+    """Everything /api/status and the badges say, built once per store version."""
+
+    def __init__(self, status: dict[str, Any]) -> None:
+        self.status = status
+        self.body = json.dumps(status, separators=(",", ":"), default=str).encode()
+        self.etag = _etag(self.body)
+        self._badges: dict[tuple, tuple[bytes, str]] = {}
+
+    def badge(self, kind: str, group: str | None, form: str) -> tuple[bytes, str]:
+        """(body, etag) of a badge as SVG or endpoint JSON; unknown groups are a 404."""
+        key = (kind, group, form)
+        if key not in self._badges:
+            badge = self._make(kind, group)
+            body = badge.svg().encode() if form == "svg" else json.dumps(badge.endpoint()).encode()
+            self._badges[key] = (body, _etag(body))
+        return self._badges[key]
+
+    def _make(self, kind: str, group: str | None) -> badges.Badge:
+        if kind == "blockers":
+            return badges.blockers_badge(len(self.status["open_blockers"]))
+        summary = self.status["summary"]
+        if group is not None:
+            if group not in self.status["groups"]:
+                raise NotFound(f"no module group {group!r}; known: {', '.join(sorted(self.status['groups'])) or 'none'}")
+            summary = self.status["groups"][group]
+        scanned = self.status["last_scan"] is not None
+        return badges.migration_badge(summary["migrated"], summary["total"], summary["percent"], scanned)
+
+
+def build_status(session) -> dict[str, Any]:
+    scan = latest_scan(session)
+    rows = scan_modules(session, scan.id) if scan else []
+    modules = [m for m in rows if not m.component]
+    groups: dict[str, list[ModuleResult]] = {}
+    for module in modules:
+        groups.setdefault(module.group, []).append(module)
+    return {
+        "summary": _summary(modules),
+        "groups": {name: _summary(members) for name, members in sorted(groups.items())},
+        "modules": [_brief(m) for m in modules],
+        "components": [_brief(m) for m in rows if m.component],
+        "open_blockers": _open_blockers(session),
+        "milestones": _milestones(session),
+        "last_scan": _scan(scan) if scan else None,
+        "regressions": _regressions(session),
+    }
+
+
+def snapshot(request: Request) -> Snapshot:
+    state = request.app.state
+    memo = getattr(state, "status_memo", None)
+    if memo is None:
+        url = state.settings.database_url
+        memo = state.status_memo = Memo(watch_for(url), lambda: Snapshot(_build(url)))
+    return memo.get()
+
+
+def _build(url: str) -> dict[str, Any]:
+    with session_scope(url) as session:
+        return build_status(session)
+
+
+SnapshotDep = Annotated[Snapshot, Depends(snapshot)]
+
+
+def _summary(modules: list[ModuleResult]) -> dict[str, Any]:
+    s = Summary.of(modules)  # type: ignore[arg-type]  # the scanner's own arithmetic
+    return {"counts": s.counts, "total": s.total, "migrated": s.migrated, "percent": s.percent}
+
+
+def _brief(m: ModuleResult) -> dict[str, Any]:
+    return {"path": m.path, "name": m.name, "group": m.group, "pair": m.pair, "component": m.component, "status": m.status}
+
+
+def _scan(scan) -> dict[str, Any]:
+    return {
+        "id": scan.id,
+        "repository": scan.repository,
+        "ref": scan.ref,
+        "commit": scan.commit_sha,
+        "commit_date": _iso(scan.commit_date),
+        "started_at": _iso(scan.started_at),
+        "finished_at": _iso(scan.finished_at),
+        "warnings": scan.warnings,
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _open_blockers(session) -> list[dict[str, Any]]:
+    return []
+
+
+def _milestones(session) -> list[dict[str, Any]]:
+    return []
+
+
+def _regressions(session) -> list[dict[str, Any]]:
+    return []
+
+
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+
+def cached(request: Request, body: bytes, etag: str, media_type: str) -> Response:
+    """``body`` with its ETag, or 304 when the client already holds it."""
+    # no-cache: keep it, but ask each time (a 304 is cheap). Behind sign-in a
+    # shared cache must not hand the answer to others.
+    private = request.app.state.settings.read_requires_signin
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache" if private else "public, no-cache"}
+    if etag in _etags(request.headers.get("if-none-match", "")):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
+def _etags(header: str) -> list[str]:
+    if header.strip() == "*":
+        return ["*"]
+    return [tag.strip().removeprefix("W/") for tag in header.split(",")]
+
+
+# -- reads ----------------------------------------------------------------------
+
+
+@router.get("/ping", response_model=Ping, summary="A trivial in-memory answer (liveness, benchmarks)")
+async def ping() -> dict[str, bool]:
+    return {"ok": True}
+
+
+@router.get("/status", response_model=StatusOut, summary="Everything at a glance, answered from memory")
+async def status(request: Request, viewer: ReaderDep, snap: SnapshotDep) -> Response:
+    return cached(request, snap.body, snap.etag, "application/json")
+
+
+@router.get("/modules", response_model=list[ModuleOut], summary="Every module of the last scan, with evidence")
+def modules(
+    session: SessionDep,
+    viewer: ReaderDep,
+    group: Annotated[str | None, Query(max_length=200)] = None,
+    status: Annotated[str | None, Query(pattern="^(untested|legacy|in_progress|migrated)$")] = None,
+) -> list[ModuleOut]:
+    scan = latest_scan(session)
+    rows = scan_modules(session, scan.id) if scan else []
+    return [
+        ModuleOut(**_brief(m), evidence=m.evidence)
+        for m in rows
+        if (group is None or m.group == group) and (status is None or m.status == status)
+    ]
+
+
+@router.get("/modules/{path:path}", response_model=ModuleOut, summary="One module by its path")
+def module(path: str, session: SessionDep, viewer: ReaderDep) -> ModuleOut:
+    scan = latest_scan(session)
+    rows = scan_modules(session, scan.id) if scan else []
+    found = next((m for m in rows if m.path == path.strip("/")), None)
+    if found is None:
+        raise NotFound(f"no module at {path!r} in the last scan")
+    return ModuleOut(**_brief(found), evidence=found.evidence)
+
+
+# -- badges ---------------------------------------------------------------------
+
+GroupQuery = Annotated[str | None, Query(max_length=200, description="a module root, e.g. apps")]
+
+
+@badge_router.get("/badge/migration.svg", response_class=Response, summary="Migration badge (SVG)")
+async def migration_svg(request: Request, viewer: ReaderDep, snap: SnapshotDep, group: GroupQuery = None) -> Response:
+    body, etag = snap.badge("migration", group, "svg")
+    return cached(request, body, etag, "image/svg+xml")
+
+
+@badge_router.get("/badge/blockers.svg", response_class=Response, summary="Open blockers badge (SVG)")
+async def blockers_svg(request: Request, viewer: ReaderDep, snap: SnapshotDep) -> Response:
+    body, etag = snap.badge("blockers", None, "svg")
+    return cached(request, body, etag, "image/svg+xml")
+
+
+@router.get("/badge/migration", response_model=ShieldsEndpoint, summary="Migration badge, shields.io endpoint")
+async def migration_endpoint(request: Request, viewer: ReaderDep, snap: SnapshotDep, group: GroupQuery = None) -> Response:
+    body, etag = snap.badge("migration", group, "json")
+    return cached(request, body, etag, "application/json")
+
+
+@router.get("/badge/blockers", response_model=ShieldsEndpoint, summary="Open blockers badge, shields.io endpoint")
+async def blockers_endpoint(request: Request, viewer: ReaderDep, snap: SnapshotDep) -> Response:
+    body, etag = snap.badge("blockers", None, "json")
+    return cached(request, body, etag, "application/json")
+
+
+# -- scans ----------------------------------------------------------------------
+
+
+@router.post("/scans", response_model=ScanJobOut, status_code=202, summary="Start a scan in the background")
+def start_scan(
+    who: WriterDep, settings: SettingsDep, background: BackgroundTasks, body: ScanRequest | None = None
+) -> ScanJobOut:
+    if settings.repo is None:
+        raise Invalid("no repository to scan: start Sawmill with --repo PATH (SAWMILL_REPO)")
+    ref = (body.ref if body else None) or settings.ref
+    with session_scope(settings.database_url) as session:
+        job, new = queue_job(session, ref, who.name)
+        out = ScanJobOut.model_validate(job, from_attributes=True)
+    if new:  # one scan at a time: a second request gets the job already under way
+        background.add_task(run_scan_job, settings.database_url, job.id, settings.repo, ref, settings.config)
+    return out
+
+
+@router.get("/scans/{job_id}", response_model=ScanJobOut, summary="A scan job's state")
+def scan_state(job_id: int, session: SessionDep, viewer: ReaderDep) -> ScanJobOut:
+    return ScanJobOut.model_validate(get_job(session, job_id), from_attributes=True)
+
+
+def run_scan_job(url: str, job_id: int, repo, ref: str, config) -> None:
+    from app.services import scan_and_store
+
+    with session_scope(url) as session:
+        mark_job(session, job_id, "running")
+    scan_id, error = None, None
+    try:
+        stored, _ = scan_and_store(url, repo, ref, config)
+        scan_id = stored.id
+    except ScanError as exc:
+        error = str(exc)
+    except Exception as exc:  # the job must end either way, or it blocks every later scan
+        log.exception("scan job %s failed", job_id)
+        error = f"the scan failed: {type(exc).__name__}"
+    with session_scope(url) as session:
+        mark_job(session, job_id, "failed" if error else "done", scan_id=scan_id, error=error)
