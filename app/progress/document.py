@@ -1,0 +1,195 @@
+"""The progress document as blocks: parse markdown into typed blocks and render them back.
+
+``render(parse(text)) == text`` for every text ``parse`` accepts: each block
+remembers the blank lines before it, and anything the grammar does not know
+is kept as a ``Raw`` block, verbatim. The grammar is described in
+docs/progress.md.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from app.store.errors import Invalid
+
+MAX_BYTES = 5 * 1024 * 1024
+
+HEADING = re.compile(r"(#{1,6}) (.*)")
+ITEM = re.compile(r"- \[([ x~])\] (.*)")
+GROUP = re.compile(r"(0|[1-9][0-9]{0,8})\. (.*)")
+POINT = re.compile(r"- (?:\[([ x])\] )?(.*)")
+INDENTED_LIST = re.compile(r"([ \t]+)- ")
+
+
+@dataclass
+class Point:
+    """A sub-point under an item or a numbered group."""
+
+    text: str
+    done: bool | None = None  # None: a plain "- text" bullet, no checkbox
+
+    def line(self, indent: int) -> str:
+        box = "" if self.done is None else ("[x] " if self.done else "[ ] ")
+        return f"{' ' * indent}- {box}{self.text}"
+
+
+@dataclass
+class Heading:
+    level: int
+    text: str
+    gap: int = 0  # blank lines before the block
+    line: int = field(default=0, compare=False)  # 1-based source line; 0 when built in code
+
+    def lines(self) -> list[str]:
+        return [f"{'#' * self.level} {self.text}"]
+
+
+@dataclass
+class Raw:
+    """Text the grammar does not know: written back exactly as it came."""
+
+    text: str
+    gap: int = 0
+    line: int = field(default=0, compare=False)
+
+    def lines(self) -> list[str]:
+        return self.text.split("\n")
+
+
+@dataclass
+class Item:
+    """A top-level checklist line ``- [x] text`` with its sub-points (indented two spaces)."""
+
+    mark: str  # " " (open), "x" (done) or "~" (in progress: backlog only)
+    text: str
+    points: list[Point] = field(default_factory=list)
+    gap: int = 0
+    line: int = field(default=0, compare=False)
+
+    def lines(self) -> list[str]:
+        return [f"- [{self.mark}] {self.text}", *(p.line(2) for p in self.points)]
+
+
+@dataclass
+class Group:
+    """A numbered line ``1. Title`` with its sub-points (indented under the title)."""
+
+    number: int
+    title: str
+    points: list[Point] = field(default_factory=list)
+    gap: int = 0
+    line: int = field(default=0, compare=False)
+
+    def lines(self) -> list[str]:
+        indent = len(str(self.number)) + 2
+        return [f"{self.number}. {self.title}", *(p.line(indent) for p in self.points)]
+
+
+Block = Heading | Raw | Item | Group
+
+
+@dataclass
+class Document:
+    blocks: list[Block] = field(default_factory=list)
+    trailing_gap: int = 0  # blank lines after the last block
+    final_newline: bool = True
+
+
+def decode(data: bytes | str) -> str:
+    """The document's text, or Invalid for input no person meant as a progress document."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    if len(data) > MAX_BYTES:
+        raise Invalid(f"the document is {len(data):,} bytes; the limit is {MAX_BYTES:,} (5 MB)", field="file")
+    if b"\x00" in data:
+        raise Invalid("the file is binary (it holds NUL bytes), not a markdown document", field="file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise Invalid(f"line {line}: not UTF-8 (byte {exc.start}); save the document as UTF-8", field="file") from None
+    if not text.strip():
+        raise Invalid("the document is empty", field="file")
+    return text
+
+
+def parse(data: bytes | str) -> Document:
+    """Split a progress document into blocks. Raises Invalid naming the line for bad input."""
+    lines = decode(data).split("\n")
+    final_newline = lines[-1] == ""
+    if final_newline:
+        lines.pop()
+    doc = Document(final_newline=final_newline)
+    i, gap = 0, 0
+    while i < len(lines):
+        line = lines[i]
+        if line == "":
+            gap, i = gap + 1, i + 1
+            continue
+        block, i = _block(lines, i)
+        block.gap, gap = gap, 0
+        doc.blocks.append(block)
+    doc.trailing_gap = gap
+    return doc
+
+
+def render(doc: Document) -> str:
+    out: list[str] = []
+    for block in doc.blocks:
+        out.extend([""] * block.gap)
+        out.extend(block.lines())
+    out.extend([""] * doc.trailing_gap)
+    return "\n".join(out) + ("\n" if doc.final_newline else "")
+
+
+def _block(lines: list[str], i: int) -> tuple[Block, int]:
+    line, number = lines[i], i + 1
+    if m := HEADING.fullmatch(line):
+        return Heading(len(m[1]), m[2], line=number), i + 1
+    if m := ITEM.fullmatch(line):
+        points, end = _points(lines, i + 1, 2)
+        return Item(m[1], m[2], points, line=number), end
+    if m := GROUP.fullmatch(line):
+        points, end = _points(lines, i + 1, len(m[1]) + 2)
+        return Group(int(m[1]), m[2], points, line=number), end
+    if m := INDENTED_LIST.match(line):
+        raise Invalid(
+            f"line {number}: a sub-point indented {_describe(m[1])} with no item or numbered line "
+            "right above it (a blank line ends an item)",
+            field="file",
+        )
+    end = i + 1
+    while end < len(lines) and lines[end] != "" and not _starts_block(lines[end]):
+        end += 1
+    return Raw("\n".join(lines[i:end]), line=number), end
+
+
+def _starts_block(line: str) -> bool:
+    return bool(HEADING.fullmatch(line) or ITEM.fullmatch(line) or GROUP.fullmatch(line))
+
+
+def _points(lines: list[str], i: int, indent: int) -> tuple[list[Point], int]:
+    points: list[Point] = []
+    while i < len(lines) and lines[i][:1] in (" ", "\t"):
+        line = lines[i]
+        stripped = line.lstrip(" \t")
+        lead = line[: len(line) - len(stripped)]
+        if not stripped:  # a whitespace-only line ends the item; it is kept as raw text
+            break
+        if lead != " " * indent or not (m := POINT.fullmatch(stripped)):
+            what = "a sub-point" if stripped.startswith("- ") else "text"
+            raise Invalid(
+                f"line {i + 1}: {what} indented {_describe(lead)}; sub-points of the line above "
+                f"are '- ' lines indented exactly {indent} spaces",
+                field="file",
+            )
+        points.append(Point(m[2], None if m[1] is None else m[1] == "x"))
+        i += 1
+    return points, i
+
+
+def _describe(lead: str) -> str:
+    if "\t" in lead:
+        return "with a tab"
+    return f"{len(lead)} space" + ("" if len(lead) == 1 else "s")

@@ -1,0 +1,414 @@
+"""Import the progress document into the store, and export it back.
+
+Import is one transaction in the caller's session: the document is parsed
+(and refused) before anything is written. Re-importing updates rows in place,
+matched by section and text, so what only the store knows (who resolved a
+blocker, when, the note; pins' authors) survives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session, SQLModel, delete, select
+
+from app.progress.document import Document, Group, Heading, Item, Point, Raw, parse, render
+from app.progress.sections import PinMark, Slot, classify, entry_modules, split_pin, with_pin
+from app.store import audit
+from app.store.errors import NotFound
+from app.store.progress import (
+    BacklogItem,
+    Blocker,
+    CapabilityItem,
+    MigrationEntry,
+    Milestone,
+    MilestoneTask,
+    NextStep,
+    ProgressLayout,
+)
+
+MARK_STATUS = {" ": "todo", "~": "doing", "x": "done"}
+STATUS_MARK = {v: k for k, v in MARK_STATUS.items()}
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    removed: int = 0
+    changes: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return f"{self.created} created, {self.updated} updated, {self.removed} removed"
+
+
+@dataclass
+class _Placed:
+    """A typed block with its place in the document."""
+
+    slot: Slot
+    part: int
+    position: int
+    block: Item | Group
+
+
+# -- import -------------------------------------------------------------------
+
+
+def import_document(session: Session, data: bytes | str, who: str, source: str = "") -> ImportReport:
+    """Parse ``data`` and make the store hold it. Raises Invalid (store untouched) for bad input."""
+    doc = parse(data)
+    before = document_summary(session)
+    placed = _write_layout(session, doc)
+    report = ImportReport()
+    _import_checklists(session, [p for p in placed if p.slot.kind == "checklist"], who, report)
+    _import_backlog(session, [p for p in placed if p.slot.kind == "backlog"], report)
+    _import_milestones(session, [p for p in placed if p.slot.kind == "milestones"], report)
+    _import_blockers(session, [p for p in placed if p.slot.kind == "blockers"], who, report)
+    _import_next_steps(session, [p for p in placed if p.slot.kind == "next_steps"], report)
+    session.flush()
+    after = document_summary(session)
+    after.update(source=source, sha256=hashlib.sha256(render(doc).encode()).hexdigest(), result=report.line())
+    after["changes"] = report.changes[:200]
+    audit.record(session, who, "import", "document", before, after)
+    from app.store.progress_sync import apply_scan_state  # the scanner decides entries, even after an import
+
+    apply_scan_state(session, who="scanner")
+    return report
+
+
+def has_document(session: Session) -> bool:
+    return session.exec(select(ProgressLayout.id).limit(1)).first() is not None
+
+
+def document_summary(session: Session) -> dict[str, Any]:
+    counts = {}
+    for name, model in (
+        ("checklist_items", CapabilityItem),
+        ("entries", MigrationEntry),
+        ("backlog", BacklogItem),
+        ("milestones", Milestone),
+        ("blockers", Blocker),
+        ("next_steps", NextStep),
+    ):
+        counts[name] = len(session.exec(select(model.id)).all())
+    return counts
+
+
+def _write_layout(session: Session, doc: Document) -> list[_Placed]:
+    session.exec(delete(ProgressLayout))
+    placed: list[_Placed] = []
+    parts: Counter[Slot] = Counter()
+    run: Slot | None = None
+    position = 0
+    for block, slot in zip(doc.blocks, classify(doc), strict=True):
+        if slot is not None and slot == run:
+            placed.append(_Placed(slot, parts[slot] - 1, len(placed), block))  # type: ignore[arg-type]
+            continue
+        position += 1
+        run = slot
+        if isinstance(block, Heading):
+            row = ProgressLayout(position=position, kind="heading", gap=block.gap, level=block.level, text=block.text)
+        elif slot is None:
+            row = ProgressLayout(position=position, kind="raw", gap=block.gap, text="\n".join(block.lines()))
+        else:
+            row = ProgressLayout(position=position, kind="slot", slot_kind=slot.kind, slot_key=slot.key, slot_part=parts[slot])
+            placed.append(_Placed(slot, parts[slot], len(placed), block))  # type: ignore[arg-type]
+            parts[slot] += 1
+        session.add(row)
+    session.add(
+        ProgressLayout(position=position + 1, kind="end", gap=doc.trailing_gap, text="\n" if doc.final_newline else "")
+    )
+    return placed
+
+
+def _pair(
+    existing: Iterable[Any], incoming: list[_Placed], key_row: Callable[[Any], Any], key_new: Callable[[_Placed], Any]
+) -> tuple[list[tuple[Any | None, _Placed]], list[Any]]:
+    """Match incoming blocks to existing rows by key (and by occurrence, for repeated keys)."""
+    rows: dict[tuple[Any, int], Any] = {}
+    seen: Counter[Any] = Counter()
+    for row in existing:
+        rows[(key_row(row), seen[key_row(row)])] = row
+        seen[key_row(row)] += 1
+    seen.clear()
+    pairs = []
+    for new in incoming:
+        k = key_new(new)
+        pairs.append((rows.pop((k, seen[k]), None), new))
+        seen[k] += 1
+    return pairs, list(rows.values())
+
+
+def _apply(row: SQLModel, values: dict[str, Any]) -> bool:
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    return changed
+
+
+def _upsert(session: Session, model: type[SQLModel], row: Any | None, values: dict, report: ImportReport) -> Any:
+    if row is None:
+        row = model(**values)
+        session.add(row)
+        report.created += 1
+    elif _apply(row, values):
+        report.updated += 1
+    return row
+
+
+def _remove(session: Session, rows: list[Any], report: ImportReport, label: Callable[[Any], str]) -> None:
+    for row in rows:
+        report.removed += 1
+        report.changes.append(f"removed {label(row)}")
+        session.delete(row)
+
+
+def _placement(p: _Placed) -> dict[str, Any]:
+    return {"part": p.part, "position": p.position, "gap": p.block.gap}
+
+
+def _points(points: list[Point]) -> list[dict]:
+    return [{"text": p.text, "done": p.done} for p in points]
+
+
+def _import_checklists(session: Session, placed: list[_Placed], who: str, report: ImportReport) -> None:
+    items = session.exec(select(CapabilityItem).order_by(CapabilityItem.position)).all()
+    pairs, gone = _pair(items, placed, lambda r: (r.checklist, r.text), lambda p: (p.slot.key, p.block.text))
+    entries = session.exec(select(MigrationEntry).order_by(MigrationEntry.id)).all()
+    entry_rows: dict[tuple[str, int], MigrationEntry] = {}
+    seen: Counter[str] = Counter()
+    for entry in entries:
+        entry_rows[(entry.text, seen[entry.text])] = entry
+        seen[entry.text] += 1
+    seen.clear()
+    for row, p in pairs:
+        values = {"checklist": p.slot.key, "text": p.block.text, "done": p.block.mark == "x", **_placement(p)}
+        row = _upsert(session, CapabilityItem, row, values if row else {**values, "points": []}, report)
+        session.flush()
+        points = []
+        for point in p.block.points:
+            modules = entry_modules(point.text) if point.done is not None else []
+            if not modules:
+                points.append({"text": point.text, "done": point.done})
+                continue
+            text, pin = split_pin(point.text)
+            entry = entry_rows.pop((text, seen[text]), None)
+            seen[text] += 1
+            entry = _import_entry(session, entry, row.id, text, point.done, modules, pin, who, report)
+            points.append({"entry": entry.id})
+        if row.points != points:
+            row.points = points
+            session.add(row)
+    for entry in entry_rows.values():
+        report.removed += 1
+        report.changes.append(f"removed entry '{entry.text}'")
+        session.delete(entry)
+    session.flush()
+    _remove(session, gone, report, lambda r: f"checklist item '{r.text}'")
+
+
+def _import_entry(
+    session: Session,
+    entry: MigrationEntry | None,
+    item_id: int,
+    text: str,
+    done: bool,
+    modules: list[str],
+    pin: PinMark | None,
+    who: str,
+    report: ImportReport,
+) -> MigrationEntry:
+    values: dict[str, Any] = {"item_id": item_id, "text": text, "done": done, "modules": modules}
+    if pin is None:
+        values.update(pin_reason=None, pin_until=None, pin_done=None, pinned_by=None, pinned_at=None)
+    elif entry is None or (entry.pin_reason, entry.pin_until, entry.pin_done) != (pin.reason, pin.until, done):
+        values.update(pin_reason=pin.reason, pin_until=pin.until, pin_done=done, pinned_by=who, pinned_at=audit.now())
+    if entry is not None and entry.done != done:
+        report.changes.append(f"entry '{text}' {'ticked' if done else 'unticked'}")
+    entry = _upsert(session, MigrationEntry, entry, values, report)
+    session.flush()
+    return entry
+
+
+def _import_backlog(session: Session, placed: list[_Placed], report: ImportReport) -> None:
+    rows = session.exec(select(BacklogItem).order_by(BacklogItem.position)).all()
+    pairs, gone = _pair(rows, placed, lambda r: (r.category, r.title), lambda p: (p.slot.key, p.block.text))
+    for row, p in pairs:
+        item: Item = p.block  # type: ignore[assignment]
+        values = {
+            "category": p.slot.key,
+            "title": item.text,
+            "status": MARK_STATUS[item.mark],
+            "points": _points(item.points),
+            **_placement(p),
+        }
+        _upsert(session, BacklogItem, row, values, report)
+    _remove(session, gone, report, lambda r: f"backlog item '{r.title}'")
+
+
+def _import_milestones(session: Session, placed: list[_Placed], report: ImportReport) -> None:
+    rows = session.exec(select(Milestone).order_by(Milestone.position)).all()
+    pairs, gone = _pair(rows, placed, lambda r: r.title, lambda p: p.block.title)
+    for row, p in pairs:
+        group: Group = p.block  # type: ignore[assignment]
+        values = {"state": p.slot.key, "number": group.number, "title": group.title, **_placement(p)}
+        row = _upsert(session, Milestone, row, values, report)
+        session.flush()
+        tasks = session.exec(select(MilestoneTask).where(MilestoneTask.milestone_id == row.id)).all()
+        task_pairs, gone_tasks = _pair(
+            sorted(tasks, key=lambda t: t.position),
+            [_Placed(p.slot, 0, i, Item(" ", pt.text)) for i, pt in enumerate(group.points)],
+            lambda t: t.text,
+            lambda q: q.block.text,
+        )
+        for (task, q), point in zip(task_pairs, group.points, strict=True):
+            values = {"milestone_id": row.id, "position": q.position, "text": point.text, "done": point.done}
+            _upsert(session, MilestoneTask, task, values, report)
+        _remove(session, gone_tasks, report, lambda t: f"milestone task '{t.text}'")
+    session.flush()
+    _remove(session, gone, report, lambda r: f"milestone '{r.title}'")
+
+
+def _import_blockers(session: Session, placed: list[_Placed], who: str, report: ImportReport) -> None:
+    rows = session.exec(select(Blocker).order_by(Blocker.position)).all()
+    pairs, gone = _pair(rows, placed, lambda r: r.title, lambda p: p.block.title)
+    for row, p in pairs:
+        group: Group = p.block  # type: ignore[assignment]
+        values: dict[str, Any] = {
+            "status": p.slot.key,
+            "number": group.number,
+            "title": group.title,
+            "points": _points(group.points),
+            **_placement(p),
+        }
+        if row is not None and row.status != p.slot.key:
+            report.changes.append(f"blocker '{row.title}' {'resolved' if p.slot.key == 'resolved' else 'reopened'}")
+            if p.slot.key == "resolved":
+                values.update(resolved_at=audit.now(), resolved_by=who)
+        if row is not None and any(getattr(row, k) != v for k, v in values.items()):
+            values["version"] = row.version + 1
+        _upsert(session, Blocker, row, values, report)
+    _remove(session, gone, report, lambda r: f"blocker '{r.title}'")
+
+
+def _import_next_steps(session: Session, placed: list[_Placed], report: ImportReport) -> None:
+    rows = session.exec(select(NextStep).order_by(NextStep.position)).all()
+    pairs, gone = _pair(rows, placed, lambda r: (r.kind, r.title), lambda p: (p.slot.key, p.block.title))
+    for row, p in pairs:
+        group: Group = p.block  # type: ignore[assignment]
+        values = {
+            "kind": p.slot.key,
+            "number": group.number,
+            "title": group.title,
+            "points": _points(group.points),
+            **_placement(p),
+        }
+        _upsert(session, NextStep, row, values, report)
+    _remove(session, gone, report, lambda r: f"next step '{r.title}'")
+
+
+# -- export -------------------------------------------------------------------
+
+
+def export_document(session: Session, today: date | None = None) -> str:
+    """The document as the store holds it, in the imported document's own layout."""
+    return render(build_document(session, today))
+
+
+def build_document(session: Session, today: date | None = None) -> Document:
+    layout = session.exec(select(ProgressLayout).order_by(ProgressLayout.position)).all()
+    if not layout:
+        raise NotFound("no progress document has been imported yet (sawmill import FILE)")
+    today = today or date.today()
+    doc = Document()
+    for row in layout:
+        if row.kind == "heading":
+            doc.blocks.append(Heading(row.level or 2, row.text, row.gap))
+        elif row.kind == "raw":
+            doc.blocks.append(Raw(row.text, row.gap))
+        elif row.kind == "slot":
+            doc.blocks.extend(_slot_blocks(session, Slot(row.slot_kind or "", row.slot_key or ""), row.slot_part, today))
+        else:
+            doc.trailing_gap, doc.final_newline = row.gap, row.text == "\n"
+    _add_missing_lines(session, doc)
+    return doc
+
+
+def _slot_blocks(session: Session, slot: Slot, part: int, today: date) -> list[Item | Group]:
+    if slot.kind == "checklist":
+        rows = _rows(session, CapabilityItem, CapabilityItem.checklist == slot.key, part)
+        return [Item("x" if r.done else " ", r.text, _item_points(session, r, today), r.gap) for r in rows]
+    if slot.kind == "backlog":
+        rows = _rows(session, BacklogItem, BacklogItem.category == slot.key, part)
+        return [Item(STATUS_MARK[r.status], r.title, _plain_points(r.points), r.gap) for r in rows]
+    if slot.kind == "milestones":
+        blocks = []
+        for r in _rows(session, Milestone, Milestone.state == slot.key, part):
+            tasks = session.exec(
+                select(MilestoneTask).where(MilestoneTask.milestone_id == r.id).order_by(MilestoneTask.position)
+            ).all()
+            blocks.append(Group(r.number, r.title, [Point(t.text, t.done) for t in tasks], r.gap))
+        return blocks
+    model, column = (Blocker, Blocker.status) if slot.kind == "blockers" else (NextStep, NextStep.kind)
+    return [Group(r.number, r.title, _plain_points(r.points), r.gap) for r in _rows(session, model, column == slot.key, part)]
+
+
+def _rows(session: Session, model: Any, where: Any, part: int) -> list[Any]:
+    return list(session.exec(select(model).where(where, model.part == part).order_by(model.position, model.id)))
+
+
+def _plain_points(points: list[dict]) -> list[Point]:
+    return [Point(p["text"], p.get("done")) for p in points]
+
+
+def _item_points(session: Session, item: CapabilityItem, today: date) -> list[Point]:
+    points = []
+    for p in item.points:
+        if "entry" not in p:
+            points.append(Point(p["text"], p.get("done")))
+            continue
+        entry = session.get(MigrationEntry, p["entry"])
+        if entry is None:
+            continue
+        pin = PinMark(entry.pin_reason or "", entry.pin_until) if entry.pinned(today) else None
+        points.append(Point(with_pin(entry.text, pin), entry.done))
+    return points
+
+
+def _add_missing_lines(session: Session, doc: Document) -> None:
+    """Lines for scanned modules the document does not mention, after its last migration entry."""
+    from app.store.progress_sync import missing_modules
+
+    missing = missing_modules(session)
+    if not missing:
+        return
+    from app.progress.sections import missing_lines
+
+    statuses = {m.path: m.status for m in missing}
+    target = _last_entry_item(session, doc)
+    if target is None:
+        return
+    block, index = target
+    new = [Point(text, all(statuses[p] == "migrated" for p in paths)) for text, paths in missing_lines(missing)]
+    block.points[index:index] = new
+
+
+def _last_entry_item(session: Session, doc: Document) -> tuple[Item, int] | None:
+    """The checklist item holding migration entries, and the index just after its last one."""
+    entries = session.exec(select(MigrationEntry)).all()
+    names = {with_pin(e.text, None) for e in entries}
+    found = None
+    for block in doc.blocks:
+        if isinstance(block, Item):
+            for i, point in enumerate(block.points):
+                if point.done is not None and split_pin(point.text)[0] in names:
+                    found = (block, i + 1)
+    return found

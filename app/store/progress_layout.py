@@ -1,0 +1,106 @@
+"""Where rows the store creates or moves go in the document, in the document's own style.
+
+A row added through the web or the API lands at the end of its section (a
+section that is missing is added under its ``##`` heading, or at the end of
+the document); blank lines stay where the document had them; numbered groups
+are numbered again 1..n.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, select
+
+from app.progress.sections import DEFAULT_HEADINGS, ITEM_KINDS, SECTION_HEADINGS, SECTIONS, SUBSECTIONS
+from app.store.progress import ProgressLayout
+
+
+def ensure_slot(session: Session, kind: str, key: str) -> int:
+    """The part (run) of section (kind, key) that new rows join, creating the section if needed."""
+    layout = list(session.exec(select(ProgressLayout).order_by(ProgressLayout.position)))
+    parts = [r.slot_part for r in layout if r.kind == "slot" and (r.slot_kind, r.slot_key) == (kind, key)]
+    if parts:
+        return max(parts)
+    if not layout:
+        layout = [ProgressLayout(position=1, kind="end", text="\n")]
+        session.add(layout[0])
+    slot = ProgressLayout(position=0, kind="slot", slot_kind=kind, slot_key=key, slot_part=0)
+    start, end = _section_bounds(layout, kind)
+    if start is None:
+        title = DEFAULT_HEADINGS.get((kind, key), key)
+        rows = [_heading(2, SECTION_HEADINGS[kind], layout), _heading(3, title, layout, gap=1), slot]
+        _insert(session, layout, len(layout) - 1, rows)
+        return 0
+    for index in range(start + 1, end):
+        row = layout[index]
+        if row.kind == "heading" and row.level == 3 and _sub_key(kind, row.text) == key:
+            _insert(session, layout, index + 1, [slot])
+            return 0
+    title = DEFAULT_HEADINGS.get((kind, key), key)
+    _insert(session, layout, end, [_heading(3, title, layout, gap=1), slot])
+    return 0
+
+
+def _sub_key(kind: str, text: str) -> str | None:
+    if kind in ITEM_KINDS:
+        return text
+    return SUBSECTIONS[kind].get(text.strip().lower())
+
+
+def _section_bounds(layout: list[ProgressLayout], kind: str) -> tuple[int | None, int]:
+    """Index of the section's `##` heading (None if absent) and of the row that ends the section."""
+    start = None
+    for index, row in enumerate(layout):
+        is_top = row.kind == "heading" and (row.level or 0) <= 2
+        if start is not None and (is_top or row.kind == "end"):
+            return start, index
+        if is_top and row.level == 2 and SECTIONS.get(row.text.strip().lower()) == kind:
+            start = index
+    return start, len(layout) - 1
+
+
+def _heading(level: int, text: str, layout: list[ProgressLayout], gap: int = 1) -> ProgressLayout:
+    has_blocks = any(r.kind != "end" for r in layout)
+    return ProgressLayout(position=0, kind="heading", level=level, text=text, gap=gap if has_blocks else 0)
+
+
+def _insert(session: Session, layout: list[ProgressLayout], index: int, rows: list[ProgressLayout]) -> None:
+    layout[index:index] = rows
+    for position, row in enumerate(layout, start=1):
+        row.position = position
+        session.add(row)
+    session.flush()
+
+
+def next_gap(rows: list[Any], groups: bool) -> int:
+    """Blank lines before a row appended after ``rows``: as the section already spaces them."""
+    if not rows:
+        return 1
+    if len(rows) >= 2:
+        return rows[-1].gap
+    return 1 if groups else 0
+
+
+def restack(session: Session, rows: list[Any], gaps: list[int], numbered: bool) -> None:
+    """Give ``rows`` (in their new order) positions 0..n, the section's blank lines, and numbers.
+
+    ``gaps`` is the section's blank-line pattern by index, kept where the document had it.
+    Numbers restart in each run (part), as markdown numbered lists do.
+    """
+    counters: dict[int, int] = {}
+    for index, row in enumerate(rows):
+        row.position = index
+        row.gap = gaps[index] if index < len(gaps) else next_gap(rows[:index], numbered)
+        if numbered:
+            counters[row.part] = counters.get(row.part, 0) + 1
+            row.number = counters[row.part]
+        session.add(row)
+    session.flush()
+
+
+def gaps_without(rows: list[Any], index: int) -> list[int]:
+    """The blank-line pattern once row ``index`` leaves: the first row keeps the heading's gap."""
+    gaps = [r.gap for r in rows]
+    gaps.pop(1 if index == 0 and len(gaps) > 1 else index)
+    return gaps

@@ -1,0 +1,226 @@
+"""Keep the document true to the scans: tick migration entries, flag modules, honour pins.
+
+Precedence: the scanner decides migration entries; a person may pin one (a
+reason, an optional expiry) and the pin decides until it expires. People
+decide everything else in the document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session, delete, select
+
+from app.scanner.model import STATUS_ORDER, Module, ScanResult, Status
+from app.store import audit
+from app.store.errors import Invalid, NotFound
+from app.store.progress import MigrationEntry, ProgressModule
+from app.store.scans import ModuleResult, Scan, scan_modules
+
+MAX_PIN_REASON = 500
+
+
+@dataclass
+class SyncReport:
+    ticked: list[str] = field(default_factory=list)
+    unticked: list[str] = field(default_factory=list)
+    unknown: dict[str, list[str]] = field(default_factory=dict)  # entry text -> module paths
+    missing: list[str] = field(default_factory=list)  # module paths the document does not mention
+    imported: bool = False
+    import_error: str | None = None  # the repository's document could not be imported: why
+
+
+ScanInput = ScanResult | Scan | Iterable[Module] | Iterable[ModuleResult]
+
+
+def sync_with_scan(session: Session, scan: ScanInput, who: str = "scanner", today: date | None = None) -> SyncReport:
+    """Record the scan's modules and set every unpinned entry's tick from them."""
+    modules, commit = _modules_of(session, scan)
+    old = {m.path: m.status for m in session.exec(select(ProgressModule))}
+    session.exec(delete(ProgressModule))
+    for m in modules:
+        session.add(ProgressModule(path=m.path, name=m.name, group=m.group, pair=m.pair, status=str(m.status), commit_sha=commit))
+    session.flush()
+    new = {m.path: str(m.status) for m in modules}
+    if new != old:
+        changed = sorted(p for p in new.keys() | old.keys() if new.get(p) != old.get(p))
+        audit.record(
+            session, who, "scan.sync", "modules",
+            {"modules": {p: old.get(p) for p in changed}},
+            {"modules": {p: new.get(p) for p in changed}, "commit": commit},
+        )  # fmt: skip
+    return apply_scan_state(session, who, today)
+
+
+def apply_scan_state(session: Session, who: str = "scanner", today: date | None = None) -> SyncReport:
+    """Tick each entry exactly when all its modules are migrated (unless pinned); flag the rest."""
+    report = SyncReport()
+    scanned = {m.path: m for m in session.exec(select(ProgressModule))}
+    if not scanned:
+        return report
+    today = today or date.today()
+    by_name: dict[str, list[ProgressModule]] = {}
+    for m in scanned.values():
+        by_name.setdefault(m.name, []).append(m)
+    for entry in session.exec(select(MigrationEntry).order_by(MigrationEntry.id)):
+        _expire_pin(session, entry, today)
+        found, unknown = resolve_modules(entry.modules, scanned, by_name)
+        entry.unknown_modules = unknown
+        entry.scan_status = "unknown" if unknown else _weakest([m.status for m in found])
+        if unknown:
+            report.unknown[entry.text] = unknown
+        migrated = bool(found) and not unknown and all(m.status == Status.MIGRATED for m in found)
+        target = entry.pin_done if entry.pinned(today) and entry.pin_done is not None else migrated
+        if entry.done != target:
+            audit.record(session, who, "scan.sync", f"entry:{entry.id}", {"done": entry.done}, {"done": target, "text": entry.text})
+            (report.ticked if target else report.unticked).append(entry.text)
+            entry.done = target
+        session.add(entry)
+    report.missing = [m.path for m in missing_modules(session)]
+    session.flush()
+    return report
+
+
+def resolve_modules(
+    paths: list[str], scanned: dict[str, ProgressModule], by_name: dict[str, list[ProgressModule]]
+) -> tuple[list[ProgressModule], list[str]]:
+    """The scanned modules an entry names: by path, else by a unique directory name
+    (so a layout with other roots, set in sawmill.yaml, still matches); and the unknown ones."""
+    found, unknown = [], []
+    for path in paths:
+        name = path.rsplit("/", 1)[-1]
+        module = scanned.get(path) or (by_name[name][0] if len(by_name.get(name, [])) == 1 else None)
+        if module is None:
+            unknown.append(path)
+        else:
+            found.append(module)
+    return found, unknown
+
+
+def missing_modules(session: Session) -> list[ProgressModule]:
+    """Scanned modules that no migration entry names."""
+    scanned = {m.path: m for m in session.exec(select(ProgressModule))}
+    if not scanned:
+        return []
+    by_name: dict[str, list[ProgressModule]] = {}
+    for m in scanned.values():
+        by_name.setdefault(m.name, []).append(m)
+    named: set[str] = set()
+    for entry in session.exec(select(MigrationEntry)):
+        named.update(m.path for m in resolve_modules(entry.modules, scanned, by_name)[0])
+    return [m for path, m in sorted(scanned.items()) if path not in named]
+
+
+def _weakest(statuses: list[str]) -> str | None:
+    if not statuses:
+        return None
+    return str(min((Status(s) for s in statuses), key=STATUS_ORDER.index))
+
+
+def _modules_of(session: Session, scan: ScanInput) -> tuple[list[Any], str]:
+    if isinstance(scan, ScanResult):
+        return list(scan.modules), scan.commit
+    if isinstance(scan, Scan):
+        return [m for m in scan_modules(session, scan.id) if not m.component], scan.commit_sha
+    rows = [m for m in scan if not m.component]
+    commit = ""
+    if rows and isinstance(rows[0], ModuleResult):
+        found = session.get(Scan, rows[0].scan_id)
+        commit = found.commit_sha if found else ""
+    return rows, commit
+
+
+def _expire_pin(session: Session, entry: MigrationEntry, today: date) -> None:
+    if entry.pin_reason is not None and not entry.pinned(today):
+        audit.record(session, "sawmill", "entry.pin_expired", f"entry:{entry.id}", _pin_state(entry), None)
+        _clear_pin(entry)
+
+
+# -- pins -----------------------------------------------------------------------
+
+
+def pin_entry(
+    session: Session,
+    entry_id: int,
+    reason: str,
+    who: str,
+    until: date | None = None,
+    done: bool = True,
+    today: date | None = None,
+) -> MigrationEntry:
+    """Hold an entry's tick at ``done`` whatever the scans say, until ``until`` (inclusive) if given."""
+    entry = _entry(session, entry_id)
+    reason = " ".join(reason.split())
+    if not reason:
+        raise Invalid("a pin needs a reason", field="reason")
+    if len(reason) > MAX_PIN_REASON or ")" in reason:
+        raise Invalid(f"a pin reason is at most {MAX_PIN_REASON} characters, without ')'", field="reason")
+    if until is not None and until < (today or date.today()):
+        raise Invalid(f"the pin's expiry {until.isoformat()} is in the past", field="until")
+    before = {**_pin_state(entry), "done": entry.done}
+    entry.pin_reason, entry.pin_until, entry.pin_done = reason, until, done
+    entry.pinned_by, entry.pinned_at = who, audit.now()
+    entry.done = done
+    session.add(entry)
+    audit.record(session, who, "entry.pin", f"entry:{entry.id}", before, {**_pin_state(entry), "done": done})
+    session.flush()
+    return entry
+
+
+def unpin_entry(session: Session, entry_id: int, who: str, today: date | None = None) -> MigrationEntry:
+    """Drop the pin; the last scan decides the tick again."""
+    entry = _entry(session, entry_id)
+    if entry.pin_reason is None:
+        raise Invalid(f"entry '{entry.text}' is not pinned", field="entry")
+    before = _pin_state(entry)
+    _clear_pin(entry)
+    session.add(entry)
+    audit.record(session, who, "entry.unpin", f"entry:{entry.id}", before, _pin_state(entry))
+    session.flush()
+    apply_scan_state(session, who="scanner", today=today)
+    return entry
+
+
+def _entry(session: Session, entry_id: int) -> MigrationEntry:
+    entry = session.get(MigrationEntry, entry_id)
+    if entry is None:
+        raise NotFound(f"no migration entry {entry_id}")
+    return entry
+
+
+def _pin_state(entry: MigrationEntry) -> dict[str, Any]:
+    return {"pin_reason": entry.pin_reason, "pin_until": entry.pin_until, "pin_done": entry.pin_done, "pinned_by": entry.pinned_by}
+
+
+def _clear_pin(entry: MigrationEntry) -> None:
+    entry.pin_reason = entry.pin_until = entry.pin_done = entry.pinned_by = entry.pinned_at = None
+
+
+# -- the scan service's step ------------------------------------------------------
+
+
+def after_scan(
+    session: Session,
+    result: ScanResult,
+    document: bytes | None = None,
+    source: str = "",
+    who: str = "scanner",
+) -> SyncReport:
+    """What a scan does to the progress data: on the first scan, import the repository's own
+    progress document (``document``: its bytes at the scanned commit, if sawmill.yaml names one);
+    then sync the entries with the scan."""
+    from app.store.progress_doc import has_document, import_document
+
+    imported, error = False, None
+    if document is not None and not has_document(session):
+        try:  # parse refuses bad input before any write, so the scan itself can still be stored
+            import_document(session, document, who=who, source=source)
+            imported = True
+        except Invalid as exc:
+            error = f"{source or 'progress document'}: {exc.message}"
+    report = sync_with_scan(session, result, who=who)
+    report.imported, report.import_error = imported, error
+    return report
