@@ -133,3 +133,28 @@ def sign_in(page, live: Live, name: str = "alice") -> None:
     page.fill("input[name=token]", live.token(name))
     page.click("button[type=submit]")
     page.wait_for_url(f"{live.url}/")
+
+
+@pytest.fixture
+def gitops_repo(tmp_path: Path) -> Iterator[tuple[Path, object]]:
+    """The seed repository (LAYOUT.md at the PoC), checked out, and its GitOps
+    writer kept open so a test can add commits (``repo.migrate_suite(...)``)."""
+    from app.repobuilder import RepoBuilder
+    from app.repobuilder.gitops import GitOps, seed_history
+
+    path = tmp_path / "platform"
+    builder = RepoBuilder(path)
+    repo = GitOps(builder)
+    seed_history(repo)
+    builder.checkout()
+    yield path, repo
+    builder.repo.close()
+
+
+def card(page, module_path: str):
+    """The board card that shows ``module_path`` (alone or as half of a pair)."""
+    return page.locator(f"article.card[data-modules~='{module_path}']")
+
+
+def column_of(page, module_path: str) -> str:
+    return card(page, module_path).evaluate("el => el.closest('[data-status]').dataset.status")

@@ -1,0 +1,102 @@
+"""The overview in a real browser: numbers, the board, Rescan, phone width."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from app.repobuilder.gitops import INFRA
+from app.services import scan_and_store
+
+from .conftest import card, column_of, sign_in
+
+SAWMILL = Path(sys.executable).with_name("sawmill")
+
+
+def scan_json(repo: Path, db_url: str) -> dict:
+    """`sawmill scan --json` as a user runs it, against the test's database."""
+    env = {**os.environ, "SAWMILL_DATABASE_URL": db_url}
+    done = subprocess.run([str(SAWMILL), "scan", str(repo), "--json"], capture_output=True, text=True, env=env, check=True)
+    return json.loads(done.stdout)
+
+
+def test_overview_numbers_equal_scan_json(gitops_repo, db_url, serve, page_for, shot) -> None:
+    path, _ = gitops_repo
+    data = scan_json(path, db_url)
+    live = serve(repo=path)
+    page = page_for()
+    page.goto(live.url + "/")
+
+    summary = data["summary"]
+    assert page.get_by_test_id("migrated").inner_text() == str(summary["migrated"])
+    assert page.get_by_test_id("total").inner_text() == str(summary["total"])
+    assert page.get_by_test_id("percent").inner_text() == f"{summary['percent']}%"
+    for status, count in summary["counts"].items():
+        assert page.get_by_test_id(f"count-{status}").inner_text() == str(count)
+    assert page.locator("progress.main-progress").get_attribute("value") == str(summary["migrated"])
+    # every module is on the board exactly once, in its status's column
+    for module in data["modules"]:
+        assert card(page, module["path"]).count() == 1, module["path"]
+        assert column_of(page, module["path"]) == module["status"]
+    assert page.get_by_test_id("last-scan").inner_text().startswith(f"Last scan: {data['commit'][:8]}")
+    # the migrated pair shows its covering test and how many assertions it reaches
+    kubernetes = card(page, f"{INFRA}/kubernetes-core")
+    assert "ci/test/infra-kubernetes/chainsaw-test.yaml" in kubernetes.inner_text()
+    assert int(kubernetes.get_by_test_id("assertions").inner_text()) > 0
+    shot(page, "overview")
+
+
+def test_rescan_moves_the_card_in_place(gitops_repo, db_url, serve, page_for, shot) -> None:
+    path, repo = gitops_repo
+    scan_and_store(db_url, path)
+    live = serve(repo=path)
+    page = page_for()
+    sign_in(page, live)
+    networking = f"{INFRA}/networking-core"
+    assert column_of(page, networking) == "legacy"
+    before = int(page.get_by_test_id("migrated").inner_text())
+
+    repo.migrate_suite("infra-networking", pr=1010)
+    repo.builder.checkout()
+    page.evaluate("window.sawmillMarker = 'same page'")  # survives only if htmx swaps in place
+    page.get_by_test_id("rescan").click()
+    page.locator(f"section[data-status=migrated] article[data-modules~='{networking}']").wait_for()
+
+    assert page.evaluate("window.sawmillMarker") == "same page"
+    assert column_of(page, f"{INFRA}/networking-extra") == "migrated"
+    assert int(page.get_by_test_id("migrated").inner_text()) == before + 2
+    assert page.get_by_test_id("rescan").is_enabled()
+    shot(page, "after-rescan")
+
+
+def test_overview_at_phone_width(gitops_repo, db_url, serve, page_for, shot) -> None:
+    path, _ = gitops_repo
+    scan_and_store(db_url, path)
+    live = serve(repo=path)
+    page = page_for(width=390, height=844)
+    page.goto(live.url + "/")
+    # nothing wider than the screen: no sideways scrolling on a phone
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.get_by_test_id("percent").is_visible()
+    first, second = page.locator("section.column").nth(0), page.locator("section.column").nth(1)
+    assert first.bounding_box()["width"] > 300  # one column per row, full width
+    assert second.bounding_box()["y"] > first.bounding_box()["y"]
+    shot(page, "overview-390")
+
+
+def test_module_page_shows_the_evidence(gitops_repo, db_url, serve, page_for) -> None:
+    path, _ = gitops_repo
+    scan_and_store(db_url, path)
+    live = serve(repo=path)
+    page = page_for()
+    page.goto(live.url + "/")
+    card(page, f"{INFRA}/kubernetes-core").get_by_role("link").click()
+    page.wait_for_url(f"**/modules/{INFRA}/kubernetes-core")
+    assert page.locator(".module-head h1 .badge").text_content() == "migrated"
+    assert "ci/test/infra-kubernetes/chainsaw-test.yaml" in page.locator("main").inner_text()
+    response = page.goto(live.url + "/modules/no/such/module")
+    assert response.status == 404
+    assert "No module at" in page.locator("main").inner_text()
