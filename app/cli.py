@@ -10,8 +10,9 @@ from typing import NoReturn
 
 import typer
 
+from app.cli_history import ProgressBar, event_line, regression_summary
 from app.config import Settings, get_settings
-from app.store.db import migrate
+from app.store.db import migrate, session_scope
 
 cli = typer.Typer(
     name="sawmill",
@@ -132,6 +133,9 @@ def scan_command(
     fail_under: float | None = typer.Option(
         None, "--fail-under", min=0, max=100, help="Exit 1 when less than PCT percent of modules are migrated."
     ),
+    fail_on_regression: bool = typer.Option(
+        False, "--fail-on-regression", help="Exit 1 while a module's last move was a regression (see `sawmill history`)."
+    ),
 ) -> None:
     """Scan a repository, store the result, and print every module's status."""
     import json
@@ -143,7 +147,12 @@ def scan_command(
     settings = get_settings()
     url = open_store(settings)
     try:
-        _, result = scan_and_store(url, path or settings.repo or Path("."), ref or settings.ref, config or settings.config)
+        repo = path or settings.repo or Path(".")
+        bar = ProgressBar()
+        try:
+            _, result = scan_and_store(url, repo, ref or settings.ref, config or settings.config, bar)
+        finally:
+            bar.close()
     except ScanError as exc:
         fail(str(exc))
     typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else "\n".join(table(result)))
@@ -151,6 +160,53 @@ def scan_command(
     share = 100 * summary.migrated / summary.total if summary.total else 0.0
     if fail_under is not None and share < fail_under:
         fail(f"{share:.1f}% of modules migrated, below --fail-under {fail_under:g}")
+    if fail_on_regression:
+        from app.store.history import open_regressions
+
+        with session_scope(url) as session:
+            regressed = open_regressions(session, str(repo.resolve()))
+        if regressed:
+            fail(regression_summary(regressed))
+
+
+@cli.command("history")
+def history_command(
+    path: Path | None = typer.Argument(None, help="The repository (default SAWMILL_REPO, then the current folder)."),
+    module: str | None = typer.Option(None, "--module", help="Only this module's timeline (its path)."),
+    config: Path | None = typer.Option(None, "--config", help="A sawmill.yaml to use instead of the repository's own."),
+    as_json: bool = typer.Option(False, "--json", help="Print {events: [...]} instead of lines."),
+) -> None:
+    """Update and print the migration history of the default branch: every module's moves."""
+    import json
+
+    from app.scanner import ScanError
+    from app.store.history import events, history_view, record_history
+
+    settings = get_settings()
+    url = open_store(settings)
+    repo = path or settings.repo or Path(".")
+    bar = ProgressBar()
+    try:
+        with session_scope(url) as session:
+            update = record_history(session, repo, config or settings.config, bar)
+            items = events(session, str(repo.resolve()), module)
+            view = history_view(session, str(repo.resolve()))
+    except ScanError as exc:
+        fail(str(exc))
+    finally:
+        bar.close()
+    if update.note:
+        typer.echo(update.note, err=True)
+    if as_json:
+        typer.echo(json.dumps({"events": items, "forecast": view.forecast.message, "branches": view.branches}, indent=2))
+        return
+    for item in items:
+        typer.echo(event_line(item))
+    if not items:
+        typer.echo("no module has changed status yet" if module is None else f"no recorded change for {module}")
+    for branch in view.branches:
+        typer.echo(f"in flight: {branch['module']} has chainsaw tests on {branch['branch']}")
+    typer.echo(f"forecast: {view.forecast.message}")
 
 
 def main() -> None:

@@ -6,16 +6,22 @@ line here rather than a second path through the code.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from app.scanner import scan
 from app.scanner.model import ScanResult
 from app.store.db import session_scope
+from app.store.history import record_history
 from app.store.scans import Scan, record_scan, utcnow
 
 
 def scan_and_store(
-    database_url: str, repo: Path, ref: str = "HEAD", config_path: Path | None = None
+    database_url: str,
+    repo: Path,
+    ref: str = "HEAD",
+    config_path: Path | None = None,
+    history_progress: Callable[[float], None] | None = None,
 ) -> tuple[Scan, ScanResult]:
     """Scan ``ref`` of ``repo`` and record the result in one transaction.
 
@@ -26,4 +32,5 @@ def scan_and_store(
     result = scan(repo, ref=ref, config_path=config_path)
     with session_scope(database_url) as session:
         stored = record_scan(session, result, repository=str(Path(repo).resolve()), started_at=started_at)
+        record_history(session, repo, config_path, history_progress)  # the default branch's, incremental
     return stored, result

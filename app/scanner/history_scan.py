@@ -18,7 +18,7 @@ from app.scanner import load_config as scanner_config
 from app.scanner.config import CONFIG_FILE, ScanConfig, is_glob
 from app.scanner.core import scan_files
 from app.scanner.history_log import git_lines
-from app.scanner.model import Status
+from app.scanner.model import ScanError, Status
 from app.scanner.parse import ParseCache, Parsed
 from app.scanner.source import BlobRef, GitSource
 
@@ -127,11 +127,13 @@ def _literal_prefix(glob: str) -> str:
 
 def resolve(repo: Path | str, ref: str) -> Tip | None:
     """The commit ``ref`` names and the branch it stands for; None in a repository without commits."""
+    if not Path(repo).is_dir():
+        raise ScanError(f"{repo} does not exist")
+    if not git_lines(repo, "rev-parse", "--git-dir"):
+        raise ScanError(f"{repo} is not a git repository")
     lines = git_lines(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if not lines:
         if git_lines(repo, "rev-list", "-n1", "--all"):
-            from app.scanner.model import ScanError
-
             raise ScanError(f"unknown ref {ref!r} in {repo}")
         return None
     branch = git_lines(repo, "rev-parse", "--abbrev-ref", ref)

@@ -135,6 +135,24 @@ def update_history(
     return update
 
 
+def record_history(
+    session: Session,
+    repo: Path | str,
+    config_path: Path | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> HistoryUpdate:
+    """The scan's history step: bring the default branch's (HEAD's) history up to date.
+
+    Whatever ref a scan looks at, history follows the branch HEAD names, so a
+    scan of an old tag never rewinds it. ``repository`` is keyed like scans.
+    """
+    tip = history_scan.resolve(repo, "HEAD")
+    if tip is None:
+        return HistoryUpdate()
+    config = history_scan.load_config(repo, tip.sha, config_path)
+    return update_history(session, repo, str(Path(repo).resolve()), config, "HEAD", progress)
+
+
 def _dated(progress: Callable[[float], None], last: datetime) -> Callable[[datetime], None]:
     """Turn commit dates into a 0..1 fraction of the walk's span (the oldest commit comes first)."""
     first: list[datetime] = []
