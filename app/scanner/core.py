@@ -220,13 +220,13 @@ def _linked(catalog: Catalog, folder: str, links: list[FluxLink]) -> list[tuple[
     """The modules ``links`` cover from a test in ``folder``; the rest become dependencies.
 
     A Flux manifest covers the module at its ``spec.path`` only when it lives
-    in the test's own folder; one borrowed from elsewhere, or one deploying a
+    in the test's own folder (or a subfolder of it); one borrowed from elsewhere, or one deploying a
     path inside a module (a prerequisite), is recorded as a dependency.
     """
     covered: list[tuple[Module, str]] = []
     for link in links:
         module = catalog.exact(link.target)
-        if module is not None and posixpath.dirname(link.manifest) == folder:
+        if module is not None and _within(posixpath.dirname(link.manifest), folder):
             covered.append((module, link.manifest))
             continue
         holder = module or catalog.holding(link.target)
@@ -236,6 +236,10 @@ def _linked(catalog: Catalog, folder: str, links: list[FluxLink]) -> list[tuple[
     if holder is not None:  # a test folder inside a module's folder covers that module
         covered.append((holder, folder))
     return covered
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(f"{folder}/") or folder == ""
 
 
 def _cover_chainsaw(catalog: Catalog, test: ChainsawTest) -> None:

@@ -79,11 +79,12 @@ class GitSource:
         """The commit a branch, tag, sha or ``HEAD`` names."""
         try:
             commit = self.repo.commit(ref)
+            date = commit.committed_datetime  # reads the object: an unknown sha fails here
         except (BadName, BadObject, ValueError, git.GitCommandError) as exc:
             if ref == "HEAD" and not self._has_commits():
                 raise ScanError(f"{self.path} has no commits yet") from exc
             raise ScanError(f"unknown ref {ref!r} in {self.path}") from exc
-        return CommitInfo(sha=commit.hexsha, date=commit.committed_datetime)
+        return CommitInfo(sha=commit.hexsha, date=date)
 
     def tree(self, commit_sha: str) -> dict[str, BlobRef]:
         """Every blob and symlink of a commit's tree: path -> BlobRef (submodules left out)."""

@@ -1,0 +1,80 @@
+"""Reading git: any ref, bare or not, errors in one line, nothing written."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+import git
+import pytest
+
+from app.repobuilder import RepoBuilder
+from app.repobuilder.gitops import SEED_TAG_BEFORE_POC, build_seed_repo
+from app.scanner import GitSource, ParseCache, scan
+from app.scanner.model import ScanError
+from tests.scanner.conftest import statuses
+
+
+def fingerprint(git_dir: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(git_dir)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(git_dir.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_a_scan_writes_nothing_to_the_repository_not_even_its_config(tmp_path: Path) -> None:
+    repo = build_seed_repo(tmp_path / "seed")
+    before = fingerprint(repo / ".git")
+    scan(repo)
+    scan(repo, ref=SEED_TAG_BEFORE_POC)
+    assert fingerprint(repo / ".git") == before
+    assert subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout == ""
+
+
+def test_git_processes_end_with_the_source(tmp_path: Path) -> None:
+    repo = build_seed_repo(tmp_path / "seed")
+    with GitSource(repo) as source:
+        files = source.tree(source.resolve().sha)
+        ParseCache(source.read).parse(files["ci/test/infra-kubernetes/chainsaw-test.yaml"])
+        process = source.repo.git.cat_file_all.proc  # GitPython's persistent cat-file --batch
+        assert process.poll() is None
+    assert process.poll() is not None
+
+
+def test_bare_clone_scans_like_the_work_tree(tmp_path: Path) -> None:
+    repo = build_seed_repo(tmp_path / "seed")
+    bare = tmp_path / "seed.git"
+    git.Repo.clone_from(repo, bare, bare=True).close()
+    assert statuses(bare) == statuses(repo)
+
+
+def test_scan_at_a_tag_a_sha_and_a_branch(tmp_path: Path) -> None:
+    repo = build_seed_repo(tmp_path / "seed")
+    older = scan(repo, ref=SEED_TAG_BEFORE_POC)
+    assert older.ref == SEED_TAG_BEFORE_POC
+    assert older.summary.line() == "0 of 17 modules migrated (0%)"  # before the PoC, and before bitwarden
+    assert "bitwarden" not in {m.name for m in older.modules}
+    head = scan(repo)
+    assert scan(repo, ref=head.commit).summary == head.summary
+    assert scan(repo, ref="main").commit == head.commit
+    assert head.commit_date.year == 2024
+
+
+def test_not_a_repository_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ScanError, match="is not a git repository"):
+        scan(tmp_path)
+    with pytest.raises(ScanError, match="does not exist"):
+        scan(tmp_path / "nowhere")
+
+
+def test_unknown_ref_and_empty_repository(tmp_path: Path) -> None:
+    repo = build_seed_repo(tmp_path / "seed")
+    with pytest.raises(ScanError, match="unknown ref 'no-such-branch'"):
+        scan(repo, ref="no-such-branch")
+    with pytest.raises(ScanError, match="unknown ref"):
+        scan(repo, ref="0" * 40)
+    RepoBuilder(tmp_path / "empty").repo.close()
+    with pytest.raises(ScanError, match="has no commits yet"):
+        scan(tmp_path / "empty")
