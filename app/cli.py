@@ -209,6 +209,117 @@ def history_command(
     typer.echo(f"forecast: {view.forecast.message}")
 
 
+@cli.command("import")
+def import_command(
+    file: Path = typer.Argument(..., help="The progress document (markdown) to import."),
+    who: str = typer.Option("cli", "--who", help="Whose change this is, for the audit log."),
+) -> None:
+    """Import a progress document; re-importing updates the store in place."""
+    from app.store.db import session_scope
+    from app.store.errors import StoreError
+    from app.store.progress_doc import import_document
+
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror or exc}")
+    url = open_store()
+    try:
+        with session_scope(url) as session:
+            report = import_document(session, data, who=who, source=str(file))
+    except StoreError as exc:
+        fail(f"{file}: {exc.message}")
+    typer.echo(f"imported {file}: {report.line()}")
+
+
+@cli.command("export")
+def export_command(
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write here instead of stdout."),
+) -> None:
+    """Write the progress document as the store holds it (kept true by the last scan)."""
+    from app.store.db import session_scope
+    from app.store.errors import StoreError
+    from app.store.progress_doc import export_document
+
+    url = open_store()
+    try:
+        with session_scope(url) as session:
+            text = export_document(session)
+    except StoreError as exc:
+        fail(exc.message)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.write_bytes(text.encode("utf-8"))
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}")
+
+
+@cli.command("log")
+def log_command(
+    limit: int = typer.Option(50, "--limit", "-n", min=1, help="How many entries, newest first."),
+    target: str | None = typer.Option(None, "--target", help="Only one row's history, e.g. blocker:3."),
+) -> None:
+    """Print the audit log: every change to the progress data, newest first."""
+    from app.store.audit import format_entry
+    from app.store.db import session_scope
+    from app.store.progress_read import audit_entries
+
+    url = open_store()
+    with session_scope(url) as session:
+        for entry in audit_entries(session, limit=limit, target=target):
+            typer.echo(format_entry(entry))
+
+
+@cli.command("pin")
+def pin_command(
+    entry: str = typer.Argument(..., help="The migration entry: its id or its text ('harbor app module')."),
+    reason: str = typer.Option(..., "--reason", help="Why the scanner should not decide this entry."),
+    until: str | None = typer.Option(None, "--until", help="Expiry date, YYYY-MM-DD (inclusive)."),
+    unticked: bool = typer.Option(False, "--unticked", help="Hold the entry unticked instead of ticked."),
+    who: str = typer.Option("cli", "--who", help="Whose change this is, for the audit log."),
+) -> None:
+    """Pin a migration entry: its tick stays as set whatever the scans say, until it expires."""
+    from datetime import date
+
+    from app.store.db import session_scope
+    from app.store.errors import StoreError
+    from app.store.progress_sync import find_entry, pin_entry
+
+    try:
+        expiry = date.fromisoformat(until) if until else None
+    except ValueError:
+        fail(f"--until {until!r} is not a date (YYYY-MM-DD)")
+    url = open_store()
+    try:
+        with session_scope(url) as session:
+            found = pin_entry(session, find_entry(session, entry).id, reason, who, until=expiry, done=not unticked)
+            text = found.text
+    except StoreError as exc:
+        fail(exc.message)
+    typer.echo(f"pinned '{text}'" + (f" until {expiry.isoformat()}" if expiry else ""))
+
+
+@cli.command("unpin")
+def unpin_command(
+    entry: str = typer.Argument(..., help="The migration entry: its id or its text."),
+    who: str = typer.Option("cli", "--who", help="Whose change this is, for the audit log."),
+) -> None:
+    """Drop an entry's pin; the last scan decides its tick again."""
+    from app.store.db import session_scope
+    from app.store.errors import StoreError
+    from app.store.progress_sync import find_entry, unpin_entry
+
+    url = open_store()
+    try:
+        with session_scope(url) as session:
+            text = unpin_entry(session, find_entry(session, entry).id, who).text
+    except StoreError as exc:
+        fail(exc.message)
+    typer.echo(f"unpinned '{text}'")
+
+
 def main() -> None:
     try:
         cli()

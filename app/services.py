@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from app.scanner import scan
+from app.scanner import GitSource, ParseCache, load_config, scan
 from app.scanner.model import ScanResult
 from app.store.db import session_scope
 from app.store.history import record_history
+from app.store.progress_sync import after_scan
 from app.store.scans import Scan, record_scan, utcnow
 
 
@@ -33,4 +34,19 @@ def scan_and_store(
     with session_scope(database_url) as session:
         stored = record_scan(session, result, repository=str(Path(repo).resolve()), started_at=started_at)
         record_history(session, repo, config_path, history_progress)  # the default branch's, incremental
+        synced = after_scan(session, result, lambda: progress_document_at(repo, result.commit, config_path))
+        if synced.import_error:  # the scan stands; the user sees why the document was not imported
+            stored.warnings = [*stored.warnings, {"path": "progress_document", "reason": synced.import_error}]
     return stored, result
+
+
+def progress_document_at(repo: Path, commit: str, config_path: Path | None = None) -> tuple[bytes | None, str]:
+    """The progress document sawmill.yaml names (``progress_document``), as of ``commit``:
+    its bytes (None when the config names none or the commit lacks it) and its path."""
+    with GitSource(repo) as source:
+        files = source.tree(commit)
+        config = load_config(files, ParseCache(source.read), config_path)
+        path = config.progress_document
+        if not path or path.strip("/") not in files:
+            return None, path or ""
+        return source.read(files[path.strip("/")].sha), path

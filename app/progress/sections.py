@@ -159,7 +159,7 @@ def missing_lines(modules: list[ScannedName]) -> list[tuple[str, list[str]]]:
     by_path = {m.path: m for m in modules}
     lines: list[tuple[str, list[str]]] = []
     done: set[str] = set()
-    for module in sorted(modules, key=lambda m: m.path):
+    for module in sorted(modules, key=lambda m: (_is_app(m), m.path)):  # infrastructure first, as the seed
         if module.path in done:
             continue
         partner = _partner(module, by_path)
@@ -167,12 +167,16 @@ def missing_lines(modules: list[ScannedName]) -> list[tuple[str, list[str]]]:
             base = module.name.removesuffix("-core")
             lines.append((f"{base}-core/extra modules", [module.path, partner.path]))
             done |= {module.path, partner.path}
-        elif module.group == "apps" or module.path.startswith(APPS_ROOT + "/"):
+        elif _is_app(module):
             lines.append((f"{module.name} app module", [module.path]))
         else:
             lines.append((f"{module.name} module", [module.path]))
         done.add(module.path)
     return lines
+
+
+def _is_app(module: ScannedName) -> bool:
+    return module.group == "apps" or module.path.startswith(APPS_ROOT + "/")
 
 
 def _partner(module: ScannedName, by_path: dict[str, ScannedName]) -> ScannedName | None:

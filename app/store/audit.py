@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +45,19 @@ def audit_log(session: Session, limit: int = 100, target: str | None = None) -> 
     if target is not None:
         query = query.where(AuditEntry.target == target)
     return list(session.exec(query.order_by(AuditEntry.id.desc()).limit(limit)))
+
+
+def format_entry(entry: dict[str, Any]) -> str:
+    """One line of ``sawmill log``."""
+    at = entry["at"].strftime("%Y-%m-%d %H:%M:%S") if isinstance(entry["at"], datetime) else str(entry["at"])
+    return f"{at}  {entry['who']}  {entry['action']}  {entry['target']}  {_brief(entry['before'])} -> {_brief(entry['after'])}"
+
+
+def _brief(value: Any, limit: int = 160) -> str:
+    if value is None:
+        return "-"
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _plain(value: Any) -> Any:

@@ -7,7 +7,7 @@ decide everything else in the document.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -184,6 +184,17 @@ def unpin_entry(session: Session, entry_id: int, who: str, today: date | None = 
     return entry
 
 
+def find_entry(session: Session, key: str | int) -> MigrationEntry:
+    """An entry by id, or by its text as the document writes it ("harbor app module")."""
+    if isinstance(key, int) or str(key).isdigit():
+        return _entry(session, int(key))
+    text = " ".join(str(key).split())
+    found = session.exec(select(MigrationEntry).where(MigrationEntry.text == text)).all()
+    if len(found) != 1:
+        raise NotFound(f"no migration entry '{text}'" if not found else f"{len(found)} entries read '{text}'; use its id")
+    return found[0]
+
+
 def _entry(session: Session, entry_id: int) -> MigrationEntry:
     entry = session.get(MigrationEntry, entry_id)
     if entry is None:
@@ -205,22 +216,23 @@ def _clear_pin(entry: MigrationEntry) -> None:
 def after_scan(
     session: Session,
     result: ScanResult,
-    document: bytes | None = None,
-    source: str = "",
+    load_document: Callable[[], tuple[bytes | None, str]] | None = None,
     who: str = "scanner",
 ) -> SyncReport:
-    """What a scan does to the progress data: on the first scan, import the repository's own
-    progress document (``document``: its bytes at the scanned commit, if sawmill.yaml names one);
-    then sync the entries with the scan."""
+    """What a scan does to the progress data. On the first scan (no document in the store yet),
+    ``load_document()`` gives the repository's own progress document at the scanned commit
+    (bytes or None, and its path) and it is imported; then the entries are synced with the scan."""
     from app.store.progress_doc import has_document, import_document
 
     imported, error = False, None
-    if document is not None and not has_document(session):
-        try:  # parse refuses bad input before any write, so the scan itself can still be stored
-            import_document(session, document, who=who, source=source)
-            imported = True
-        except Invalid as exc:
-            error = f"{source or 'progress document'}: {exc.message}"
+    if load_document is not None and not has_document(session):
+        data, source = load_document()
+        if data is not None:
+            try:  # parse refuses bad input before any write, so the scan itself is still stored
+                import_document(session, data, who=who, source=source)
+                imported = True
+            except Invalid as exc:
+                error = f"{source or 'progress document'}: {exc.message}"
     report = sync_with_scan(session, result, who=who)
     report.imported, report.import_error = imported, error
     return report
