@@ -8,6 +8,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.scanner.model import ScanError
+from app.services import scan_and_store
+from app.store import progress_read
 from app.store.db import session_scope
 from app.store.errors import Invalid
 from app.web.auth import WriterDep
@@ -20,7 +22,12 @@ router = APIRouter(tags=["pages"])
 
 
 def overview_context(session) -> dict:
-    return scan_view(session)
+    milestones = progress_read.milestones(session)
+    return {
+        **scan_view(session),
+        "open_blockers": progress_read.blockers(session)["open"],
+        "milestone": next((m for m in milestones if m["state"] == "current"), None),
+    }
 
 
 @router.get("/", include_in_schema=False)
@@ -38,8 +45,6 @@ def rescan(
 ) -> Response:
     if settings.repo is None:
         raise Invalid("No repository to scan: start the dashboard with `sawmill serve --repo PATH`.")
-    from app.services import scan_and_store  # noqa: PLC0415  (lands with the scanner)
-
     try:
         scan_and_store(settings.database_url, settings.repo, settings.ref, settings.config)
     except ScanError as exc:

@@ -1,7 +1,181 @@
-"""Backlog, milestones, blockers and the progress document pages."""
+"""Backlog, milestones, blockers and the progress document pages.
+
+Every write is a plain form POST that answers 303 to its page; htmx posts
+the same form and gets the page's named block back instead. Bad input never
+reaches the store's tables: the store raises ``Invalid`` or ``Conflict``, the
+session rolls back, and the error handler draws the form again in place.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from sqlmodel import Session
+
+from app.store import progress_read
+from app.store.backlog import (
+    create_backlog_item,
+    delete_backlog_item,
+    move_backlog_item,
+    set_task_done,
+    update_backlog_item,
+)
+from app.store.blockers import reopen_blocker, resolve_blocker
+from app.store.errors import Invalid
+from app.store.progress import BACKLOG_STATUSES
+from app.web.auth import WriterDep
+from app.web.deps import HtmxDep, SessionDep
+from app.web.errors import form_view
+from app.web.markdown import render_markdown
+from app.web.render import render
 
 router = APIRouter(tags=["pages"])
+FormText = Annotated[str, Form()]
+
+
+def written(request: Request, session: Session, htmx: bool, page: str, template: str, block: str, build) -> Response:
+    """After a write: commit, then 303 to the page, or for htmx the page's block."""
+    session.commit()  # before answering, so the GET the redirect triggers sees the change
+    if not htmx:
+        return RedirectResponse(page, status_code=303)
+    return render(request, template, build(session), block=block)
+
+
+def number(value: str, field: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise Invalid(f"{field} must be a whole number", field=field) from None
+
+
+# -- backlog -------------------------------------------------------------------
+
+
+def backlog_context(session: Session) -> dict:
+    groups = progress_read.backlog(session)
+    lanes = {s: [(g["category"], g["items"][s]) for g in groups if g["items"][s]] for s in BACKLOG_STATUSES}
+    counts = {s: sum(len(items) for _, items in lanes[s]) for s in BACKLOG_STATUSES}
+    return {"statuses": BACKLOG_STATUSES, "lanes": lanes, "counts": counts, "categories": [g["category"] for g in groups]}
+
+
+def backlog_form(key="add"):
+    return Depends(form_view("backlog.html", "backlog", backlog_context, key))
+
+
+def _item_key(request: Request) -> str:
+    return f"edit-{request.path_params['item_id']}"
+
+
+@router.get("/backlog", include_in_schema=False)
+def backlog_page(request: Request, session: SessionDep) -> Response:
+    return render(request, "backlog.html", backlog_context(session), block="backlog")
+
+
+@router.post("/backlog", include_in_schema=False, dependencies=[backlog_form()])
+def backlog_add(
+    request: Request, session: SessionDep, who: WriterDep, htmx: HtmxDep, category: FormText = "", title: FormText = ""
+) -> Response:
+    create_backlog_item(session, category, title, who.name)
+    return written(request, session, htmx, "/backlog", "backlog.html", "backlog", backlog_context)
+
+
+@router.post("/backlog/{item_id}", include_in_schema=False, dependencies=[backlog_form(_item_key)])
+def backlog_edit(
+    request: Request, item_id: int, session: SessionDep, who: WriterDep, htmx: HtmxDep,
+    title: FormText = "", category: FormText = "",
+) -> Response:  # fmt: skip
+    update_backlog_item(session, item_id, who.name, title=title, category=category)
+    return written(request, session, htmx, "/backlog", "backlog.html", "backlog", backlog_context)
+
+
+@router.post("/backlog/{item_id}/move", include_in_schema=False, dependencies=[backlog_form(_item_key)])
+def backlog_move(
+    request: Request, item_id: int, session: SessionDep, who: WriterDep, htmx: HtmxDep, status: FormText = ""
+) -> Response:
+    move_backlog_item(session, item_id, who.name, status=status)
+    return written(request, session, htmx, f"/backlog#item-{item_id}", "backlog.html", "backlog", backlog_context)
+
+
+@router.post("/backlog/{item_id}/delete", include_in_schema=False, dependencies=[backlog_form(_item_key)])
+def backlog_delete(request: Request, item_id: int, session: SessionDep, who: WriterDep, htmx: HtmxDep) -> Response:
+    delete_backlog_item(session, item_id, who.name)
+    return written(request, session, htmx, "/backlog", "backlog.html", "backlog", backlog_context)
+
+
+# -- milestones ----------------------------------------------------------------
+
+
+def milestones_context(session: Session) -> dict:
+    return {"milestones": progress_read.milestones(session)}
+
+
+@router.get("/milestones", include_in_schema=False)
+def milestones_page(request: Request, session: SessionDep) -> Response:
+    return render(request, "milestones.html", milestones_context(session), block="milestones")
+
+
+@router.post(
+    "/milestones/tasks/{task_id}",
+    include_in_schema=False,
+    dependencies=[Depends(form_view("milestones.html", "milestones", milestones_context, "tasks"))],
+)
+def milestone_tick(
+    request: Request, task_id: int, session: SessionDep, who: WriterDep, htmx: HtmxDep, done: FormText = ""
+) -> Response:
+    if done not in ("true", "false"):
+        raise Invalid("done must be true or false", field="done")
+    set_task_done(session, task_id, done == "true", who.name)
+    return written(request, session, htmx, "/milestones", "milestones.html", "milestones", milestones_context)
+
+
+# -- blockers ------------------------------------------------------------------
+
+
+def blockers_context(session: Session) -> dict:
+    return progress_read.blockers(session)
+
+
+def blocker_form(action: str):
+    key = lambda request: f"{action}-{request.path_params['blocker_id']}"  # noqa: E731
+    return Depends(form_view("blockers.html", "blockers", blockers_context, key))
+
+
+@router.get("/blockers", include_in_schema=False)
+def blockers_page(request: Request, session: SessionDep) -> Response:
+    return render(request, "blockers.html", blockers_context(session), block="blockers")
+
+
+@router.post("/blockers/{blocker_id}/resolve", include_in_schema=False, dependencies=[blocker_form("resolve")])
+def blocker_resolve(
+    request: Request, blocker_id: int, session: SessionDep, who: WriterDep, htmx: HtmxDep,
+    version: FormText = "", note: FormText = "",
+) -> Response:  # fmt: skip
+    # The resolver is the signed-in identity, never a form field.
+    resolve_blocker(session, blocker_id, number(version, "version"), note, who.name)
+    return written(request, session, htmx, f"/blockers#blocker-{blocker_id}", "blockers.html", "blockers", blockers_context)
+
+
+@router.post("/blockers/{blocker_id}/reopen", include_in_schema=False, dependencies=[blocker_form("reopen")])
+def blocker_reopen(
+    request: Request, blocker_id: int, session: SessionDep, who: WriterDep, htmx: HtmxDep, version: FormText = ""
+) -> Response:
+    reopen_blocker(session, blocker_id, number(version, "version"), who.name)
+    return written(request, session, htmx, f"/blockers#blocker-{blocker_id}", "blockers.html", "blockers", blockers_context)
+
+
+# -- the document --------------------------------------------------------------
+
+
+@router.get("/document", include_in_schema=False)
+def document_page(request: Request, session: SessionDep) -> Response:
+    text = progress_read.export_document(session)
+    return render(request, "document.html", {"html": render_markdown(text), "empty": not text.strip()})
+
+
+@router.get("/document.md", include_in_schema=False)
+def document_download(session: SessionDep) -> Response:
+    text = progress_read.export_document(session)
+    headers = {"Content-Disposition": 'attachment; filename="progress.md"'}
+    return PlainTextResponse(text, media_type="text/markdown; charset=utf-8", headers=headers)
