@@ -1,0 +1,95 @@
+"""Bad input never stops a scan: every case is a warning (file, reason) and the rest is scanned."""
+
+from __future__ import annotations
+
+from app.repobuilder.gitops import INFRA
+from app.scanner import GitSource, ParseCache, ScanConfig, scan, scan_files
+from tests.scanner.conftest import MakeRepo, by_name, chainsaw, flux, module, reasons, template
+
+SUITE = "ci/test/infra-networking"
+NET = f"{INFRA}/networking-core"
+
+
+def broken_repo(make_repo: MakeRepo):
+    return make_repo(
+        {
+            **module("networking-core"),
+            **module("storage-core"),
+            f"{SUITE}/net.yaml": flux("net", NET),
+            f"{SUITE}/invalid.yaml": "a: [1, 2\nb: }\n",
+            f"{SUITE}/tabs.yaml": "spec:\n\tpath: x\n",
+            f"{SUITE}/latin1.yaml": "name: caf\xe9\n".encode("latin-1"),
+            f"{SUITE}/binary.yaml": b"\x00\x01\x02binary",
+            f"{SUITE}/huge.yaml": b"# " + b"x" * (1024 * 1024) + b"\n",
+            f"{SUITE}/loop-a.yaml": template({"assert": {"file": "net.yaml"}}, name="a", use={"template": "loop-b.yaml"}),
+            f"{SUITE}/loop-b.yaml": template({"assert": {"file": "net.yaml"}}, name="b", use={"template": "loop-a.yaml"}),
+            f"{SUITE}/chainsaw-test.yaml": chainsaw(
+                {
+                    "try": [
+                        {"apply": {"file": "net.yaml"}},
+                        {"apply": {"file": "invalid.yaml"}},
+                        {"apply": {"file": "tabs.yaml"}},
+                        {"apply": {"file": "latin1.yaml"}},
+                        {"apply": {"file": "binary.yaml"}},
+                        {"apply": {"file": "huge.yaml"}},
+                        {"apply": {"file": "link.yaml"}},
+                        {"apply": {"file": "../../../../etc/passwd"}},
+                        {"apply": {"file": "gone.yaml"}},
+                    ]
+                },
+                {"use": {"template": "loop-a.yaml"}},
+            )
+            + "---\n"
+            + chainsaw(name="empty"),
+            "ci/test/infra-storage/chainsaw-test.yaml": "spec: [unclosed\n",
+        },
+        symlinks={f"{SUITE}/link.yaml": "/etc/passwd"},
+    )
+
+
+def test_each_bad_input_is_a_warning_and_the_scan_goes_on(make_repo: MakeRepo) -> None:
+    result = scan(broken_repo(make_repo))
+    found = reasons(result)
+    test = f"{SUITE}/chainsaw-test.yaml"
+    assert found[f"{SUITE}/invalid.yaml"][0].startswith("invalid YAML at line 2")
+    assert found[f"{SUITE}/tabs.yaml"] == ["tab character in indentation at line 2"]
+    assert found[f"{SUITE}/latin1.yaml"] == ["not UTF-8 (byte 9)"]
+    assert found[f"{SUITE}/binary.yaml"] == ["binary file"]
+    assert found[f"{SUITE}/huge.yaml"] == ["file over 1 MiB, not read"]
+    assert found[f"{SUITE}/link.yaml"] == ["symlink, not followed"]
+    assert sorted(found[test]) == [
+        "Test empty has no steps",
+        f"missing file: {SUITE}/gone.yaml",
+        "reference leaves the repository: ../../../../etc/passwd",
+    ]
+    assert found[f"{SUITE}/loop-a.yaml"] == [f"template cycle: {SUITE}/loop-a.yaml -> {SUITE}/loop-b.yaml -> {SUITE}/loop-a.yaml"]
+    assert found["ci/test/infra-storage/chainsaw-test.yaml"][0].startswith("invalid YAML")
+    # the good parts still count
+    modules = by_name(result)
+    assert str(modules["networking-core"].status) == "migrated"
+    assert str(modules["storage-core"].status) == "untested"
+
+
+def test_symlinks_and_huge_files_are_never_read(make_repo: MakeRepo) -> None:
+    repo = broken_repo(make_repo)
+    with GitSource(repo) as source:
+        files = source.tree(source.resolve().sha)
+        read: list[str] = []
+
+        def reader(sha: str) -> bytes:
+            read.append(sha)
+            return source.read(sha)
+
+        scan_files(files, ParseCache(reader), ScanConfig())
+    assert files[f"{SUITE}/link.yaml"].sha not in read
+    assert files[f"{SUITE}/huge.yaml"].sha not in read
+    assert files[f"{SUITE}/net.yaml"].sha in read
+    assert len(read) == len(set(read))  # each blob read once
+
+
+def test_a_huge_blob_without_a_known_size_is_read_but_not_parsed(make_repo: MakeRepo) -> None:
+    repo = make_repo({"big.yaml": b"# " + b"x" * (1024 * 1024 + 10)})
+    with GitSource(repo) as source:
+        ref = source.tree(source.resolve().sha)["big.yaml"]
+        sizeless = type(ref)(ref.mode, ref.sha)  # as a git log --raw walk knows it
+        assert ParseCache(source.read).parse(sizeless).problem == "file over 1 MiB, not read"
