@@ -158,3 +158,16 @@ def card(page, module_path: str):
 
 def column_of(page, module_path: str) -> str:
     return card(page, module_path).evaluate("el => el.closest('[data-status]').dataset.status")
+
+
+DEMO_DOCUMENT = Path(__file__).resolve().parents[2] / "app" / "demo" / "progress.md"
+
+
+@pytest.fixture
+def with_document(db_url: str) -> str:
+    """The team's progress document imported into the test's database."""
+    from app.store.progress_doc import import_document
+
+    with session_scope(db_url) as session:
+        import_document(session, DEMO_DOCUMENT.read_bytes(), who="test", source="progress.md")
+    return db_url

@@ -1,0 +1,120 @@
+"""Blockers, backlog and milestones in a real browser, with htmx."""
+
+from __future__ import annotations
+
+import re
+
+from app.store import progress_read
+from app.store.db import session_scope
+from app.store.progress_doc import export_document
+
+from .conftest import sign_in
+
+BLOCKER = "Testing Framework"
+
+
+def open_blockers(db_url: str) -> list[str]:
+    with session_scope(db_url) as session:
+        return [b["title"] for b in progress_read.blockers(session)["open"]]
+
+
+def resolved_section(markdown: str) -> str:
+    return markdown.split("### Resolved Challenges", 1)[1].split("\n## ", 1)[0]
+
+
+def test_resolving_a_blocker_moves_it_and_the_export_lists_it(with_document, serve, page_for, shot) -> None:
+    live = serve()
+    page = page_for()
+    sign_in(page, live, "alice")
+    page.goto(live.url + "/blockers")
+    page.evaluate("window.sawmillMarker = 'same page'")
+    blocker = page.locator(f"[data-list=open] [data-blocker='{BLOCKER}']")
+    blocker.get_by_label("Resolution note").fill("Chainsaw runs locally against kind now")
+    blocker.get_by_role("button", name="Resolve").click()
+
+    resolved = page.locator(f"[data-list=resolved] [data-blocker='{BLOCKER}']")
+    resolved.wait_for()
+    assert page.evaluate("window.sawmillMarker") == "same page"  # swapped in place
+    assert page.locator(f"[data-list=open] [data-blocker='{BLOCKER}']").count() == 0
+    assert "Resolved by alice" in resolved.inner_text()
+    assert "Chainsaw runs locally against kind now" in resolved.inner_text()
+    with session_scope(with_document) as session:
+        assert BLOCKER in resolved_section(export_document(session))
+    shot(page, "blocker-resolved")
+
+
+def test_a_second_resolve_shows_who_was_first(with_document, serve, page_for, shot) -> None:
+    live = serve()
+    alice, bob = page_for(), page_for()
+    sign_in(alice, live, "alice")
+    sign_in(bob, live, "bob")
+    for page in (alice, bob):
+        page.goto(live.url + "/blockers")
+    first = alice.locator(f"[data-blocker='{BLOCKER}']")
+    first.get_by_label("Resolution note").fill("fixed by alice")
+    first.get_by_role("button", name="Resolve").click()
+    alice.locator(f"[data-list=resolved] [data-blocker='{BLOCKER}']").wait_for()
+
+    stale = bob.locator(f"[data-list=open] [data-blocker='{BLOCKER}']")
+    stale.get_by_label("Resolution note").fill("fixed by bob")
+    stale.get_by_role("button", name="Resolve").click()
+    message = bob.locator(f"#blockers [data-blocker='{BLOCKER}'] .form-error")
+    message.wait_for()
+    assert re.search(r"already resolved by alice", message.inner_text())
+    assert "fixed by alice" in bob.locator(f"[data-list=resolved] [data-blocker='{BLOCKER}']").inner_text()
+    shot(bob, "blocker-conflict")
+
+
+def test_a_form_error_shows_beside_its_field_and_nothing_is_stored(with_document, serve, page_for, shot) -> None:
+    live = serve()
+    page = page_for()
+    sign_in(page, live)
+    page.goto(live.url + "/blockers")
+    blocker = page.locator(f"[data-blocker='{BLOCKER}']")
+    blocker.get_by_role("button", name="Resolve").click()
+    error = page.locator(f"[data-list=open] [data-blocker='{BLOCKER}'] .field-error")
+    error.wait_for()
+    assert "note is required" in error.inner_text()
+    note = page.locator(f"[data-blocker='{BLOCKER}'] textarea[name=note]")
+    assert note.get_attribute("aria-invalid") == "true"
+    # the message sits right under the field it is about
+    assert error.bounding_box()["y"] > note.bounding_box()["y"]
+    assert open_blockers(with_document) == [BLOCKER]
+    shot(page, "form-error")
+
+    page.goto(live.url + "/backlog")
+    add = page.get_by_test_id("add-item")
+    add.get_by_label("New item").fill("   ")
+    add.get_by_role("button", name="Add").click()
+    page.locator("[data-testid=add-item] .field-error").wait_for()
+    assert "title is required" in page.locator("[data-testid=add-item] .field-error").inner_text()
+
+
+def test_moving_a_backlog_item(with_document, serve, page_for, shot) -> None:
+    live = serve()
+    page = page_for()
+    sign_in(page, live)
+    page.goto(live.url + "/backlog")
+    title = "Local testing capability"
+    item = page.locator(f"[data-status=todo] [data-item='{title}']")
+    item.locator("[data-move=doing]").click()
+    page.locator(f"[data-status=doing] [data-item='{title}']").wait_for()
+    assert page.locator(f"[data-status=todo] [data-item='{title}']").count() == 0
+    page.reload()
+    assert page.locator(f"[data-status=doing] [data-item='{title}']").count() == 1
+    shot(page, "backlog-moved")
+
+
+def test_ticking_a_milestone_task_updates_its_bar(with_document, serve, page_for) -> None:
+    live = serve()
+    page = page_for()
+    sign_in(page, live)
+    page.goto(live.url + "/milestones")
+    milestone = page.locator("[data-milestone='Testing Framework Migration']")
+    before = milestone.locator("progress").get_attribute("value")
+    milestone.get_by_role("checkbox", checked=False).first.click()
+    page.wait_for_function(
+        "v => document.querySelector(\"[data-milestone='Testing Framework Migration'] progress\").getAttribute('value') !== v",
+        arg=before,
+    )
+    assert int(milestone.locator("progress").get_attribute("value")) == int(before) + 1
