@@ -1,0 +1,128 @@
+"""Stored history: incremental rescans, rewritten history, branches in flight, burndown and forecast."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from app.repobuilder.gitops import GitOps
+from app.scanner.config import ScanConfig
+from app.store.db import session_scope
+from app.store.history import branches, events, history_view, open_regressions, update_history
+from tests.history.conftest import A_CORE, B_CORE, MEDIA, base, bump, moves, stored, update
+
+
+def backfill(db_url: str, path: Path) -> list[dict]:
+    """The same history computed from scratch under another key: what incremental runs must equal."""
+    with session_scope(db_url) as session:
+        update_history(session, path, "fresh", ScanConfig())
+        return events(session, "fresh")
+
+
+def test_a_rescan_walks_only_the_new_commits(gitops: GitOps, days, db_url: str) -> None:
+    base(gitops, days())
+    gitops.migrate_suite("infra-a", pr=1, date=days())
+    gitops.builder.flush()
+    path = gitops.builder.path
+    first = update(db_url, path)
+    assert (first.full, first.commits, len(first.events)) == (True, 2, 6)
+
+    assert update(db_url, path).commits == 0
+    bump(gitops, B_CORE, "1.1", days())  # content only: walked, nothing to report
+    gitops.migrate_suite("infra-b", pr=2, date=days())
+    gitops.builder.flush()
+    second = update(db_url, path)
+    assert (second.full, second.commits, second.note) == (False, 2, None)
+    assert [(t.path, t.to_status, t.pr) for t in second.events] == [(B_CORE, "migrated", 2)]
+    assert moves(stored(db_url, path)) == moves(backfill(db_url, path))
+
+
+def test_a_force_push_recomputes_from_the_merge_base_and_says_so(gitops: GitOps, days, db_url: str) -> None:
+    base(gitops, days())
+    kept = gitops.migrate_suite("infra-a", pr=1, date=days())
+    dropped = gitops.migrate_suite("infra-b", pr=2, date=days())
+    gitops.builder.flush()
+    path = gitops.builder.path
+    update(db_url, path)
+    assert any(e["commit"] == dropped.sha for e in stored(db_url, path))
+
+    gitops.builder.branch("main", kept)  # rewrite: drop the infra-b migration, land media instead
+    bump(gitops, MEDIA, "1.2", days())
+    gitops.migrate_suite("apps-media", pr=3, date=days())
+    gitops.builder.flush()
+    result = update(db_url, path)
+
+    assert result.note == (
+        f"history was rewritten: {dropped.sha[:8]} is no longer on main; recomputed from {kept.sha[:8]}"
+    )
+    assert not result.full
+    after = stored(db_url, path)
+    assert not any(e["commit"] == dropped.sha for e in after)
+    assert [(e["path"], e["to"], e["pr"]) for e in after[-1:]] == [(MEDIA, "migrated", 3)]
+    assert moves(after) == moves(backfill(db_url, path))
+    with session_scope(db_url) as session:
+        assert history_view(session, str(path.resolve())).note == result.note
+
+
+def test_a_branch_with_a_migration_in_flight(gitops: GitOps, days, db_url: str) -> None:
+    base(gitops, days())
+    main = gitops.migrate_suite("infra-a", pr=1, date=days())
+    builder = gitops.builder
+    builder.delete("ci/test/infra-b/kustomization.yaml")
+    gitops.add_chainsaw_suite("infra-b", [B_CORE])
+    wip = gitops.commit("wip: migrate b to chainsaw", branch="feature/b", parent=main)
+    gitops.add_chainsaw_suite("apps-media", [MEDIA])  # chainsaw beside the legacy suite: in progress
+    remote = gitops.commit("wip: media", branch="scratch", parent=main)
+    builder.remote_branch("origin", "media-chainsaw", remote)
+    builder.remote_branch("origin", "main", remote)  # the default branch's remote twin is not "another branch"
+    builder.flush()
+    builder.repo.git.branch("-D", "scratch")
+    path = builder.path
+
+    update(db_url, path)
+    with session_scope(db_url) as session:
+        found = branches(session, str(path.resolve()))
+    assert found == [
+        {"module": MEDIA, "branch": "origin/media-chainsaw", "commit": remote.sha, "status": "in_progress"},
+        {"module": B_CORE, "branch": "feature/b", "commit": wip.sha, "status": "migrated"},
+    ]
+    assert A_CORE not in {b["module"] for b in found}  # migrated on main already
+
+
+def test_regressions_stand_until_the_module_moves_again(gitops: GitOps, days, db_url: str) -> None:
+    base(gitops, days())
+    gitops.migrate_suite("infra-b", pr=7, date=days())
+    gitops.builder.delete("ci/test/infra-b/chainsaw-test.yaml")
+    gitops.commit("chore: drop the b test", date=days())
+    gitops.builder.flush()
+    path = gitops.builder.path
+    update(db_url, path)
+    with session_scope(db_url) as session:
+        assert [(e["module"], e["from"], e["to"]) for e in open_regressions(session, str(path.resolve()))] == [
+            (B_CORE, "migrated", "untested")
+        ]
+    gitops.add_chainsaw_suite("infra-b", [B_CORE])
+    gitops.commit("test: b is back on chainsaw (#9)", date=days())
+    gitops.builder.flush()
+    update(db_url, path)
+    with session_scope(db_url) as session:
+        assert open_regressions(session, str(path.resolve())) == []
+
+
+def test_burndown_and_forecast(gitops: GitOps, days, db_url: str) -> None:
+    base(gitops, days())
+    gitops.migrate_suite("infra-a", pr=1, date=days())  # two modules
+    last = days()
+    gitops.migrate_suite("infra-b", pr=2, date=last)  # one more, a week later
+    gitops.builder.flush()
+    path = gitops.builder.path
+    update(db_url, path)
+    with session_scope(db_url) as session:
+        view = history_view(session, str(path.resolve()), as_of=last)
+        stale = history_view(session, str(path.resolve()), as_of=last + timedelta(days=91))
+    assert [(p.remaining, p.total) for p in view.points] == [(4, 4), (2, 4), (1, 4)]
+    # 3 migrations in 90 days: one remaining module takes 30 days
+    assert view.forecast.done_by == last + timedelta(days=30)
+    assert view.forecast.message.endswith(f"done around {(last + timedelta(days=30)):%Y-%m-%d}")
+    assert stale.forecast.done_by is None
+    assert stale.forecast.message == "no progress in 90 days"

@@ -1,0 +1,148 @@
+"""The walk over a generated history: transitions, regressions, renames, removals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.repobuilder.gitops import APPS, INFRA, GitOps
+from app.scanner.config import ScanConfig
+from app.scanner.history import walk_history
+from app.scanner.history_scan import HistoryScanner, relevant_paths
+from tests.history.conftest import A_CORE, A_EXTRA, B_CORE, MEDIA, base, bump, stored, update
+
+
+def walk(path: Path):
+    config = ScanConfig()
+    with HistoryScanner(path, config) as scanner:
+        return walk_history(path, "HEAD", relevant_paths(config), scanner)
+
+
+def test_suites_migrated_one_by_one(gitops: GitOps, days, db_url: str) -> None:
+    base(gitops, days())
+    bump(gitops, MEDIA, "1.1", days())
+    first = gitops.migrate_suite("infra-a", pr=101, date=days())
+    bump(gitops, A_CORE, "2.0", days())
+    gitops.migrate_suite("infra-b", pr=102, date=days())
+    gitops.migrate_suite("apps-media", pr=103, date=days())
+    gitops.builder.flush()
+    path = gitops.builder.path
+
+    result = walk(path)
+    assert [(t.path, t.from_status, t.to_status, t.pr) for t in result.transitions] == [
+        (MEDIA, None, "legacy", None),  # in path order within a commit
+        (A_CORE, None, "legacy", None),
+        (A_EXTRA, None, "legacy", None),
+        (B_CORE, None, "legacy", None),
+        (A_CORE, "legacy", "migrated", 101),
+        (A_EXTRA, "legacy", "migrated", 101),
+        (B_CORE, "legacy", "migrated", 102),
+        (MEDIA, "legacy", "migrated", 103),
+    ]
+    assert result.transitions[4].commit == first.sha
+    assert result.transitions[4].subject.endswith("(#101)")
+    assert not any(t.regression for t in result.transitions)
+    # the two content-only bumps never touched a blob the scanner reads: no scan for them
+    assert (result.commits, result.scans) == (6, 4)
+
+    update(db_url, path)
+    items = stored(db_url, path, A_CORE)
+    assert [(e["from"], e["to"], e["pr"]) for e in items] == [(None, "legacy", None), ("legacy", "migrated", 101)]
+    assert set(items[0]) == {
+        "module", "path", "from", "to", "kind", "renamed_from", "regression", "commit", "date", "author", "subject", "pr"
+    }  # fmt: skip
+
+
+def test_migrated_back_to_untested_is_a_regression(gitops: GitOps, days) -> None:
+    base(gitops, days())
+    gitops.migrate_suite("infra-b", pr=7, date=days())
+    gitops.builder.delete("ci/test/infra-b/chainsaw-test.yaml")
+    broke = gitops.commit("chore: drop the b test for now", date=days())
+    gitops.builder.flush()
+
+    regressions = [t for t in walk(gitops.builder.path).transitions if t.regression]
+    assert [(t.path, t.from_status, t.to_status, t.commit) for t in regressions] == [
+        (B_CORE, "migrated", "untested", broke.sha)
+    ]
+
+
+def test_a_module_born_legacy_after_the_migration_started_is_a_regression(gitops: GitOps, days) -> None:
+    base(gitops, days())  # born legacy before any chainsaw test: the starting point, not a regression
+    gitops.migrate_suite("infra-a", pr=1, date=days())
+    gitops.add_module(f"{APPS}/late")
+    gitops.add_legacy_suite("apps-late", [f"{APPS}/late"])
+    gitops.commit("feat: late app with an old-style test", date=days())
+    gitops.builder.flush()
+
+    transitions = walk(gitops.builder.path).transitions
+    assert [(t.path, t.kind) for t in transitions if t.regression] == [(f"{APPS}/late", "born")]
+
+
+def test_a_module_born_migrated(gitops: GitOps, days) -> None:
+    base(gitops, days())
+    gitops.add_module(f"{INFRA}/c-core")
+    gitops.add_chainsaw_suite("infra-c", [f"{INFRA}/c-core"])
+    born = gitops.commit("feat: c-core, tested with chainsaw from day one (#55)", date=days())
+    gitops.builder.flush()
+
+    last = walk(gitops.builder.path).transitions[-1]
+    assert (last.path, last.from_status, last.to_status, last.kind, last.commit, last.pr, last.regression) == (
+        f"{INFRA}/c-core", None, "migrated", "born", born.sha, 55, False
+    )  # fmt: skip
+
+
+def test_a_renamed_module_keeps_its_history(gitops: GitOps, days, db_url: str) -> None:
+    base(gitops, days())
+    gitops.migrate_suite("apps-media", pr=20, date=days())
+    renamed = gitops.rename_module(MEDIA, f"{APPS}/movies", date=days(), pr=21)
+    gitops.builder.flush()
+    path = gitops.builder.path
+
+    last = walk(path).transitions[-1]
+    assert (last.path, last.renamed_from, last.kind, last.from_status, last.to_status, last.commit) == (
+        f"{APPS}/movies", MEDIA, "renamed", "migrated", "migrated", renamed.sha
+    )  # fmt: skip
+    update(db_url, path)
+    timeline = stored(db_url, path, f"{APPS}/movies")
+    assert [(e["path"], e["kind"], e["to"]) for e in timeline] == [
+        (MEDIA, "born", "legacy"),
+        (MEDIA, "changed", "migrated"),
+        (f"{APPS}/movies", "renamed", "migrated"),
+    ]
+    assert stored(db_url, path, MEDIA) == []  # the old name is no module of its own
+
+
+def test_a_deleted_module_is_removed(gitops: GitOps, days) -> None:
+    base(gitops, days())
+    gone = gitops.remove_module(B_CORE, date=days(), pr=30)
+    gitops.builder.flush()
+
+    result = walk(gitops.builder.path)
+    last = result.transitions[-1]
+    assert (last.path, last.from_status, last.to_status, last.kind, last.commit, last.regression) == (
+        B_CORE, "legacy", None, "removed", gone.sha, False
+    )  # fmt: skip
+    assert B_CORE not in result.statuses
+
+
+def test_no_relevant_commits(tmp_path: Path, db_url: str) -> None:
+    from app.repobuilder import RepoBuilder
+
+    with RepoBuilder(tmp_path / "docs") as builder:
+        builder.write("README.md", "# docs\n")
+        builder.commit("docs")
+        builder.write("docs/guide.md", "hello\n")
+        builder.commit("more docs")
+    path = tmp_path / "docs"
+    assert walk(path).commits == 0
+    first = update(db_url, path)
+    assert (first.events, first.commits, first.full) == ([], 0, True)
+    assert update(db_url, path).full is False  # the processed commit was stored
+    assert stored(db_url, path) == []
+
+
+def test_an_empty_repository(tmp_path: Path, db_url: str) -> None:
+    import git
+
+    git.Repo.init(tmp_path / "empty").close()
+    result = update(db_url, tmp_path / "empty")
+    assert (result.events, result.commits, result.last_commit) == ([], 0, None)
