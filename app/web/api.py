@@ -19,12 +19,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from app.scanner.model import ScanError
 from app.store.db import session_scope
 from app.store.errors import Invalid, NotFound
+from app.store.history import open_regressions
 from app.store.scan_jobs import get_job, mark_job, queue_job
 from app.store.scans import ModuleResult, latest_scan, scan_modules
 from app.scanner.model import Summary
@@ -35,6 +37,8 @@ from app.web.status_cache import Memo, watch_for
 
 log = logging.getLogger("sawmill.api")
 router = APIRouter(prefix="/api", tags=["api"])
+# SQLite integers are 64-bit: a larger id must be a 422, not an OverflowError.
+Id = Annotated[int, PathParam(ge=1, le=2**63 - 1)]
 badge_router = APIRouter(tags=["badges"])
 
 
@@ -185,7 +189,7 @@ def build_status(session) -> dict[str, Any]:
         "open_blockers": _open_blockers(session),
         "milestones": _milestones(session),
         "last_scan": _scan(scan) if scan else None,
-        "regressions": _regressions(session),
+        "regressions": open_regressions(session, scan.repository) if scan else [],
     }
 
 
@@ -237,10 +241,6 @@ def _open_blockers(session) -> list[dict[str, Any]]:
 
 
 def _milestones(session) -> list[dict[str, Any]]:
-    return []
-
-
-def _regressions(session) -> list[dict[str, Any]]:
     return []
 
 
@@ -311,7 +311,11 @@ GroupQuery = Annotated[str | None, Query(max_length=200, description="a module r
 
 @badge_router.get("/badge/migration.svg", response_class=Response, summary="Migration badge (SVG)")
 async def migration_svg(request: Request, viewer: ReaderDep, snap: SnapshotDep, group: GroupQuery = None) -> Response:
-    body, etag = snap.badge("migration", group, "svg")
+    try:
+        body, etag = snap.badge("migration", group, "svg")
+    except NotFound:  # an <img> shows a picture, not an error page: say it in the badge
+        svg = badges.Badge("chainsaw", "unknown group", "lightgrey").svg()
+        return Response(svg, status_code=404, media_type="image/svg+xml", headers={"Cache-Control": "no-cache"})
     return cached(request, body, etag, "image/svg+xml")
 
 
@@ -352,7 +356,7 @@ def start_scan(
 
 
 @router.get("/scans/{job_id}", response_model=ScanJobOut, summary="A scan job's state")
-def scan_state(job_id: int, session: SessionDep, viewer: ReaderDep) -> ScanJobOut:
+def scan_state(job_id: Id, session: SessionDep, viewer: ReaderDep) -> ScanJobOut:
     return ScanJobOut.model_validate(get_job(session, job_id), from_attributes=True)
 
 

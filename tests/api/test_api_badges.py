@@ -38,7 +38,8 @@ def test_unknown_group_is_a_404(scanned, client) -> None:
     response = client.get("/api/badge/migration", params={"group": "nope"})
     assert response.status_code == 404
     assert "nope" in response.json()["error"]["message"]
-    assert client.get("/badge/migration.svg", params={"group": "nope"}).status_code == 404
+    svg = client.get("/badge/migration.svg", params={"group": "nope"})
+    assert svg.status_code == 404 and texts(svg.content)[2] == "unknown group"
 
 
 def test_endpoint_json_follows_the_shields_schema(scanned, client) -> None:

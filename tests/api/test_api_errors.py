@@ -1,0 +1,57 @@
+"""The one JSON error shape every 4xx under /api has, pinned."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def shape(response) -> dict:
+    body = response.json()
+    assert list(body) == ["error"]
+    assert list(body["error"]) == ["status", "message", "field"]
+    assert body["error"]["status"] == response.status_code
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    return body["error"]
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "kwargs", "status", "field"),
+    [
+        ("get", "/api/nowhere", {}, 404, None),
+        ("get", "/api/modules/no/such/module", {}, 404, None),
+        ("get", "/api/modules", {"params": {"status": "sideways"}}, 422, "status"),
+        ("get", "/api/scans/0", {}, 422, "job_id"),
+        ("get", "/api/scans/99999999999999999999999", {}, 422, "job_id"),
+        ("get", "/api/scans/12", {}, 404, None),
+        ("post", "/api/scans", {}, 401, None),
+        ("delete", "/api/status", {}, 405, None),
+    ],
+)
+def test_error_shape(client, method, url, kwargs, status, field) -> None:
+    response = getattr(client, method)(url, **kwargs)
+    assert response.status_code == status
+    assert shape(response)["field"] == field
+
+
+def test_a_broken_json_body_is_a_422_with_the_shape(make_client, tmp_path, new_token) -> None:
+    client = make_client(repo=tmp_path)
+    headers = {"Authorization": f"Bearer {new_token()}", "Content-Type": "application/json"}
+    response = client.post("/api/scans", content=b"{not json", headers=headers)
+    assert response.status_code == 422
+    shape(response)
+    bad_ref = client.post("/api/scans", json={"ref": "--upload-pack=evil"}, headers=headers)
+    assert bad_ref.status_code == 422 and shape(bad_ref)["field"] == "ref"
+
+
+def test_no_repository_configured_is_a_422(client, new_token) -> None:
+    response = client.post("/api/scans", headers={"Authorization": f"Bearer {new_token()}"})
+    assert response.status_code == 422
+    assert "no repository" in shape(response)["message"]
+
+
+def test_a_failed_scan_is_reported_on_the_job(make_client, tmp_path, new_token) -> None:
+    client = make_client(repo=tmp_path / "not-a-repo")
+    response = client.post("/api/scans", headers={"Authorization": f"Bearer {new_token()}"})
+    assert response.status_code == 202
+    job = client.get(f"/api/scans/{response.json()['id']}").json()
+    assert job["state"] == "failed" and job["error"]
