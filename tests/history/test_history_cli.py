@@ -1,0 +1,86 @@
+"""`sawmill history` and `sawmill scan --fail-on-regression`, in process."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli import cli
+from app.cli_history import ProgressBar
+from app.config import get_settings
+from app.repobuilder.gitops import GitOps
+from tests.history.conftest import B_CORE, base
+
+
+@pytest.fixture
+def run(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator:
+    monkeypatch.setenv("SAWMILL_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    runner = CliRunner()
+    yield lambda *args: runner.invoke(cli, [str(a) for a in args])
+    get_settings.cache_clear()
+
+
+def test_history_prints_the_timeline_and_json(gitops: GitOps, days, run) -> None:
+    base(gitops, days())
+    migration = gitops.migrate_suite("infra-b", pr=1010, date=days())
+    gitops.builder.flush()
+    path = gitops.builder.path
+
+    text = run("history", path)
+    assert text.exit_code == 0, text.output
+    assert f"{migration.sha[:8]}  {B_CORE}  legacy -> migrated  (#1010)" in text.output
+
+    data = run("history", path, "--json", "--module", B_CORE)
+    assert data.exit_code == 0
+    assert [(e["module"], e["from"], e["to"], e["commit"], e["pr"]) for e in json.loads(data.output)["events"]] == [
+        (B_CORE, None, "legacy", gitops.builder.repo.git.rev_parse("HEAD~1"), None),
+        (B_CORE, "legacy", "migrated", migration.sha, 1010),
+    ]
+    first = json.loads(data.output)["events"][1]
+    assert (first["author"], first["subject"], first["date"][:10]) == (
+        "Sam Sawyer", "refactor: migrate tests for infra-b-core to chainsaw (#1010)", migration.date.strftime("%Y-%m-%d")
+    )  # fmt: skip
+
+
+def test_history_of_what_is_not_a_repository_is_one_line(tmp_path: Path, run) -> None:
+    result = run("history", tmp_path)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [f"error: {tmp_path} is not a git repository"]
+
+
+def test_scan_fails_on_a_standing_regression(gitops: GitOps, days, run) -> None:
+    base(gitops, days())
+    gitops.migrate_suite("infra-b", pr=7, date=days())
+    gitops.builder.flush()
+    path = gitops.builder.path
+    assert run("scan", path, "--fail-on-regression").exit_code == 0
+
+    gitops.builder.delete("ci/test/infra-b/chainsaw-test.yaml")
+    broke = gitops.commit("chore: drop the b test", date=days())
+    gitops.builder.flush()
+    result = run("scan", path, "--fail-on-regression")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == (
+        f"error: 1 module regressed: {B_CORE} (migrated -> untested, {broke.sha[:8]})"
+    )
+    assert run("scan", path).exit_code == 0  # without the flag a regression is reported, not fatal
+
+
+def test_the_progress_bar_waits_a_second_then_draws_on_its_stream() -> None:
+    quiet, loud = io.StringIO(), io.StringIO()
+    slow = ProgressBar(stream=quiet)
+    slow(0.5)
+    slow.close()
+    assert quiet.getvalue() == ""
+    bar = ProgressBar(stream=loud, delay=0)
+    bar(0.5)
+    bar(0.5)
+    bar(1.0)
+    bar.close()
+    assert loud.getvalue() == "\rhistory [###############...............]  50%\rhistory [##############################] 100%\n"

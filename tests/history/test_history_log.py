@@ -1,0 +1,46 @@
+"""The one `git log --raw -z` stream: records, odd paths, merges, and the seed repository's story."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.repobuilder import RepoBuilder
+from app.repobuilder.gitops import INFRA, build_seed_repo
+from app.scanner.config import ScanConfig
+from app.scanner.history import walk_history
+from app.scanner.history_log import iter_log
+from app.scanner.history_scan import HistoryScanner, relevant_paths
+
+
+def test_the_stream_keeps_odd_paths_deletes_and_first_parent_merges(tmp_path: Path) -> None:
+    with RepoBuilder(tmp_path / "r") as b:
+        b.write("ci/test/a b/x.yaml", "1").write("ci/test/ünï/y.yaml", "2").write("elsewhere.txt", "-")
+        first = b.commit("first (#1)")
+        b.write("ci/test/side.yaml", "side")
+        side = b.commit("side work", branch="topic", parent=first)
+        b.delete("ci/test/a b/x.yaml").write("ci/test/ünï/y.yaml", "3")
+        merge = b.commit("Merge topic", merge=side)
+    commits = list(iter_log(tmp_path / "r", ["HEAD"], ["ci/test"]))
+    assert [c.sha for c in commits] == [first.sha, merge.sha]  # the side branch is not walked
+    assert [(c.status, c.path) for c in commits[0].changes] == [("A", "ci/test/a b/x.yaml"), ("A", "ci/test/ünï/y.yaml")]
+    assert [(c.status, c.path, c.mode) for c in commits[1].changes] == [
+        ("D", "ci/test/a b/x.yaml", "000000"),
+        ("M", "ci/test/ünï/y.yaml", "100644"),
+    ]
+    assert commits[1].parents == (first.sha, side.sha)
+    assert (commits[0].subject, commits[0].author) == ("first (#1)", "Sam Sawyer")
+
+
+def test_the_seed_repository_history(tmp_path: Path) -> None:
+    path = build_seed_repo(tmp_path / "seed")
+    config = ScanConfig()
+    with HistoryScanner(path, config) as scanner:
+        walk = walk_history(path, "HEAD", relevant_paths(config), scanner)
+    moved = [(t.path, t.from_status, t.to_status, t.pr) for t in walk.transitions if t.from_status]
+    assert moved == [
+        (f"{INFRA}/kubernetes-core", "legacy", "migrated", 812),
+        (f"{INFRA}/kubernetes-extra", "legacy", "migrated", 812),
+    ]
+    # bitwarden came after the PoC with a legacy test only: the one regression
+    assert [(t.path, t.pr) for t in walk.transitions if t.regression] == [("apps/subsystems/bitwarden", 840)]
+    assert len([t for t in walk.transitions if t.kind == "born"]) == 18
