@@ -61,6 +61,7 @@ def test_rescan_moves_the_card_in_place(gitops_repo, db_url, serve, page_for, sh
 
     repo.migrate_suite("infra-networking", pr=1010)
     repo.builder.checkout()
+    assert page.locator("form.rescan[data-htmx-powered]").count() == 1
     page.evaluate("window.sawmillMarker = 'same page'")  # survives only if htmx swaps in place
     page.get_by_test_id("rescan").click()
     page.locator(f"section[data-status=migrated] article[data-modules~='{networking}']").wait_for()
