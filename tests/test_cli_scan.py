@@ -1,0 +1,93 @@
+"""``sawmill scan``: the table, JSON, --fail-under, stored results, and errors as one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli import cli
+from app.config import get_settings
+from app.repobuilder.gitops import SEED_TAG_BEFORE_POC, build_seed_repo
+from app.store.db import session_scope
+from app.store.scans import latest_scan, scan_modules
+
+SAWMILL = Path(sys.executable).parent / "sawmill"
+
+
+@pytest.fixture(scope="module")
+def seed_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_seed_repo(tmp_path_factory.mktemp("seed") / "platform")
+
+
+@pytest.fixture
+def run(db_url: str, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("SAWMILL_DATABASE_URL", db_url)
+    monkeypatch.delenv("SAWMILL_REPO", raising=False)
+    get_settings.cache_clear()
+    yield lambda *args: CliRunner().invoke(cli, ["scan", *map(str, args)])
+    get_settings.cache_clear()
+
+
+def test_table_summary_and_stored_scan(run, seed_repo: Path, db_url: str) -> None:
+    result = run(seed_repo)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["MODULE", "STATUS", "COVERING", "TEST", "ASSERTIONS"]
+    row = next(line for line in lines if line.startswith("kubernetes-core "))
+    assert row.split() == ["kubernetes-core", "migrated", "ci/test/infra-kubernetes/chainsaw-test.yaml", "12"]
+    assert "bitwarden" in result.output and "db-backups (component)" in result.output
+    assert lines[-1] == "2 of 18 modules migrated (11%)"
+    with session_scope(db_url) as session:
+        scan = latest_scan(session)
+        assert scan.repository == str(seed_repo.resolve()) and scan.ref == "HEAD"
+        assert len(scan_modules(session, scan.id)) == 20
+
+
+def test_json(run, seed_repo: Path) -> None:
+    result = run(seed_repo, "--json", "--ref", SEED_TAG_BEFORE_POC)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)  # stderr may carry a progress bar
+    assert data["ref"] == SEED_TAG_BEFORE_POC
+    assert data["summary"]["counts"]["legacy"] == 17 and data["summary"]["percent"] == 0
+    assert {m["path"] for m in data["modules"]} >= {"infrastructure/subsystems/kubernetes-core"}
+    assert [c["name"] for c in data["components"]] == ["db-backups", "sso"]
+    assert data["warnings"] == []
+
+
+def test_fail_under(run, seed_repo: Path) -> None:
+    assert run(seed_repo, "--fail-under", "11").exit_code == 0
+    result = run(seed_repo, "--fail-under", "50")
+    assert result.exit_code == 1
+    assert "11.1% of modules migrated, below --fail-under 50" in result.output
+
+
+def test_path_defaults_to_the_setting(run, seed_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAWMILL_REPO", str(seed_repo))
+    get_settings.cache_clear()
+    result = run()
+    assert result.exit_code == 0 and result.stdout.splitlines()[-1] == "2 of 18 modules migrated (11%)"
+
+
+def test_bad_config_is_one_line(run, seed_repo: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "sawmill.yaml"
+    bad.write_text("modules: {roots: 3}\n")
+    result = run(seed_repo, "--config", bad)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"error: {bad}: modules.roots must be a list of path globs"
+
+
+@pytest.mark.parametrize("case", ["not-a-repo", "bad-ref"])
+def test_errors_from_the_real_command_are_one_line_without_traceback(case: str, seed_repo: Path, tmp_path: Path) -> None:
+    args = [str(tmp_path), "--json"] if case == "not-a-repo" else [str(seed_repo), "--ref", "nope"]
+    env = {**os.environ, "SAWMILL_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
+    proc = subprocess.run([str(SAWMILL), "scan", *args], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 1
+    expected = f"{tmp_path} is not a git repository" if case == "not-a-repo" else f"unknown ref 'nope' in {seed_repo}"
+    assert proc.stderr.splitlines() == [f"error: {expected}"]
+    assert proc.stdout == ""
