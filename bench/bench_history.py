@@ -1,0 +1,169 @@
+"""History backfill of a 3,000-commit GitOps repository against ``git log --name-only``.
+
+The floor is one ``git log --name-only --format=%H`` over the same relevant
+paths on the same repository, measured in the same run. The incremental
+rescan after one new commit has an absolute goal (0.2 s).
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from app.repobuilder import RepoBuilder
+from app.repobuilder.gitops import APPS, INFRA, GitOps, flux_kustomization
+from app.scanner.config import ScanConfig
+from app.scanner.history_log import iter_log
+from app.scanner.history_scan import relevant_paths
+from app.store.db import migrate, session_scope
+from app.store.history import update_history
+from bench.common import Result, best_of
+
+COMMITS = 3000
+SUITES = 20
+PER_SUITE = 2
+WORKLOADS = 6
+
+
+def build_history_repo(path: Path, commits: int = COMMITS, seed: int = 7) -> tuple[RepoBuilder, GitOps]:
+    """A GitOps repository whose first-parent history has ``commits`` commits.
+
+    Mostly what real ones hold: chart bumps inside modules (content only),
+    some new files in modules, edits to tests, docs commits outside the
+    relevant paths, and along the way every odd suite migrated, a module
+    renamed, one removed and one born migrated. The builder is left open for
+    more commits; the caller closes it.
+    """
+    rng = random.Random(seed)
+    builder = RepoBuilder(path, bare=True)
+    repo = GitOps(builder)
+    clock = iter(datetime(2023, 1, 2, tzinfo=UTC) + timedelta(hours=6 * i) for i in range(10 * commits))
+    workloads = tuple(f"w{i}" for i in range(WORKLOADS))
+    suites = []
+    for s in range(SUITES):
+        group, root = ("infra", INFRA) if s % 2 == 0 else ("apps", APPS)
+        members = [f"{root}/s{s}-m{j}" for j in range(PER_SUITE)]
+        for module in members:
+            repo.add_module(module, workloads)
+        repo.add_legacy_suite(f"{group}-s{s}", members)
+        suites.append(f"{group}-s{s}")
+    repo.add_component("db-backups").add_component("sso")
+    for i in range(10):
+        builder.write(f"clusters/production/flux-{i}.yaml", flux_kustomization(f"cluster-{i}", f"{INFRA}/s{2 * i}-m0"))
+    repo.commit("feat: the platform", date=next(clock))
+    specials = _specials(commits, suites)
+    for n in range(1, commits):
+        action = specials.get(n)
+        if action:
+            action(repo, next(clock), n)
+            continue
+        roll = rng.random()
+        module = rng.choice(list(repo.modules))
+        if roll < 0.80:
+            builder.write(f"{module}/{rng.choice(workloads)}/helmrelease.yaml", f"kind: HelmRelease\nversion: 1.{n}.0\n")
+            repo.commit(f"chore(deps): bump {module.rsplit('/', 1)[1]} to 1.{n}.0 (#{n})", date=next(clock))
+        elif roll < 0.88:
+            builder.write(f"{module}/{rng.choice(workloads)}/extra-{n}.yaml", f"kind: ConfigMap\nn: {n}\n")
+            repo.commit(f"feat: more config for {module.rsplit('/', 1)[1]}", date=next(clock))
+        elif roll < 0.94:
+            builder.write(f"docs/notes-{n % 50}.md", f"note {n}\n")
+            repo.commit("docs: notes", date=next(clock))
+        else:
+            suite = repo.suites[rng.choice(list(repo.suites))]
+            builder.write(suite.manifest(suite.modules[0]), flux_kustomization(f"edit-{n}", suite.modules[0]))
+            repo.commit(f"test: tune {suite.name}", date=next(clock))
+    builder.flush()
+    return builder, repo
+
+
+def _specials(commits: int, suites: list[str]) -> dict[int, object]:
+    out: dict[int, object] = {}
+    odd = suites[1::2]
+    for i, name in enumerate(odd):
+        out[(i + 1) * commits // (len(odd) + 2)] = lambda r, d, n, s=name: r.migrate_suite(s, pr=n, date=d)
+    out[commits // 3 + 1] = lambda r, d, n: r.rename_module(f"{INFRA}/s0-m0", f"{INFRA}/s0-renamed", date=d, pr=n)
+    out[commits // 2 + 1] = lambda r, d, n: r.remove_module(f"{INFRA}/s2-m1", date=d, pr=n)
+
+    def born(r: GitOps, d: datetime, n: int) -> None:
+        r.add_module(f"{APPS}/newcomer")
+        r.add_chainsaw_suite("apps-newcomer", [f"{APPS}/newcomer"])
+        r.commit(f"feat: newcomer, chainsaw from day one (#{n})", date=d)
+
+    out[2 * commits // 3 + 1] = born
+    return out
+
+
+def stream_only(repo: Path, paths: list[str]) -> None:
+    """The walk's own share: the raw stream parsed and the snapshot kept, without statuses."""
+    files: dict[str, tuple[str, str]] = {}
+    for commit in iter_log(repo, ["HEAD"], paths):
+        for change in commit.changes:
+            if change.status == "D":
+                files.pop(change.path, None)
+            else:
+                files[change.path] = (change.mode, change.sha)
+
+
+def floor(repo: Path, paths: list[str]) -> None:
+    subprocess.run(
+        ["git", "log", "--name-only", "--format=%H", "--", *paths], cwd=repo, capture_output=True, check=True
+    )
+
+
+def run() -> list[Result]:
+    with tempfile.TemporaryDirectory(prefix="sawmill-bench-history-") as tmp:
+        builder, repo = build_history_repo(Path(tmp) / "history.git")
+        path = builder.path
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        migrate(url)
+        config = ScanConfig()
+        paths = relevant_paths(config)
+        base = best_of(lambda: floor(path, paths), repeat=5)
+        keys = iter(range(100))
+        stats = {}
+
+        def backfill() -> None:
+            with session_scope(url) as session:
+                stats["update"] = update_history(session, path, f"bench-{next(keys)}", config)
+
+        took = best_of(backfill, repeat=3)
+        full = stats["update"]
+        stream = best_of(lambda: stream_only(path, paths), repeat=3)
+        incremental = []
+        suite = repo.suites[next(iter(repo.suites))]
+        for i in range(3):
+            builder.write(suite.manifest(suite.modules[0]), flux_kustomization(f"tune-{i}", suite.modules[0]))
+            repo.commit(f"test: one more commit {i}")
+            builder.flush()
+            start = time.perf_counter()
+            with session_scope(url) as session:
+                update_history(session, path, "bench-0", config)
+            incremental.append(time.perf_counter() - start)
+        builder.repo.close()
+    return [
+        Result(
+            "history backfill vs git log --name-only",
+            took / base,
+            goal=3.0,
+            detail=f"backfill {took:.2f} s, floor {base:.2f} s ({full.commits} relevant commits of {COMMITS}, "
+            f"{len(full.events)} events)",
+        ),
+        Result(
+            "history stream alone (git log --raw parsed, snapshot kept) vs floor",
+            stream / base,
+            goal=3.0,
+            detail="the walk without module statuses: what is left is scan_files, once per commit that adds, "
+            "removes or edits a file the scanner reads",
+        ),
+        Result(
+            "history rescan after one new commit",
+            min(incremental),
+            goal=0.2,
+            unit="s",
+            detail="incremental: one relevant commit walked, branches checked",
+        ),
+    ]
