@@ -104,11 +104,13 @@ def _write_layout(session: Session, doc: Document) -> list[_Placed]:
     session.exec(delete(ProgressLayout))
     placed: list[_Placed] = []
     parts: Counter[Slot] = Counter()
+    places: Counter[Slot] = Counter()  # a row's position counts within its section, so an edit elsewhere moves nothing
     run: Slot | None = None
     position = 0
     for block, slot in zip(doc.blocks, classify(doc), strict=True):
         if slot is not None and slot == run:
-            placed.append(_Placed(slot, parts[slot] - 1, len(placed), block))  # type: ignore[arg-type]
+            placed.append(_Placed(slot, parts[slot] - 1, places[slot], block))  # type: ignore[arg-type]
+            places[slot] += 1
             continue
         position += 1
         run = slot
@@ -118,8 +120,9 @@ def _write_layout(session: Session, doc: Document) -> list[_Placed]:
             row = ProgressLayout(position=position, kind="raw", gap=block.gap, text="\n".join(block.lines()))
         else:
             row = ProgressLayout(position=position, kind="slot", slot_kind=slot.kind, slot_key=slot.key, slot_part=parts[slot])
-            placed.append(_Placed(slot, parts[slot], len(placed), block))  # type: ignore[arg-type]
+            placed.append(_Placed(slot, parts[slot], places[slot], block))  # type: ignore[arg-type]
             parts[slot] += 1
+            places[slot] += 1
         session.add(row)
     session.add(
         ProgressLayout(position=position + 1, kind="end", gap=doc.trailing_gap, text="\n" if doc.final_newline else "")
