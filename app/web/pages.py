@@ -15,6 +15,7 @@ from app.store.errors import Invalid
 from app.web.auth import WriterDep
 from app.web.deps import HtmxDep, SessionDep, SettingsDep
 from app.web.errors import form_view
+from app.web.history import history_context, module_history_context
 from app.web.render import render
 from app.web.views import module_view, scan_view
 
@@ -25,6 +26,7 @@ def overview_context(session) -> dict:
     milestones = progress_read.milestones(session)
     return {
         **scan_view(session),
+        **history_context(session),
         "open_blockers": progress_read.blockers(session)["open"],
         "milestone": next((m for m in milestones if m["state"] == "current"), None),
     }
@@ -58,4 +60,9 @@ def rescan(
 
 @router.get("/modules/{path:path}", include_in_schema=False)
 def module_page(request: Request, path: str, session: SessionDep) -> Response:
-    return render(request, "module.html", module_view(session, path))
+    context = module_view(session, path)
+    module = context["module"].path
+    entries = progress_read.migration_entries(session)["entries"]
+    context["entries"] = [e for e in entries if module in e["modules"]]
+    context.update(module_history_context(session, module))
+    return render(request, "module.html", context)
