@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -396,8 +396,6 @@ def seed_history(repo: GitOps, *, start: datetime | None = None) -> Commit:
     migrated ``infra-kubernetes`` (tagged before as ``before-chainsaw-poc``),
     then the bitwarden app the progress document does not list.
     """
-    from datetime import UTC, timedelta
-
     clock = start or datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
     tick = iter(clock + timedelta(days=3 * i) for i in range(1000))
     for name, modules in SEED_SUITES.items():

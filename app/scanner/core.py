@@ -291,9 +291,9 @@ def _cover_kuttl(
         if suite is None and not case.kuttl_objects:
             continue
         for module, link in _linked(catalog, folder, case.links):
-            module.evidence.legacy.append(
-                LegacyEvidence(kind="kuttl", suite=folder, link=suite if link == folder and suite else link, steps=case.steps)
-            )
+            if link == folder and suite is not None:
+                link = suite  # a folder inside the module: the TestSuite file is what makes it a test
+            module.evidence.legacy.append(LegacyEvidence(kind="kuttl", suite=folder, link=link, steps=case.steps))
 
 
 def _suite_of(folder: str, suites: dict[str, str]) -> str | None:

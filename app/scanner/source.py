@@ -88,7 +88,10 @@ class GitSource:
 
     def tree(self, commit_sha: str) -> dict[str, BlobRef]:
         """Every blob and symlink of a commit's tree: path -> BlobRef (submodules left out)."""
-        out = self.repo.git.ls_tree("-r", "-l", "-z", "--full-tree", commit_sha, strip_newline_in_stdout=False)
+        try:
+            out = self.repo.git.ls_tree("-r", "-l", "-z", "--full-tree", commit_sha, strip_newline_in_stdout=False)
+        except git.GitCommandError as exc:  # a damaged repository: say so, in one line
+            raise ScanError(f"cannot list {commit_sha[:12]} in {self.path}: {_first_line(exc.stderr)}") from exc
         files: dict[str, BlobRef] = {}
         for entry in out.split("\0"):
             if not entry:
@@ -117,3 +120,8 @@ def _open(path: Path) -> git.Repo:
         return git.Repo(path, odbt=git.GitCmdObjectDB)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
         raise ScanError(f"{path} is not a git repository") from exc
+
+
+def _first_line(text: str | None) -> str:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[0].removeprefix("stderr: ").strip("'") if lines else "git failed"
