@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 from app.scanner.model import ScanError
 from app.store.db import session_scope
 from app.store.errors import Invalid, NotFound
+from app.store import progress_read
 from app.store.history import open_regressions
 from app.store.scan_jobs import get_job, mark_job, queue_job
 from app.store.scans import ModuleResult, latest_scan, scan_modules
@@ -83,15 +84,14 @@ class ModuleOut(ModuleBrief):
 
 class BlockerBrief(BaseModel):
     id: int
-    number: int
     title: str
+    version: int
 
 
 class MilestoneProgress(BaseModel):
     id: int
-    number: int
     title: str
-    state: str
+    state: str = Field(description="current or completed")
     done: int
     total: int
     percent: int
@@ -237,11 +237,15 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _open_blockers(session) -> list[dict[str, Any]]:
-    return []
+    return [{"id": b["id"], "title": b["title"], "version": b["version"]} for b in progress_read.blockers(session)["open"]]
 
 
 def _milestones(session) -> list[dict[str, Any]]:
-    return []
+    return [
+        {"id": m["id"], "title": m["title"], "state": m["state"], "done": m["done"], "total": m["total"],
+         "percent": round(100 * m["done"] / m["total"]) if m["total"] else 0}  # fmt: skip
+        for m in progress_read.milestones(session)
+    ]
 
 
 def _etag(body: bytes) -> str:

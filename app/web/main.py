@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.config import Settings, get_settings
-from app.web import api, errors, pages, planning
+from app.web import api, api_progress, errors, pages, planning
 from app.web.auth import auth_router, install_auth
 from app.web.render import STATIC
 
@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(api.router)
     app.include_router(api.badge_router)
+    app.include_router(api_progress.router)
     app.include_router(pages.router)
     app.include_router(planning.router)
     return app
