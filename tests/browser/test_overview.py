@@ -70,6 +70,10 @@ def test_rescan_moves_the_card_in_place(gitops_repo, db_url, serve, page_for, sh
     assert column_of(page, f"{INFRA}/networking-extra") == "migrated"
     assert int(page.get_by_test_id("migrated").inner_text()) == before + 2
     assert page.get_by_test_id("rescan").is_enabled()
+    # the history panels came with the swap: the new event and the chart
+    events = page.get_by_test_id("history-events")
+    assert "networking-core" in events.inner_text() and "(#1010)" in events.inner_text()
+    assert page.get_by_test_id("burndown").locator("svg").is_visible()
     shot(page, "after-rescan")
 
 

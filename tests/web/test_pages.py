@@ -1,0 +1,92 @@
+"""Pages, fragments and errors, in process (the browser tests cover the same in chromium)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.store import progress_read
+from app.store.db import session_scope
+
+HTMX = {"HX-Request": "true"}
+PAGES = {"/": "live", "/backlog": "backlog", "/milestones": "milestones", "/blockers": "blockers"}
+
+
+@pytest.mark.parametrize("path,block", PAGES.items())
+def test_htmx_gets_the_named_block_of_the_same_page(client, path: str, block: str) -> None:
+    page = client.get(path)
+    fragment = client.get(path, headers=HTMX)
+    assert page.status_code == fragment.status_code == 200
+    assert fragment.text.lstrip().startswith("<section id=")
+    assert "<html" not in fragment.text
+    assert fragment.text.strip() in page.text  # the fragment is the page's own block, byte for byte
+    assert page.headers["vary"] == fragment.headers["vary"] == "HX-Request"
+
+
+def test_a_history_restore_gets_the_whole_page(client) -> None:
+    response = client.get("/blockers", headers={**HTMX, "HX-History-Restore-Request": "true"})
+    assert "<html" in response.text
+
+
+def test_unknown_paths_get_an_html_404_page_and_api_clients_json(client) -> None:
+    page = client.get("/no/such/page")
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Page not found" in page.text and "Traceback" not in page.text
+    api = client.get("/no/such/page", headers={"Accept": "application/json"})
+    assert api.status_code == 404
+    assert api.json() == {"error": {"status": 404, "message": "There is no page at this address.", "field": None}}
+
+
+def test_an_htmx_error_without_a_form_goes_to_the_flash_slot(client) -> None:
+    response = client.get("/modules/nope", headers=HTMX)
+    assert response.status_code == 404
+    assert response.headers["hx-retarget"] == "#flash"
+    assert 'class="flash"' in response.text
+
+
+def test_a_write_without_an_identity_is_refused_and_stores_nothing(client, db_url) -> None:
+    response = client.post("/blockers/1/resolve", data={"version": "1", "note": "sneaky"})
+    assert response.status_code == 401
+    assert "Sign in" in response.text
+    with session_scope(db_url) as session:
+        assert [b["title"] for b in progress_read.blockers(session)["open"]] == ["Testing Framework"]
+
+
+def test_bad_input_redraws_the_form_with_the_message_beside_the_field(client, bearer, db_url) -> None:
+    response = client.post("/blockers/1/resolve", data={"version": "1", "note": "  "}, headers=bearer)
+    assert response.status_code == 422
+    assert re.search(r'<textarea id="resolve-1-note" name="note"[^>]*aria-invalid="true"', response.text)
+    assert 'id="resolve-1-note-error"' in response.text
+    bad_version = client.post("/blockers/1/resolve", data={"version": "x", "note": "ok"}, headers=bearer)
+    assert bad_version.status_code == 422
+    with session_scope(db_url) as session:
+        assert progress_read.blockers(session)["open"][0]["version"] == 1
+
+
+def test_a_form_post_answers_303_and_htmx_gets_the_block(client, bearer) -> None:
+    plain = client.post("/backlog", data={"category": "Testing Improvements", "title": "Run chainsaw on kind"}, headers=bearer)
+    assert plain.status_code == 303 and plain.headers["location"] == "/backlog"
+    htmx = client.post("/backlog", data={"category": "New Things", "title": "A new heading"}, headers={**bearer, **HTMX})
+    assert htmx.status_code == 200
+    assert htmx.text.lstrip().startswith('<section id="backlog">')
+    assert "Run chainsaw on kind" in htmx.text and "A new heading" in htmx.text
+
+
+def test_the_document_renders_without_passing_html_through_and_downloads(client, bearer) -> None:
+    client.post("/backlog", data={"category": "Testing Improvements", "title": "<script>alert(1)</script>"}, headers=bearer)
+    page = client.get("/document")
+    assert "<script>alert(1)</script>" not in page.text
+    assert "&lt;script&gt;" in page.text
+    assert '<span class="box done"' in page.text
+    download = client.get("/document.md")
+    assert download.headers["content-disposition"] == 'attachment; filename="progress.md"'
+    assert download.text.startswith("# Progress Tracking\n")
+    assert "- [ ] <script>alert(1)</script>" in download.text
+
+
+def test_rescan_without_a_repository_says_so(client, bearer) -> None:
+    response = client.post("/scan", headers=bearer)
+    assert response.status_code == 422
+    assert "No repository to scan" in response.text
