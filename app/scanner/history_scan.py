@@ -126,16 +126,16 @@ def _literal_prefix(glob: str) -> str:
 
 
 def resolve(repo: Path | str, ref: str) -> Tip | None:
-    """The commit ``ref`` names and the branch it stands for; None in a repository without commits."""
+    """The commit ``ref`` names and the branch it stands for; None when ``HEAD`` names no commit yet."""
     if not Path(repo).is_dir():
         raise ScanError(f"{repo} does not exist")
     if not git_lines(repo, "rev-parse", "--git-dir"):
         raise ScanError(f"{repo} is not a git repository")
     lines = git_lines(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if not lines:
-        if git_lines(repo, "rev-list", "-n1", "--all"):
-            raise ScanError(f"unknown ref {ref!r} in {repo}")
-        return None
+        if ref == "HEAD":  # an empty repository, or HEAD naming a branch not made yet
+            return None
+        raise ScanError(f"unknown ref {ref!r} in {repo}")
     branch = git_lines(repo, "rev-parse", "--abbrev-ref", ref)
     stamp = git_lines(repo, "show", "-s", "--format=%ct", lines[0])
     return Tip(
@@ -179,10 +179,12 @@ def relevant_files(repo: Path | str, commit: str, paths: list[str]) -> dict[str,
 
 
 def other_branches(repo: Path | str, tip: Tip) -> list[tuple[str, str]]:
-    """(name, sha) of local and remote-tracking branches other than the default one."""
+    """(name, sha) of local and remote-tracking branches, not merged yet, other than the default one."""
+    # Branches already merged into the tip hold nothing the default branch lacks.
     lines = git_lines(
-        repo, "for-each-ref", "--format=%(refname)%00%(objectname)%00%(symref)", "refs/heads", "refs/remotes"
-    )
+        repo, "for-each-ref", f"--no-merged={tip.sha}",
+        "--format=%(refname)%00%(objectname)%00%(symref)", "refs/heads", "refs/remotes",
+    )  # fmt: skip
     out = []
     for line in lines:
         ref, sha, symref = line.split("\0")

@@ -126,3 +126,19 @@ def test_burndown_and_forecast(gitops: GitOps, days, db_url: str) -> None:
     assert view.forecast.message.endswith(f"done around {(last + timedelta(days=30)):%Y-%m-%d}")
     assert stale.forecast.done_by is None
     assert stale.forecast.message == "no progress in 90 days"
+
+
+def test_a_branch_already_merged_is_not_in_flight(gitops: GitOps, days, db_url: str) -> None:
+    base(gitops, days())
+    migrated = gitops.migrate_suite("infra-b", pr=5, date=days())
+    gitops.builder.delete("ci/test/infra-b/chainsaw-test.yaml")
+    gitops.add_legacy_suite("infra-b", [B_CORE])
+    gitops.commit("revert: b back on the old workflow", date=days())
+    gitops.builder.branch("old-b", migrated)  # its chainsaw test is history, not work in flight
+    gitops.builder.flush()
+    path = gitops.builder.path
+
+    update(db_url, path)
+    with session_scope(db_url) as session:
+        assert branches(session, str(path.resolve())) == []
+        assert [e["to"] for e in open_regressions(session, str(path.resolve()))] == ["legacy"]
