@@ -19,6 +19,8 @@ How to use it (pages, forms and the API alike)::
   ``SAWMILL_TRUSTED_PROXIES``), the signed session cookie set by ``/signin``.
 - ``ReaderDep`` gives an ``Identity`` or ``None``; with
   ``SAWMILL_READ_REQUIRES_SIGNIN`` on it refuses anonymous reads with 401.
+  ``page_reader`` does the same for HTML pages with a 303 to /signin;
+  ``create_app`` puts it on the page routers, so pages need not name it.
 - Both raise ``NotSignedIn`` / ``CsrfRefused`` (``HTTPException`` subclasses);
   the app's error handler answers them as HTML (a page that links /signin)
   or JSON.
@@ -238,6 +240,14 @@ async def reader(request: Request) -> Identity | None:
     identity = identify(request)
     if identity is None and get_auth(request).settings.read_requires_signin:
         raise NotSignedIn()
+    return identity
+
+
+async def page_reader(request: Request) -> Identity | None:
+    """``reader`` for HTML pages: an anonymous visitor is sent to /signin and back."""
+    identity = identify(request)
+    if identity is None and get_auth(request).settings.read_requires_signin:
+        raise HTTPException(303, "sign in first", headers={"Location": signin_url(request)})
     return identity
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.config import Settings, get_settings
 from app.web import api, api_progress, errors, pages, planning
-from app.web.auth import auth_router, install_auth
+from app.web.auth import auth_router, install_auth, page_reader
 from app.web.render import STATIC
 
 
@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(api.badge_router)
     app.include_router(api_progress.router)
-    app.include_router(pages.router)
-    app.include_router(planning.router)
+    # With SAWMILL_READ_REQUIRES_SIGNIN, every page sends an anonymous visitor to /signin.
+    app.include_router(pages.router, dependencies=[Depends(page_reader)])
+    app.include_router(planning.router, dependencies=[Depends(page_reader)])
     return app

@@ -154,3 +154,13 @@ def test_reads_are_open_by_default_and_can_require_sign_in(make_client, new_toke
     response = closed.get("/api/status", headers=bearer(token))
     assert response.status_code == 200
     assert response.headers["cache-control"].startswith("private")
+
+
+def test_pages_send_anonymous_visitors_to_sign_in_when_reads_need_it(make_client, new_token) -> None:
+    closed = make_client(read_requires_signin=True)
+    response = closed.get("/blockers")
+    assert response.status_code == 303 and response.headers["location"] == "/signin?next=/blockers"
+    assert closed.get("/signin").status_code == 200
+    assert closed.post("/signin", data={"token": new_token(), "next": "/blockers"}).status_code == 303
+    assert closed.get("/").status_code == 200
+    assert make_client().get("/").status_code == 200
