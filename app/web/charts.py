@@ -83,9 +83,13 @@ def burndown_svg(
     if done_by and last.remaining:
         body.append(f'<path class="bd-forecast" d="M{x(tail)},{y(last.remaining)} L{x(done_by)},{y(0)}"/>')
     body += [
-        f'<text class="bd-key" x="{left}" y="14">not migrated: {last.remaining}</text>',
-        f'<text class="bd-key" x="{width - right}" y="14" text-anchor="end">total: {last.total}</text>',
+        f'<line class="bd-left" x1="{left}" x2="{left + 16}" y1="10" y2="10"/>',
+        f'<text class="bd-key" x="{left + 22}" y="14">not migrated: {last.remaining}</text>',
+        f'<line class="bd-total" x1="{left + 150}" x2="{left + 166}" y1="10" y2="10"/>',
+        f'<text class="bd-key" x="{left + 172}" y="14">total: {last.total}</text>',
     ]
+    if done_by and last.remaining:
+        body.append(f'<text class="bd-key" x="{width - right}" y="14" text-anchor="end">forecast: {done_by:%Y-%m-%d}</text>')
     return _frame(uid, width, height, title, desc, body)
 
 
@@ -109,7 +113,8 @@ def _steps(coords: list[tuple[float, float]], x_end: float) -> str:
 
 
 def _grid(ymax: int, x0: float, x1: float, y) -> list[str]:
-    ticks = sorted({0, ymax, *(round(ymax * f) for f in (0.25, 0.5, 0.75))}) if ymax >= 4 else range(ymax + 1)
+    step = next(n for n in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000) if ymax / n <= 5) if ymax <= 5000 else ymax
+    ticks = [*range(0, ymax, step), ymax]
     out = []
     for tick in ticks:
         out.append(f'<line class="bd-grid" x1="{x0}" x2="{x1}" y1="{y(tick)}" y2="{y(tick)}"/>')
