@@ -1,0 +1,59 @@
+"""`sawmill demo` and `sawmill serve`: the commands behind `make run`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import git
+from typer.testing import CliRunner
+
+from app.cli import cli
+from app.store import progress_read
+from app.store.db import session_scope
+from app.store.scans import latest_scan, scan_modules
+
+runner = CliRunner()
+
+
+def test_demo_builds_a_repository_with_months_of_history_imports_and_scans(tmp_path: Path, db_url: str) -> None:
+    path = tmp_path / "demo"
+    result = runner.invoke(cli, ["demo", str(path)], env={"SAWMILL_DATABASE_URL": db_url})
+    assert result.exit_code == 0, result.output
+    assert "10 of 20 modules migrated (50%)" in result.output
+
+    repo = git.Repo(path)
+    commits = list(repo.iter_commits("HEAD"))
+    span = commits[0].committed_datetime - commits[-1].committed_datetime
+    assert span > timedelta(days=120)  # several months of history
+    assert commits[0].committed_datetime < datetime.now(UTC)
+    assert any("(#1010)" in c.summary for c in commits)
+    head = repo.head.commit.tree
+    assert "progress_document: memory-bank/progress.md" in head["sawmill.yaml"].data_stream.read().decode()
+    assert head["memory-bank/progress.md"].data_stream.read().startswith(b"# Progress Tracking")
+
+    with session_scope(db_url) as session:
+        statuses = {m.status for m in scan_modules(session, latest_scan(session).id)}
+        assert statuses == {"untested", "legacy", "in_progress", "migrated"}  # every column has a card
+        assert progress_read.blockers(session)["open"]
+
+    again = runner.invoke(cli, ["demo", str(path)], env={"SAWMILL_DATABASE_URL": db_url})
+    assert again.exit_code == 0  # a second `make run` reuses the repository
+    assert len(list(git.Repo(path).iter_commits("HEAD"))) == len(commits)
+
+
+def test_demo_refuses_a_folder_that_is_not_a_repository(tmp_path: Path, db_url: str) -> None:
+    (tmp_path / "stuff").mkdir()
+    (tmp_path / "stuff" / "notes.txt").write_text("mine\n")
+    result = runner.invoke(cli, ["demo", str(tmp_path / "stuff")], env={"SAWMILL_DATABASE_URL": db_url})
+    assert result.exit_code == 1
+    assert result.output.strip().startswith("error:") and "not a git repository" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_serve_refuses_bad_options_in_one_line(tmp_path: Path, db_url: str) -> None:
+    env = {"SAWMILL_DATABASE_URL": db_url}
+    missing = runner.invoke(cli, ["serve", "--repo", str(tmp_path / "nope")], env=env)
+    assert missing.exit_code == 1 and missing.output.strip() == f"error: no repository at {tmp_path / 'nope'}"
+    port = runner.invoke(cli, ["serve", "--port", "70000"], env=env)
+    assert port.exit_code == 1 and port.output.strip() == "error: SAWMILL_PORT must be between 1 and 65535"
