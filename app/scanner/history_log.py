@@ -16,8 +16,7 @@ from pathlib import Path
 
 from app.scanner.model import ScanError
 
-# \x01 opens each commit record: it cannot occur in a sha, a date or a path
-# given with -z, and git strips control characters from one-line subjects.
+# \x01 marks the first field of each commit's header.
 _FORMAT = "%x01%H%x00%P%x00%ct%x00%an%x00%s"
 _CHUNK = 1 << 16
 
@@ -83,37 +82,42 @@ def iter_log(repo: Path | str, revisions: Sequence[str], paths: Sequence[str]) -
         process.stderr.close()
 
 
-def _records(stream) -> Iterator[LogCommit]:
+def _tokens(stream) -> Iterator[str]:
+    """The NUL-separated fields of the stream, read in chunks."""
     pending = b""
     while chunk := stream.read(_CHUNK):
         pending += chunk
-        *complete, pending = pending.split(b"\x01")
-        for record in complete:
-            if record:
-                yield parse_record(record)
+        *complete, pending = pending.split(b"\0")
+        for token in complete:
+            yield token.decode("utf-8", "surrogateescape")
     if pending:
-        yield parse_record(pending)
+        yield pending.decode("utf-8", "surrogateescape")
 
 
-def parse_record(record: bytes) -> LogCommit:
-    """Parse one commit: five header fields, then alternating raw meta and path fields."""
-    fields = record.decode("utf-8", "surrogateescape").split("\0")
-    sha, parents, stamp, author, subject = fields[:5]
-    commit = LogCommit(
-        sha=sha,
-        parents=tuple(parents.split()),
-        date=datetime.fromtimestamp(int(stamp), UTC),
-        author=author,
-        subject=subject,
-    )
-    rest = fields[5:]
-    for i in range(0, len(rest) - 1, 2):
-        meta = rest[i].lstrip("\n")
-        if not meta.startswith(":"):
-            continue
-        old_mode, mode, old_sha, sha_new, status = meta[1:].split(" ")
-        commit.changes.append(Change(status[0], rest[i + 1], mode, sha_new, old_mode, old_sha))
-    return commit
+def _records(stream) -> Iterator[LogCommit]:
+    """Fields come in a fixed order: a header (five fields, the first marked with \\x01),
+    then a raw meta field and its path for each change. Reading them by position
+    means no subject or path, whatever it holds, can be taken for a boundary."""
+    tokens = _tokens(stream)
+    commit: LogCommit | None = None
+    for token in tokens:
+        field = token.lstrip("\n")
+        if field.startswith(":") and commit is not None:
+            old_mode, mode, old_sha, sha, status = field[1:].split(" ")
+            commit.changes.append(Change(status[0], next(tokens), mode, sha, old_mode, old_sha))
+        elif field.startswith("\x01"):
+            if commit is not None:
+                yield commit
+            parents, stamp, author, subject = (next(tokens) for _ in range(4))
+            commit = LogCommit(
+                sha=field[1:],
+                parents=tuple(parents.split()),
+                date=datetime.fromtimestamp(int(stamp), UTC),
+                author=author,
+                subject=subject,
+            )
+    if commit is not None:
+        yield commit
 
 
 def git_lines(repo: Path | str, *args: str) -> list[str]:

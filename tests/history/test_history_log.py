@@ -44,3 +44,17 @@ def test_the_seed_repository_history(tmp_path: Path) -> None:
     # bitwarden came after the PoC with a legacy test only: the one regression
     assert [(t.path, t.pr) for t in walk.transitions if t.regression] == [("apps/subsystems/bitwarden", 840)]
     assert len([t for t in walk.transitions if t.kind == "born"]) == 18
+
+
+def test_no_subject_or_path_is_taken_for_a_boundary(tmp_path: Path) -> None:
+    with RepoBuilder(tmp_path / "r") as b:
+        b.write("ci/test/:colon.yaml", "1").write("ci/test/\x01odd.yaml", "2")
+        b.commit("a \x01 subject\n\nwith a body")
+        b.write("ci/test/:colon.yaml", "3")
+        b.commit(":looks like a raw line")
+    commits = list(iter_log(tmp_path / "r", ["HEAD"], ["ci/test"]))
+    assert [c.subject for c in commits] == ["a \x01 subject", ":looks like a raw line"]
+    assert [[ch.path for ch in c.changes] for c in commits] == [
+        ["ci/test/\x01odd.yaml", "ci/test/:colon.yaml"],  # git's byte order
+        ["ci/test/:colon.yaml"],
+    ]
