@@ -332,16 +332,20 @@ def build_document(session: Session, today: date | None = None) -> Document:
         raise NotFound("no progress document has been imported yet (sawmill import FILE)")
     today = today or date.today()
     doc = Document()
+    checklist_items: list[Item] = []
     for row in layout:
         if row.kind == "heading":
             doc.blocks.append(Heading(row.level or 2, row.text, row.gap))
         elif row.kind == "raw":
             doc.blocks.append(Raw(row.text, row.gap))
         elif row.kind == "slot":
-            doc.blocks.extend(_slot_blocks(session, Slot(row.slot_kind or "", row.slot_key or ""), row.slot_part, today))
+            blocks = _slot_blocks(session, Slot(row.slot_kind or "", row.slot_key or ""), row.slot_part, today)
+            doc.blocks.extend(blocks)
+            if row.slot_kind == "checklist":
+                checklist_items.extend(b for b in blocks if isinstance(b, Item))
         else:
             doc.trailing_gap, doc.final_newline = row.gap, row.text == "\n"
-    _add_missing_lines(session, doc)
+    _add_missing_lines(session, checklist_items)
     return doc
 
 
@@ -386,32 +390,27 @@ def _item_points(session: Session, item: CapabilityItem, today: date) -> list[Po
     return points
 
 
-def _add_missing_lines(session: Session, doc: Document) -> None:
+def _add_missing_lines(session: Session, items: list[Item]) -> None:
     """Lines for scanned modules the document does not mention, after its last migration entry."""
+    from app.progress.sections import missing_lines
     from app.store.progress_sync import missing_modules
 
     missing = missing_modules(session)
-    if not missing:
-        return
-    from app.progress.sections import missing_lines
-
-    statuses = {m.path: m.status for m in missing}
-    target = _last_entry_item(session, doc)
+    target = _last_entry_item(session, items) if missing else None
     if target is None:
         return
     block, index = target
+    statuses = {m.path: m.status for m in missing}
     new = [Point(text, all(statuses[p] == "migrated" for p in paths)) for text, paths in missing_lines(missing)]
     block.points[index:index] = new
 
 
-def _last_entry_item(session: Session, doc: Document) -> tuple[Item, int] | None:
+def _last_entry_item(session: Session, items: list[Item]) -> tuple[Item, int] | None:
     """The checklist item holding migration entries, and the index just after its last one."""
-    entries = session.exec(select(MigrationEntry)).all()
-    names = {with_pin(e.text, None) for e in entries}
+    names = {e.text for e in session.exec(select(MigrationEntry))}
     found = None
-    for block in doc.blocks:
-        if isinstance(block, Item):
-            for i, point in enumerate(block.points):
-                if point.done is not None and split_pin(point.text)[0] in names:
-                    found = (block, i + 1)
+    for block in items:
+        for i, point in enumerate(block.points):
+            if point.done is not None and split_pin(point.text)[0] in names:
+                found = (block, i + 1)
     return found

@@ -104,3 +104,17 @@ def test_blocker_input_is_checked(seeded: str) -> None:
         run(seeded, add_blocker, "two\nlines", "carol")
     with pytest.raises(NotFound):
         run(seeded, resolve_blocker, 999, 1, "note", "carol")
+
+
+def test_two_open_sessions_resolving_at_once_one_wins_the_other_gets_the_conflict(seeded: str) -> None:
+    """The version check is one UPDATE: a writer that read the row before the other committed still loses."""
+    from app.store.db import session_scope
+
+    blocker_id = open_blocker(seeded)["id"]
+    with session_scope(seeded) as late:
+        seen = read.blocker_view(late.get(read.Blocker, blocker_id))  # loaded before the other writer commits
+        run(seeded, resolve_blocker, blocker_id, seen["version"], "first", "carol")
+        with pytest.raises(Conflict, match="already resolved by carol"):
+            resolve_blocker(late, blocker_id, seen["version"], "second", "dave")
+    resolved = run(seeded, read.blockers)["resolved"][-1]
+    assert (resolved["resolved_by"], resolved["resolution_note"], resolved["version"]) == ("carol", "first", 2)

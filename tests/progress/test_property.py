@@ -121,13 +121,13 @@ def document(draw: st.DrawFn) -> str:
 
 
 @given(document())
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 def test_render_parse_is_the_identity(text: str) -> None:
     assert render(parse(text)) == text
 
 
 @given(first=document(), second=document())
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_export_import_is_the_identity_and_reimport_updates_in_place(tmp_path_factory, first: str, second: str) -> None:
     url = f"sqlite:///{tmp_path_factory.mktemp('prop') / 'p.db'}"
     migrate(url)
