@@ -63,7 +63,16 @@ def test_rescan_moves_the_card_in_place(gitops_repo, db_url, serve, page_for, sh
     repo.builder.checkout()
     assert page.locator("form.rescan[data-htmx-powered]").count() == 1
     page.evaluate("window.sawmillMarker = 'same page'")  # survives only if htmx swaps in place
+    held = []  # hold the scan request so the busy state can be seen, then let it through
+    page.route("**/scan", lambda route: held.append(route))
     page.get_by_test_id("rescan").click()
+    page.wait_for_function("document.querySelector('form.rescan').classList.contains('htmx-request')")
+    page.wait_for_function("document.querySelector('[data-testid=rescan]').disabled")
+    assert page.locator(".rescan .busy-label").is_visible()
+    assert not page.locator(".rescan .idle-label").is_visible()
+    while not held:  # the route handler runs while playwright waits
+        page.wait_for_timeout(20)
+    held[0].continue_()
     page.locator(f"section[data-status=migrated] article[data-modules~='{networking}']").wait_for()
 
     assert page.evaluate("window.sawmillMarker") == "same page"
