@@ -32,7 +32,7 @@ from app.store.scan_jobs import get_job, mark_job, queue_job
 from app.store.scans import ModuleResult, latest_scan, scan_modules
 from app.scanner.model import Summary
 from app.web import badges
-from app.web.auth import ReaderDep, WriterDep
+from app.web.auth import ReaderDep, WriterDep, reader
 from app.web.deps import SessionDep, SettingsDep
 from app.web.status_cache import Memo, watch_for
 
@@ -193,7 +193,7 @@ def build_status(session) -> dict[str, Any]:
     }
 
 
-def snapshot(request: Request) -> Snapshot:
+async def snapshot(request: Request) -> Snapshot:
     state = request.app.state
     memo = getattr(state, "status_memo", None)
     if memo is None:
@@ -278,7 +278,11 @@ async def ping() -> dict[str, bool]:
 
 
 @router.get("/status", response_model=StatusOut, summary="Everything at a glance, answered from memory")
-async def status(request: Request, viewer: ReaderDep, snap: SnapshotDep) -> Response:
+async def status(request: Request) -> Response:
+    # The hottest route: its two dependencies are called inline, which spares
+    # FastAPI's per-request dependency solving (a third of the cost here).
+    await reader(request)
+    snap = await snapshot(request)
     return cached(request, snap.body, snap.etag, "application/json")
 
 
