@@ -175,6 +175,7 @@ def history_command(
     module: str | None = typer.Option(None, "--module", help="Only this module's timeline (its path)."),
     config: Path | None = typer.Option(None, "--config", help="A sawmill.yaml to use instead of the repository's own."),
     as_json: bool = typer.Option(False, "--json", help="Print {events: [...]} instead of lines."),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Forget the stored history and walk it all again."),
 ) -> None:
     """Update and print the migration history of the default branch: every module's moves."""
     import json
@@ -188,7 +189,7 @@ def history_command(
     bar = ProgressBar()
     try:
         with session_scope(url) as session:
-            update = record_history(session, repo, config or settings.config, bar)
+            update = record_history(session, repo, config or settings.config, bar, rebuild)
             items = events(session, str(repo.resolve()), module)
             view = history_view(session, str(repo.resolve()))
     except ScanError as exc:

@@ -89,28 +89,23 @@ def update_history(
     config: ScanConfig,
     ref: str = "HEAD",
     progress: Callable[[float], None] | None = None,
+    rebuild: bool = False,
 ) -> HistoryUpdate:
-    """Bring the stored history of ``repository`` (at ``repo``) up to ``ref``."""
+    """Bring the stored history of ``repository`` (at ``repo``) up to ``ref``.
+
+    ``rebuild`` forgets what was stored and walks from the first commit (after
+    a change to the module roots in ``sawmill.yaml``, say).
+    """
     started = time.perf_counter()
-    update = HistoryUpdate()
     tip = history_scan.resolve(repo, ref)
-    state = session.exec(select(HistoryState).where(HistoryState.repository == repository)).first()
     if tip is None:  # an empty repository has no history yet
-        return update
+        return HistoryUpdate()
     paths = history_scan.relevant_paths(config)
-    stored = _stored(session, repository)
-    start_commit = state.last_commit if state else None
-    if start_commit and not history_scan.on_first_parent_chain(repo, start_commit, tip.sha):
-        base = history_scan.merge_base(repo, start_commit, tip.sha)
-        if base and not history_scan.on_first_parent_chain(repo, base, tip.sha):
-            base = None
-        update.note = (
-            f"history was rewritten: {start_commit[:8]} is no longer on {tip.branch}; "
-            f"recomputed from {base[:8] if base else 'the first commit'}"
-        )
-        stored = _drop_after(session, repository, repo, stored, base, paths)
-        start_commit = base
-    update.full = start_commit is None
+    state = session.exec(select(HistoryState).where(HistoryState.repository == repository)).first()
+    if rebuild and state is not None:
+        _drop_after(session, repository, repo, _stored(session, repository), None, paths)
+        state.last_commit = ""
+    start_commit, stored, note = _resume_point(session, repository, repo, state, tip, paths)
     with history_scan.HistoryScanner(repo, config) as scanner:
         start = None
         if start_commit:
@@ -125,14 +120,30 @@ def update_history(
             session.add(_row(repository, seq + offset, t))
         statuses = walk.statuses if walk.commits or start is None else start.statuses
         _store_branches(session, repository, scanner.branch_progress(tip, statuses))
-    if state is None:
-        state = HistoryState(repository=repository, branch=tip.branch, last_commit=tip.sha, updated_at=_now())
-    state.branch, state.last_commit, state.updated_at, state.note = tip.branch, tip.sha, _now(), update.note
+    state = state or HistoryState(repository=repository, branch=tip.branch, last_commit=tip.sha, updated_at=_now())
+    state.branch, state.last_commit, state.updated_at, state.note = tip.branch, tip.sha, _now(), note
     session.add(state)
     session.flush()
-    update.events, update.commits, update.last_commit = walk.transitions, walk.commits, tip.sha
-    update.seconds = time.perf_counter() - started
-    return update
+    return HistoryUpdate(
+        events=walk.transitions, commits=walk.commits, full=start is None, note=note,
+        last_commit=tip.sha, seconds=time.perf_counter() - started,
+    )  # fmt: skip
+
+
+def _resume_point(session, repository, repo, state, tip, paths) -> tuple[str | None, list[HistoryEvent], str | None]:
+    """Where the walk resumes, the events kept, and what to say about a rewritten history."""
+    stored = _stored(session, repository)
+    last = state.last_commit if state else None
+    if not last or history_scan.on_first_parent_chain(repo, last, tip.sha):
+        return last or None, stored, None
+    base = history_scan.merge_base(repo, last, tip.sha)
+    if base and not history_scan.on_first_parent_chain(repo, base, tip.sha):
+        base = None
+    note = (
+        f"history was rewritten: {last[:8]} is no longer on {tip.branch}; "
+        f"recomputed from {base[:8] if base else 'the first commit'}"
+    )
+    return base, _drop_after(session, repository, repo, stored, base, paths), note
 
 
 def record_history(
@@ -140,6 +151,7 @@ def record_history(
     repo: Path | str,
     config_path: Path | None = None,
     progress: Callable[[float], None] | None = None,
+    rebuild: bool = False,
 ) -> HistoryUpdate:
     """The scan's history step: bring the default branch's (HEAD's) history up to date.
 
@@ -150,7 +162,7 @@ def record_history(
     if tip is None:
         return HistoryUpdate()
     config = history_scan.load_config(repo, tip.sha, config_path)
-    return update_history(session, repo, str(Path(repo).resolve()), config, "HEAD", progress)
+    return update_history(session, repo, str(Path(repo).resolve()), config, "HEAD", progress, rebuild)
 
 
 def _dated(progress: Callable[[float], None], last: datetime) -> Callable[[datetime], None]:
@@ -158,7 +170,8 @@ def _dated(progress: Callable[[float], None], last: datetime) -> Callable[[datet
     first: list[datetime] = []
 
     def report(when: datetime) -> None:
-        first.append(when) if not first else None
+        if not first:
+            first.append(when)
         span = max((last - first[0]).total_seconds(), 1.0)
         progress(min(max((when - first[0]).total_seconds() / span, 0.0), 1.0))
 

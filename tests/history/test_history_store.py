@@ -142,3 +142,18 @@ def test_a_branch_already_merged_is_not_in_flight(gitops: GitOps, days, db_url: 
     with session_scope(db_url) as session:
         assert branches(session, str(path.resolve())) == []
         assert [e["to"] for e in open_regressions(session, str(path.resolve()))] == ["legacy"]
+
+
+def test_rebuild_walks_everything_again_without_duplicates(gitops: GitOps, days, db_url: str) -> None:
+    from app.store.history import record_history
+
+    base(gitops, days())
+    gitops.migrate_suite("infra-a", pr=1, date=days())
+    gitops.builder.flush()
+    path = gitops.builder.path
+    update(db_url, path)
+    before = moves(stored(db_url, path))
+    with session_scope(db_url) as session:
+        again = record_history(session, path, rebuild=True)
+    assert (again.full, again.commits) == (True, 2)
+    assert moves(stored(db_url, path)) == before
