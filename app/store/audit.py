@@ -50,7 +50,8 @@ def audit_log(session: Session, limit: int = 100, target: str | None = None) -> 
 def format_entry(entry: dict[str, Any]) -> str:
     """One line of ``sawmill log``."""
     at = entry["at"].strftime("%Y-%m-%d %H:%M:%S") if isinstance(entry["at"], datetime) else str(entry["at"])
-    return f"{at}  {entry['who']}  {entry['action']}  {entry['target']}  {_brief(entry['before'])} -> {_brief(entry['after'])}"
+    change = f"{_brief(entry['before'])} -> {_brief(entry['after'])}"
+    return f"{at}  {entry['who']}  {entry['action']}  {entry['target']}  {change}"
 
 
 def _brief(value: Any, limit: int = 160) -> str:

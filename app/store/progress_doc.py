@@ -119,7 +119,9 @@ def _write_layout(session: Session, doc: Document) -> list[_Placed]:
         elif slot is None:
             row = ProgressLayout(position=position, kind="raw", gap=block.gap, text="\n".join(block.lines()))
         else:
-            row = ProgressLayout(position=position, kind="slot", slot_kind=slot.kind, slot_key=slot.key, slot_part=parts[slot])
+            row = ProgressLayout(
+                position=position, kind="slot", slot_kind=slot.kind, slot_key=slot.key, slot_part=parts[slot]
+            )
             placed.append(_Placed(slot, parts[slot], places[slot], block))  # type: ignore[arg-type]
             parts[slot] += 1
             places[slot] += 1
@@ -365,7 +367,8 @@ def _slot_blocks(session: Session, slot: Slot, part: int, today: date) -> list[I
             blocks.append(Group(r.number, r.title, [Point(t.text, t.done) for t in tasks], r.gap))
         return blocks
     model, column = (Blocker, Blocker.status) if slot.kind == "blockers" else (NextStep, NextStep.kind)
-    return [Group(r.number, r.title, _plain_points(r.points), r.gap) for r in _rows(session, model, column == slot.key, part)]
+    rows = _rows(session, model, column == slot.key, part)
+    return [Group(r.number, r.title, _plain_points(r.points), r.gap) for r in rows]
 
 
 def _rows(session: Session, model: Any, where: Any, part: int) -> list[Any]:

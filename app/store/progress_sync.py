@@ -42,7 +42,9 @@ def sync_with_scan(session: Session, scan: ScanInput, who: str = "scanner", toda
     old = {m.path: m.status for m in session.exec(select(ProgressModule))}
     session.exec(delete(ProgressModule))
     for m in modules:
-        session.add(ProgressModule(path=m.path, name=m.name, group=m.group, pair=m.pair, status=str(m.status), commit_sha=commit))
+        session.add(
+            ProgressModule(path=m.path, name=m.name, group=m.group, pair=m.pair, status=str(m.status), commit_sha=commit)
+        )
     session.flush()
     new = {m.path: str(m.status) for m in modules}
     if new != old:
@@ -75,7 +77,8 @@ def apply_scan_state(session: Session, who: str = "scanner", today: date | None 
         migrated = bool(found) and not unknown and all(m.status == Status.MIGRATED for m in found)
         target = entry.pin_done if entry.pinned(today) and entry.pin_done is not None else migrated
         if entry.done != target:
-            audit.record(session, who, "scan.sync", f"entry:{entry.id}", {"done": entry.done}, {"done": target, "text": entry.text})
+            after = {"done": target, "text": entry.text}
+            audit.record(session, who, "scan.sync", f"entry:{entry.id}", {"done": entry.done}, after)
             (report.ticked if target else report.unticked).append(entry.text)
             entry.done = target
         session.add(entry)
@@ -191,7 +194,8 @@ def find_entry(session: Session, key: str | int) -> MigrationEntry:
     text = " ".join(str(key).split())
     found = session.exec(select(MigrationEntry).where(MigrationEntry.text == text)).all()
     if len(found) != 1:
-        raise NotFound(f"no migration entry '{text}'" if not found else f"{len(found)} entries read '{text}'; use its id")
+        many = f"{len(found)} entries read '{text}'; use its id"
+        raise NotFound(many if found else f"no migration entry '{text}'")
     return found[0]
 
 
@@ -203,7 +207,12 @@ def _entry(session: Session, entry_id: int) -> MigrationEntry:
 
 
 def _pin_state(entry: MigrationEntry) -> dict[str, Any]:
-    return {"pin_reason": entry.pin_reason, "pin_until": entry.pin_until, "pin_done": entry.pin_done, "pinned_by": entry.pinned_by}
+    return {
+        "pin_reason": entry.pin_reason,
+        "pin_until": entry.pin_until,
+        "pin_done": entry.pin_done,
+        "pinned_by": entry.pinned_by,
+    }
 
 
 def _clear_pin(entry: MigrationEntry) -> None:
