@@ -11,10 +11,10 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass, field
 
+from app.scanner.layout import CHAINSAW_FILES
 from app.scanner.model import ScanWarning
 from app.scanner.snapshot import Reader, is_expression, resolve
 
-CHAINSAW_FILES = ("chainsaw-test.yaml", "chainsaw-test.yml")
 BLOCKS = ("try", "catch", "finally", "cleanup")
 FILE_OPS = ("apply", "create", "update", "patch", "assert", "error", "delete")
 DEPLOY_OPS = ("apply", "create", "update", "patch")

@@ -12,36 +12,38 @@ suite, ``analyse_workflow`` per workflow, ``analyse_kuttl_case`` per kuttl
 test folder). ``memoized`` stores each result on the shared ParseCache with
 the (mode, sha) of every file, and the listing of every folder or glob, that
 the analysis read; at the next commit the result is reused when those are
-unchanged, which they are for nearly every test at nearly every commit. What
-remains per call is one pass over ``files`` (finding modules and test files)
-and the linking of tests to modules, both linear and cheap. A caller may keep
-``files`` down to the paths ``relevant(path, config)`` accepts when it uses
-no marker rule.
+unchanged, which they are for nearly every test at nearly every commit.
+``Layout`` (app.scanner.layout), also kept on the ParseCache, follows the
+tree's folders, modules and test files from call to call through the paths
+added and removed, so no call walks the whole tree again; and when neither the
+layout's shape nor any analysis changed, the previous call's result is
+returned as it was. Treat results as read-only when a ParseCache is shared.
+A caller may keep ``files`` down to the paths ``relevant(path, config)``
+accepts when it uses no marker rule.
 """
 
 from __future__ import annotations
 
-import posixpath
 import re
 from collections.abc import Mapping
-from functools import lru_cache
+from dataclasses import dataclass, field
 
-from app.scanner.chainsaw import CHAINSAW_FILES, ChainsawTest, FluxLink, analyse_chainsaw
-from app.scanner.config import ScanConfig, glob_match
+from app.scanner.chainsaw import ChainsawFile, ChainsawTest, FluxLink, analyse_chainsaw
+from app.scanner.config import ScanConfig
+from app.scanner.layout import YAML_FILE, Layout, folder_kind, parent
 from app.scanner.legacy import (
-    STEP_FILE,
-    YAML_FILE,
+    KuttlCase,
+    KustomizeSuite,
     WorkflowRun,
     analyse_kustomize,
     analyse_kuttl_case,
     analyse_suite_file,
     analyse_workflow,
     holds_kuttl_objects,
-    kustomization_in,
 )
 from app.scanner.model import ChainsawEvidence, LegacyEvidence, Module, ScanWarning, Status
 from app.scanner.parse import ParseCache
-from app.scanner.snapshot import Reader, Snapshot, memoized
+from app.scanner.snapshot import Snapshot, memoized
 from app.scanner.source import BlobRef
 
 PAIR = re.compile(r"^(?P<stem>.+)-(?:core|extra)$")
@@ -51,35 +53,18 @@ def scan_files(
     files: Mapping[str, BlobRef], blobs: ParseCache, config: ScanConfig
 ) -> tuple[list[Module], list[Module], list[ScanWarning]]:
     """Modules (sorted by path), components, and warnings of one snapshot."""
-    snapshot = Snapshot(files, config)
-    catalog = Catalog(snapshot, config)
-    found = _find_test_files(snapshot, catalog, config)
-    warnings: list[ScanWarning] = []
-    chainsaw_folders = set()
-    for path in found.chainsaw:
-        result = memoized(snapshot, blobs, ("chainsaw", path), lambda r, p=path: analyse_chainsaw(r, p))
-        warnings += result.warnings
-        chainsaw_folders.add(posixpath.dirname(path))
-        for test in result.tests:
-            _cover_chainsaw(catalog, test)
-    runs = _workflow_runs(snapshot, blobs, found.workflows, warnings)
-    for kustomization in _suite_kustomizations(snapshot, config):
-        suite = memoized(snapshot, blobs, ("kustomize", kustomization), lambda r, k=kustomization: analyse_kustomize(r, k))
-        warnings += suite.warnings
-        run = runs.get(suite.folder)
-        for module, manifest in _linked(catalog, suite.folder, suite.links):
-            module.evidence.legacy.append(
-                LegacyEvidence(
-                    kind="kustomize",
-                    suite=suite.folder,
-                    link=manifest,
-                    workflow=run.workflow if run else None,
-                    success_conditions=run.success_conditions if run else 0,
-                )
-            )
-    _cover_kuttl(snapshot, blobs, catalog, found, chainsaw_folders, warnings)
-    modules, components = catalog.finish()
-    return modules, components, _unique(warnings)
+    layout = blobs.memo.get(("layout", config))
+    if layout is None:
+        layout = blobs.memo[("layout", config)] = Layout(config)
+    shape = layout.shape
+    layout.update(files)
+    snapshot = Snapshot(files, layout)
+    misses = blobs.misses
+    analyses = _analyse(snapshot, blobs, layout)
+    if layout.last is not None and layout.shape == shape and blobs.misses == misses:
+        return layout.last  # nothing a scan depends on changed since the last call
+    layout.last = _link(layout, analyses)
+    return layout.last
 
 
 def relevant(path: str, config: ScanConfig) -> bool:
@@ -92,46 +77,94 @@ def relevant(path: str, config: ScanConfig) -> bool:
         return True
     if any(path.startswith(f"{root}/") for root in config.test_roots):
         return True
-    folder = posixpath.dirname(path)
+    folder = parent(path)
     while folder:
-        if _folder_kind(config.module_roots, config.component_roots, folder):
+        if folder_kind(config.module_roots, config.component_roots, folder) is not None:
             return True
-        folder = posixpath.dirname(folder)
+        folder = parent(folder)
     return YAML_FILE.search(path) is not None
+
+
+# -- analyses (memoized) -----------------------------------------------------
+@dataclass
+class _Analyses:
+    chainsaw: list[ChainsawFile] = field(default_factory=list)
+    kustomize: list[KustomizeSuite] = field(default_factory=list)
+    runs: dict[str, WorkflowRun] = field(default_factory=dict)
+    kuttl: list[tuple[KuttlCase, str | None]] = field(default_factory=list)  # case, its TestSuite file
+    warnings: list[ScanWarning] = field(default_factory=list)
+
+
+def _analyse(snapshot: Snapshot, blobs: ParseCache, layout: Layout) -> _Analyses:
+    out = _Analyses()
+    for path in sorted(layout.chainsaw):
+        result = memoized(snapshot, blobs, ("chainsaw", path), lambda r, p=path: analyse_chainsaw(r, p))
+        out.chainsaw.append(result)
+        out.warnings += result.warnings
+    for path in sorted(layout.workflows):
+        runs, problems = memoized(snapshot, blobs, ("workflow", path), lambda r, p=path: analyse_workflow(r, p))
+        out.warnings += problems
+        for run in runs:
+            out.runs.setdefault(run.test_path, run)
+    for path in layout.suite_kustomizations():
+        suite = memoized(snapshot, blobs, ("kustomize", path), lambda r, p=path: analyse_kustomize(r, p))
+        out.kustomize.append(suite)
+        out.warnings += suite.warnings
+    _analyse_kuttl(snapshot, blobs, layout, out)
+    return out
+
+
+def _analyse_kuttl(snapshot: Snapshot, blobs: ParseCache, layout: Layout, out: _Analyses) -> None:
+    suites: dict[str, str] = {}  # test dir -> the TestSuite file naming it
+    for path in sorted(layout.candidates):
+        dirs, problems = memoized(snapshot, blobs, ("kuttl-suite", path), lambda r, p=path: analyse_suite_file(r, p))
+        out.warnings += problems
+        for folder in dirs:
+            suites.setdefault(folder, path)
+    chainsaw_folders = {parent(p) for p in layout.chainsaw}
+    cases: dict[str, str | None] = {}
+    for path in sorted(layout.steps):
+        folder = parent(path)
+        if folder in cases or folder in chainsaw_folders:
+            continue  # a folder with a chainsaw test is chainsaw, step files beside it or not
+        suite = _suite_of(folder, suites)
+        if suite is not None or memoized(
+            snapshot, blobs, ("kuttl-objects", path), lambda r, p=path: holds_kuttl_objects(r, p)
+        ):
+            cases[folder] = suite
+    for folder, suite in sorted(cases.items()):
+        case = memoized(snapshot, blobs, ("kuttl-case", folder), lambda r, f=folder: analyse_kuttl_case(r, f))
+        out.warnings += case.warnings
+        if suite is not None or case.kuttl_objects:
+            out.kuttl.append((case, suite))
+
+
+def _suite_of(folder: str, suites: dict[str, str]) -> str | None:
+    for test_dir, suite in suites.items():
+        if (test_dir == "" and folder != "") or folder.startswith(f"{test_dir}/"):
+            return suite
+    return None
 
 
 # -- modules -----------------------------------------------------------------
 class Catalog:
     """The modules and components of a snapshot, with their evidence as it is found."""
 
-    def __init__(self, snapshot: Snapshot, config: ScanConfig) -> None:
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
         self.units: dict[str, Module] = {}
-        for folder in snapshot.dirs:
-            kind = _folder_kind(config.module_roots, config.component_roots, folder)
-            if kind:
-                self._add(folder, component=kind == "component")
-        if config.marker:
-            for path in snapshot.files:
-                folder = posixpath.dirname(path)
-                if folder and folder not in self.units and glob_match(config.marker, path):
-                    self._add(folder, component=False)
-
-    def _add(self, folder: str, component: bool) -> None:
-        name = posixpath.basename(folder)
-        group = "components" if component else folder.split("/", 1)[0]
-        self.units[folder] = Module(path=folder, name=name, group=group, component=component)
+        for folder, component in layout.units().items():
+            name = folder.rpartition("/")[2]
+            group = "components" if component else folder.split("/", 1)[0]
+            self.units[folder] = Module(path=folder, name=name, group=group, component=component)
 
     def exact(self, path: str) -> Module | None:
         return self.units.get(path)
 
     def holding(self, path: str) -> Module | None:
         """The innermost module or component whose folder holds ``path`` (or is it)."""
-        while path:
-            unit = self.units.get(path)
-            if unit is not None:
-                return unit
-            path = posixpath.dirname(path)
-        return None
+        folder = self.layout.holding(path)
+        return self.units[folder] if folder is not None else None
 
     def finish(self) -> tuple[list[Module], list[Module]]:
         units = sorted(self.units.values(), key=lambda m: m.path)
@@ -141,78 +174,43 @@ class Catalog:
         return [u for u in units if not u.component], [u for u in units if u.component]
 
 
-@lru_cache(maxsize=65536)
-def _folder_kind(module_roots: tuple[str, ...], component_roots: tuple[str, ...], folder: str) -> str | None:
-    if any(glob_match(root, folder) for root in module_roots):
-        return "module"
-    if any(glob_match(root, folder) for root in component_roots):
-        return "component"
-    return None
-
-
 def _pair(units: list[Module]) -> None:
     """``X-core`` and ``X-extra`` side by side share ``pair = "X"``."""
     paths = {u.path for u in units}
     for unit in units:
         match = PAIR.match(unit.name)
         if match:
-            parent = posixpath.dirname(unit.path)
+            folder = parent(unit.path)
             stem = match["stem"]
-            both = {posixpath.join(parent, f"{stem}-core"), posixpath.join(parent, f"{stem}-extra")}
+            both = {f"{folder}/{stem}-core".lstrip("/"), f"{folder}/{stem}-extra".lstrip("/")}
             if both <= paths:
                 unit.pair = stem
 
 
-# -- finding tests -----------------------------------------------------------
-class _Found:
-    def __init__(self) -> None:
-        self.chainsaw: list[str] = []
-        self.workflows: list[str] = []
-        self.suite_candidates: list[str] = []  # files that may hold a kuttl TestSuite
-        self.step_files: list[str] = []
-
-
-def _find_test_files(snapshot: Snapshot, catalog: Catalog, config: ScanConfig) -> _Found:
-    found = _Found()
-    workflows = f"{config.workflows}/"
-    for path in sorted(snapshot.files):
-        base = path.rpartition("/")[2]
-        if base in CHAINSAW_FILES:
-            found.chainsaw.append(path)
-            continue
-        if not YAML_FILE.search(base):
-            continue
-        if STEP_FILE.match(base):
-            found.step_files.append(path)
-        if path.startswith(workflows):
-            found.workflows.append(path)
-        elif base.startswith("kuttl-test") or catalog.holding(posixpath.dirname(path)) is None:
-            found.suite_candidates.append(path)
-    return found
-
-
-def _suite_kustomizations(snapshot: Snapshot, config: ScanConfig) -> list[str]:
-    """Kustomizations directly in a suite folder: a direct subfolder of a test root."""
-    roots = set(config.test_roots)
-    out = []
-    for folder in sorted(snapshot.dirs):
-        if posixpath.dirname(folder) in roots:
-            kustomization = kustomization_in(snapshot.listdir(folder))
-            if kustomization is not None:
-                out.append(kustomization)
-    return out
-
-
-def _workflow_runs(
-    snapshot: Snapshot, blobs: ParseCache, workflows: list[str], warnings: list[ScanWarning]
-) -> dict[str, WorkflowRun]:
-    runs: dict[str, WorkflowRun] = {}
-    for path in workflows:
-        found, problems = memoized(snapshot, blobs, ("workflow", path), lambda r, p=path: analyse_workflow(r, p))
-        warnings += problems
-        for run in found:
-            runs.setdefault(run.test_path, run)
-    return runs
+def _link(layout: Layout, found: _Analyses) -> tuple[list[Module], list[Module], list[ScanWarning]]:
+    catalog = Catalog(layout)
+    for result in found.chainsaw:
+        for test in result.tests:
+            _cover_chainsaw(catalog, test)
+    for suite in found.kustomize:
+        run = found.runs.get(suite.folder)
+        for module, manifest in _linked(catalog, suite.folder, suite.links):
+            module.evidence.legacy.append(
+                LegacyEvidence(
+                    kind="kustomize",
+                    suite=suite.folder,
+                    link=manifest,
+                    workflow=run.workflow if run else None,
+                    success_conditions=run.success_conditions if run else 0,
+                )
+            )
+    for case, suite in found.kuttl:
+        for module, link in _linked(catalog, case.folder, case.links):
+            if link == case.folder and suite is not None:
+                link = suite  # a folder inside the module: the TestSuite file is what makes it a test
+            module.evidence.legacy.append(LegacyEvidence(kind="kuttl", suite=case.folder, link=link, steps=case.steps))
+    modules, components = catalog.finish()
+    return modules, components, _unique(found.warnings)
 
 
 # -- linking tests to modules ------------------------------------------------
@@ -226,7 +224,7 @@ def _linked(catalog: Catalog, folder: str, links: list[FluxLink]) -> list[tuple[
     covered: list[tuple[Module, str]] = []
     for link in links:
         module = catalog.exact(link.target)
-        if module is not None and _within(posixpath.dirname(link.manifest), folder):
+        if module is not None and _within(parent(link.manifest), folder):
             covered.append((module, link.manifest))
             continue
         holder = module or catalog.holding(link.target)
@@ -244,7 +242,7 @@ def _within(path: str, folder: str) -> bool:
 
 def _cover_chainsaw(catalog: Catalog, test: ChainsawTest) -> None:
     seen: set[str] = set()
-    for module, link in _linked(catalog, posixpath.dirname(test.file), test.links):
+    for module, link in _linked(catalog, parent(test.file), test.links):
         if module.path in seen:
             continue
         seen.add(module.path)
@@ -260,47 +258,6 @@ def _cover_chainsaw(catalog: Catalog, test: ChainsawTest) -> None:
                 unfollowed=list(test.unfollowed),
             )
         )
-
-
-def _cover_kuttl(
-    snapshot: Snapshot,
-    blobs: ParseCache,
-    catalog: Catalog,
-    found: _Found,
-    chainsaw_folders: set[str],
-    warnings: list[ScanWarning],
-) -> None:
-    suites: dict[str, str] = {}  # test dir -> the TestSuite file naming it
-    for path in found.suite_candidates:
-        dirs, problems = memoized(snapshot, blobs, ("kuttl-suite", path), lambda r, p=path: analyse_suite_file(r, p))
-        warnings += problems
-        for folder in dirs:
-            suites.setdefault(folder, path)
-    cases: dict[str, str | None] = {}  # case folder -> its TestSuite file, if any
-    reader = Reader(snapshot, blobs)
-    for path in found.step_files:
-        folder = posixpath.dirname(path)
-        if folder in cases or folder in chainsaw_folders:
-            continue  # a folder with a chainsaw test is chainsaw, step files beside it or not
-        suite = _suite_of(folder, suites)
-        if suite is not None or holds_kuttl_objects(reader, path):
-            cases[folder] = suite
-    for folder, suite in sorted(cases.items()):
-        case = memoized(snapshot, blobs, ("kuttl-case", folder), lambda r, f=folder: analyse_kuttl_case(r, f))
-        warnings += case.warnings
-        if suite is None and not case.kuttl_objects:
-            continue
-        for module, link in _linked(catalog, folder, case.links):
-            if link == folder and suite is not None:
-                link = suite  # a folder inside the module: the TestSuite file is what makes it a test
-            module.evidence.legacy.append(LegacyEvidence(kind="kuttl", suite=folder, link=link, steps=case.steps))
-
-
-def _suite_of(folder: str, suites: dict[str, str]) -> str | None:
-    for test_dir, suite in suites.items():
-        if (test_dir == "" and folder != "") or folder.startswith(f"{test_dir}/"):
-            return suite
-    return None
 
 
 def _unique(warnings: list[ScanWarning]) -> list[ScanWarning]:

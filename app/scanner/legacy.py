@@ -7,19 +7,16 @@ Each ``analyse_*`` function is pure over a ``Reader`` and memoizable like
 from __future__ import annotations
 
 import posixpath
-import re
 from dataclasses import dataclass, field
 
 import yaml
 
 from app.scanner.chainsaw import FluxLink, flux_target
+from app.scanner.layout import STEP_FILE
 from app.scanner.model import ScanWarning
 from app.scanner.parse import Loader
 from app.scanner.snapshot import Reader, resolve
 
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-STEP_FILE = re.compile(r"^\d+-[^/]*\.ya?ml$")
-YAML_FILE = re.compile(r"\.ya?ml$")
 
 
 @dataclass
@@ -46,13 +43,6 @@ class KuttlCase:
     kuttl_objects: bool = False  # holds kuttl.dev TestStep/TestAssert objects
     links: list[FluxLink] = field(default_factory=list)
     warnings: list[ScanWarning] = field(default_factory=list)
-
-
-def kustomization_in(files: list[str]) -> str | None:
-    for path in sorted(files):
-        if posixpath.basename(path) in KUSTOMIZATION_FILES:
-            return path
-    return None
 
 
 def is_step_file(path: str) -> bool:

@@ -1,6 +1,6 @@
 """One commit's files as the analyses see them, and the memo that spans commits.
 
-``Snapshot`` indexes a ``files`` mapping (path -> BlobRef) by folder.
+``Snapshot`` is a ``files`` mapping (path -> BlobRef) with its ``Layout``.
 ``Reader`` is what an analysis reads through: it records every path, folder
 and glob it looked at, with what it found, so ``memoized`` can reuse the
 result at a later commit where all of those are unchanged.
@@ -9,11 +9,11 @@ result at a later commit where all of those are unchanged.
 from __future__ import annotations
 
 import posixpath
-from collections import defaultdict
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from app.scanner.config import ScanConfig, glob_match
+from app.scanner.config import glob_match
+from app.scanner.layout import Layout
 from app.scanner.parse import ParseCache, Parsed
 from app.scanner.source import BlobRef
 
@@ -21,27 +21,24 @@ T = TypeVar("T")
 
 
 class Snapshot:
-    def __init__(self, files: Mapping[str, BlobRef], config: ScanConfig) -> None:
-        if config.exclude:
-            files = {p: r for p, r in files.items() if not config.excluded(p)}
+    """One commit's files, seen through the layout kept for them (excluded paths are absent)."""
+
+    def __init__(self, files: Mapping[str, BlobRef], layout: Layout) -> None:
         self.files = files
-        self.children: dict[str, list[str]] = defaultdict(list)  # folder -> files directly in it
-        self.dirs: set[str] = set()
-        for path in files:
-            parent = posixpath.dirname(path)
-            self.children[parent].append(path)
-            while parent and parent not in self.dirs:
-                self.dirs.add(parent)
-                parent = posixpath.dirname(parent)
+        self.layout = layout
+
+    def get(self, path: str) -> BlobRef | None:
+        return self.files.get(path) if path in self.layout.paths else None
 
     def listdir(self, folder: str) -> list[str]:
-        return self.children.get(folder, [])
+        """The files directly in ``folder``."""
+        return sorted(p for p in self.layout.children.get(folder, ()) if p in self.layout.paths)
 
     def is_dir(self, path: str) -> bool:
-        return path in self.dirs or path == ""
+        return path == "" or path in self.layout.dir_count
 
     def glob(self, pattern: str) -> list[str]:
-        return sorted(p for p in self.files if glob_match(pattern, p))
+        return sorted(p for p in self.layout.paths if glob_match(pattern, p))
 
 
 def _key(ref: BlobRef | None) -> tuple[str, str] | None:
@@ -54,11 +51,12 @@ class Reader:
     def __init__(self, snapshot: Snapshot, blobs: ParseCache) -> None:
         self.snapshot = snapshot
         self.blobs = blobs
-        self.deps: dict[tuple, Any] = {}
+        self.files: dict[str, BlobRef | None] = {}  # path -> the BlobRef it had
+        self.deps: dict[tuple, Any] = {}  # folder listings, folder tests and globs
 
     def get(self, path: str) -> BlobRef | None:
-        ref = self.snapshot.files.get(path)
-        self.deps[("file", path)] = _key(ref)
+        ref = self.snapshot.get(path)
+        self.files[path] = ref
         return ref
 
     def parse(self, path: str) -> Parsed | None:
@@ -86,13 +84,21 @@ class Reader:
 
 
 def _listing(snapshot: Snapshot, paths: list[str]) -> tuple:
-    return tuple(sorted((p, _key(snapshot.files[p])) for p in paths))
+    return tuple((p, _key(snapshot.files[p])) for p in paths)
+
+
+def _same_files(snapshot: Snapshot, seen: tuple[tuple[str, BlobRef | None], ...]) -> bool:
+    get = snapshot.get
+    for path, before in seen:
+        now = get(path)
+        # identity first: a history walk keeps the same BlobRef for an unchanged path
+        if now is not before and (now is None or before is None or now.sha != before.sha or now.mode != before.mode):
+            return False
+    return True
 
 
 def _still(snapshot: Snapshot, dep: tuple, seen: Any) -> bool:
     kind, arg = dep
-    if kind == "file":
-        return _key(snapshot.files.get(arg)) == seen
     if kind == "dir":
         return _listing(snapshot, snapshot.listdir(arg)) == seen
     if kind == "isdir":
@@ -110,12 +116,13 @@ def memoized(
     """
     entry = blobs.memo.get(key)
     if entry is not None:
-        deps, result = entry
-        if all(_still(snapshot, dep, seen) for dep, seen in deps):
+        files, deps, result = entry
+        if _same_files(snapshot, files) and all(_still(snapshot, dep, seen) for dep, seen in deps):
             return result
+    blobs.misses += 1
     reader = Reader(snapshot, blobs)
     result = analyse(reader)
-    blobs.memo[key] = (tuple(reader.deps.items()), result)
+    blobs.memo[key] = (tuple(reader.files.items()), tuple(reader.deps.items()), result)
     return result
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import git
+
 from app.repobuilder import RepoBuilder
-from app.repobuilder.gitops import INFRA, GitOps, build_seed_repo
+from app.repobuilder.gitops import INFRA, GitOps, build_seed_repo, flux_kustomization, seed_history
 from app.scanner import GitSource, ParseCache, ScanConfig, relevant, scan, scan_files
 from tests.scanner.conftest import template
 
@@ -37,13 +39,13 @@ def test_a_second_snapshot_reuses_analyses_and_sees_changes(tmp_path: Path) -> N
         assert modules[0].evidence.chainsaw[0].asserts == 3  # deployment-ready + 1 Kustomization
         reads_after_first = len(read)
         key = ("chainsaw", "ci/test/infra-networking/chainsaw-test.yaml")
-        analysis = blobs.memo[key][1]
+        analysis = blobs.memo[key][-1]
         modules, _, _ = scan_files(source.tree(first.sha), blobs, ScanConfig())
         assert len(read) == reads_after_first  # same snapshot: nothing read again
-        assert blobs.memo[key][1] is analysis  # and the analysis reused, not redone
+        assert blobs.memo[key][-1] is analysis  # and the analysis reused, not redone
         modules, _, _ = scan_files(source.tree(second.sha), blobs, ScanConfig())
         assert modules[0].evidence.chainsaw[0].asserts == 8  # the changed template was seen
-        assert blobs.memo[key][1] is not analysis
+        assert blobs.memo[key][-1] is not analysis
         assert len(read) == reads_after_first + 1  # only the new template blob
     assert scan(tmp_path / "r").modules[0].evidence.chainsaw[0].asserts == 8
 
@@ -58,3 +60,52 @@ def test_relevant_paths_alone_give_the_same_scan(tmp_path: Path) -> None:
         whole = scan_files(files, ParseCache(source.read), config)
         part = scan_files(kept, ParseCache(source.read), config)
     assert [m.to_dict() for m in whole[0]] == [m.to_dict() for m in part[0]]
+
+
+def results(scanned) -> list:
+    modules, components, warnings = scanned
+    return [[m.to_dict() for m in modules], [c.to_dict() for c in components], warnings]
+
+
+def test_a_shared_cache_gives_the_fresh_answer_at_every_commit_in_any_order(tmp_path: Path) -> None:
+    """The layout follows added and removed paths; compare with a fresh scan at each step."""
+    with RepoBuilder(tmp_path / "r") as builder:
+        repo = GitOps(builder)
+        seed_history(repo)
+        repo.migrate_suite("infra-networking", pr=1010)
+        repo.rename_module(f"{INFRA}/storage-core", f"{INFRA}/volumes-core")
+        repo.remove_module("apps/subsystems/coder")
+        builder.write(f"{INFRA}/media-extra/README.md", "# a folder that becomes a module\n")
+        builder.write("ci/test/kuttl/kuttl-test.yaml", "apiVersion: kuttl.dev/v1beta1\nkind: TestSuite\ntestDirs: [ci/test/kuttl/cases]\n")
+        builder.write("ci/test/kuttl/cases/media-extra/00-install.yaml", flux_kustomization("x", f"{INFRA}/media-extra"))
+        repo.commit("kuttl")
+        builder.delete("ci/test/kuttl/kuttl-test.yaml")
+        repo.commit("kuttl suite file gone")
+    commits = [c.hexsha for c in reversed(list(git.Repo(tmp_path / "r").iter_commits("main")))]
+    order = commits + commits[::-1] + commits[::3] + commits[1::2]
+    config = ScanConfig()
+    with GitSource(tmp_path / "r") as source:
+        shared = ParseCache(source.read)
+        files: dict = {}
+        for sha in order:
+            tree = source.tree(sha)
+            for path in list(files):  # keep ONE dict, edited in place, as a history walk does
+                if path not in tree:
+                    del files[path]
+            files.update(tree)
+            assert results(scan_files(files, shared, config)) == results(scan_files(tree, ParseCache(source.read), config)), sha
+
+
+def test_marker_modules_come_and_go_with_their_marker(tmp_path: Path) -> None:
+    config = ScanConfig(module_roots=(), marker="**/artifacthub-pkg.yml", exclude=("skip",))
+    with RepoBuilder(tmp_path / "r") as builder:
+        builder.write("p/a/artifacthub-pkg.yml", "x: 1\n").write("p/a/00-install.yaml", "kind: Pod\n")
+        builder.write("skip/b/artifacthub-pkg.yml", "x: 1\n")
+        one = builder.commit("one")
+        builder.delete("p/a/artifacthub-pkg.yml").write("p/c/artifacthub-pkg.yml", "x: 1\n")
+        two = builder.commit("two")
+    with GitSource(tmp_path / "r") as source:
+        shared = ParseCache(source.read)
+        paths = [[m.path for m in scan_files(source.tree(c.sha), shared, config)[0]] for c in (one, two, one)]
+    assert paths == [["p/a"], ["p/c"], ["p/a"]]
+

@@ -1,0 +1,188 @@
+"""The shape of a snapshot: its folders, modules and test files, kept up to date by path changes.
+
+A walk over history calls ``scan_files`` at thousands of commits whose trees
+differ by a few paths. ``Layout.update(files)`` finds the paths added and
+removed since the previous call with set operations (in C), and updates its
+indexes for those paths only, so the per-commit cost does not grow with the
+size of the tree. ``shape`` changes only when something a scan depends on
+appears or goes (a module, a test file, a YAML file outside the modules);
+new content inside a module leaves it alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+
+from app.scanner.config import ScanConfig, glob_match
+
+CHAINSAW_FILES = ("chainsaw-test.yaml", "chainsaw-test.yml")
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+STEP_FILE = re.compile(r"^\d+-[^/]*\.ya?ml$")
+YAML_FILE = re.compile(r"\.ya?ml$")
+
+
+def parent(path: str) -> str:
+    return path.rpartition("/")[0]
+
+
+def basename(path: str) -> str:
+    return path.rpartition("/")[2]
+
+
+class Layout:
+    def __init__(self, config: ScanConfig) -> None:
+        self.config = config
+        self.paths: set[str] = set()  # every path a scan may see (excluded ones left out)
+        self.excluded: set[str] = set()
+        self.dir_count: dict[str, int] = {}  # folder -> paths beneath it
+        self.children: dict[str, set[str]] = {}  # folder -> paths directly in it
+        self.root_units: dict[str, bool] = {}  # folder -> is a component (module roots, components)
+        self.marker_units: dict[str, int] = {}  # folder -> marker files in it
+        self.chainsaw: set[str] = set()
+        self.steps: set[str] = set()
+        self.workflows: set[str] = set()
+        self.yaml: set[str] = set()
+        self.candidates: set[str] = set()  # YAML outside modules, or kuttl-test*: may hold a TestSuite
+        self.shape = 0  # bumped whenever modules or test files change
+        self.last: object = None  # the previous scan's result, reused while nothing changed
+        self._units_moved = False
+
+    # -- queries -------------------------------------------------------------
+    def unit(self, folder: str) -> bool | None:
+        """None if ``folder`` is no module or component; else whether it is a component."""
+        if folder in self.root_units:
+            return self.root_units[folder]
+        return False if folder in self.marker_units else None
+
+    def holding(self, path: str) -> str | None:
+        """The innermost module or component folder holding ``path`` (or equal to it)."""
+        while path:
+            if path in self.root_units or path in self.marker_units:
+                return path
+            path = parent(path)
+        return None
+
+    def units(self) -> dict[str, bool]:
+        return {**{f: False for f in self.marker_units}, **self.root_units}
+
+    def suite_kustomizations(self) -> list[str]:
+        """Kustomizations directly in a suite folder (a direct subfolder of a test root)."""
+        out = []
+        for root in self.config.test_roots:
+            for path in self.children.get(root, ()):
+                if path in self.dir_count:  # a folder: a suite
+                    for name in KUSTOMIZATION_FILES:
+                        if f"{path}/{name}" in self.paths:
+                            out.append(f"{path}/{name}")
+                            break
+        return sorted(out)
+
+    # -- updates -------------------------------------------------------------
+    def update(self, files: Mapping[str, object]) -> None:
+        keys = files.keys()
+        added = keys - self.paths - self.excluded
+        removed = self.paths - keys
+        self.excluded &= keys
+        if not added and not removed:
+            return
+        for path in removed:
+            self._remove(path)
+        for path in added:
+            if self.config.exclude and self.config.excluded(path):
+                self.excluded.add(path)
+            else:
+                self._add(path)
+        if self._units_moved:  # YAML files may have moved into or out of a module
+            self.candidates = {p for p in self.yaml if self._candidate(p)}
+            self.shape += 1
+        self._units_moved = False
+
+    def _add(self, path: str) -> None:
+        self.paths.add(path)
+        folder = parent(path)
+        self.children.setdefault(folder, set()).add(path)
+        while folder:
+            count = self.dir_count.get(folder, 0)
+            self.dir_count[folder] = count + 1
+            if count == 0:
+                self.children.setdefault(parent(folder), set()).add(folder)
+                kind = folder_kind(self.config.module_roots, self.config.component_roots, folder)
+                if kind is not None:
+                    self.root_units[folder] = kind
+                    self._units_moved = True
+            folder = parent(folder)
+        self._classify(path, +1)
+
+    def _remove(self, path: str) -> None:
+        self.paths.discard(path)
+        folder = parent(path)
+        self._unlink(folder, path)
+        while folder:
+            count = self.dir_count[folder] - 1
+            if count:
+                self.dir_count[folder] = count
+            else:
+                del self.dir_count[folder]
+                self._unlink(parent(folder), folder)
+                if self.root_units.pop(folder, None) is not None:
+                    self._units_moved = True
+            folder = parent(folder)
+        self._classify(path, -1)
+
+    def _unlink(self, folder: str, child: str) -> None:
+        siblings = self.children.get(folder)
+        if siblings is not None:
+            siblings.discard(child)
+            if not siblings:
+                del self.children[folder]
+
+    def _classify(self, path: str, sign: int) -> None:
+        if self.config.marker and glob_match(self.config.marker, path) and parent(path):
+            self._mark(parent(path), sign)
+        if sign < 0:
+            for found in (self.chainsaw, self.steps, self.workflows, self.candidates):
+                if path in found:
+                    found.discard(path)
+                    self.shape += 1
+            self.yaml.discard(path)
+            return
+        name = basename(path)
+        if name in CHAINSAW_FILES:
+            self._grow(self.chainsaw, path)
+        elif YAML_FILE.search(name):
+            self.yaml.add(path)
+            if STEP_FILE.match(name):
+                self._grow(self.steps, path)
+            if path.startswith(f"{self.config.workflows}/"):
+                self._grow(self.workflows, path)
+            elif self._candidate(path):
+                self._grow(self.candidates, path)
+
+    def _grow(self, found: set[str], path: str) -> None:
+        found.add(path)
+        self.shape += 1
+
+    def _mark(self, folder: str, sign: int) -> None:
+        count = self.marker_units.get(folder, 0) + sign
+        if count > 0:
+            self.marker_units[folder] = count
+        else:
+            self.marker_units.pop(folder, None)
+        self._units_moved = True
+
+    def _candidate(self, path: str) -> bool:
+        if path.startswith(f"{self.config.workflows}/"):
+            return False
+        return basename(path).startswith("kuttl-test") or self.holding(parent(path)) is None
+
+
+@lru_cache(maxsize=65536)
+def folder_kind(module_roots: tuple[str, ...], component_roots: tuple[str, ...], folder: str) -> bool | None:
+    """None for an ordinary folder; False for a module folder, True for a component folder."""
+    if any(glob_match(root, folder) for root in module_roots):
+        return False
+    if any(glob_match(root, folder) for root in component_roots):
+        return True
+    return None
