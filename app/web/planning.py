@@ -47,7 +47,8 @@ def number(value: str, field: str) -> int:
     try:
         return int(value)
     except ValueError:
-        raise Invalid(f"{field} must be a whole number", field=field) from None
+        # A hidden field: the message goes above the form, not beside an input nobody sees.
+        raise Invalid(f"the form's {field} is missing or damaged; reload the page and try again") from None
 
 
 # -- backlog -------------------------------------------------------------------

@@ -90,3 +90,22 @@ def test_rescan_without_a_repository_says_so(client, bearer) -> None:
     response = client.post("/scan", headers=bearer)
     assert response.status_code == 422
     assert "No repository to scan" in response.text
+
+
+def test_a_server_error_is_a_page_not_a_traceback(client) -> None:
+    def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    client.app.add_api_route("/boom", boom)
+    page = client.get("/boom")
+    assert page.status_code == 500
+    assert "Something went wrong" in page.text
+    assert "secret internals" not in page.text and "Traceback" not in page.text
+    api = client.get("/boom", headers={"Accept": "application/json"})
+    assert api.json()["error"]["status"] == 500 and "secret" not in api.text
+
+
+def test_a_damaged_hidden_field_is_reported_above_the_form(client, bearer) -> None:
+    response = client.post("/blockers/1/resolve", data={"version": "x", "note": "ok"}, headers=bearer)
+    assert response.status_code == 422
+    assert re.search(r'<p class="form-error" role="alert">the form(&#39;|\')s version is missing or damaged', response.text)
