@@ -187,6 +187,11 @@ def _points(points: list[Point]) -> list[dict]:
 def _import_checklists(session: Session, placed: list[_Placed], who: str, report: ImportReport) -> None:
     items = session.exec(select(CapabilityItem).order_by(CapabilityItem.position)).all()
     pairs, gone = _pair(items, placed, lambda r: (r.checklist, r.text), lambda p: (p.slot.key, p.block.text))
+    rows = []
+    for row, p in pairs:
+        values = {"checklist": p.slot.key, "text": p.block.text, "done": p.block.mark == "x", **_placement(p)}
+        rows.append(_upsert(session, CapabilityItem, row, values if row else {**values, "points": []}, report))
+    session.flush()  # one flush for all new ids: a large document imports in seconds, not minutes
     entries = session.exec(select(MigrationEntry).order_by(MigrationEntry.id)).all()
     entry_rows: dict[tuple[str, int], MigrationEntry] = {}
     seen: Counter[str] = Counter()
@@ -194,11 +199,9 @@ def _import_checklists(session: Session, placed: list[_Placed], who: str, report
         entry_rows[(entry.text, seen[entry.text])] = entry
         seen[entry.text] += 1
     seen.clear()
-    for row, p in pairs:
-        values = {"checklist": p.slot.key, "text": p.block.text, "done": p.block.mark == "x", **_placement(p)}
-        row = _upsert(session, CapabilityItem, row, values if row else {**values, "points": []}, report)
-        session.flush()
-        points = []
+    pending: list[tuple[CapabilityItem, list[dict | MigrationEntry]]] = []
+    for row, (_, p) in zip(rows, pairs, strict=True):
+        points: list[dict | MigrationEntry] = []
         for point in p.block.points:
             modules = entry_modules(point.text) if point.done is not None else []
             if not modules:
@@ -207,15 +210,18 @@ def _import_checklists(session: Session, placed: list[_Placed], who: str, report
             text, pin = split_pin(point.text)
             entry = entry_rows.pop((text, seen[text]), None)
             seen[text] += 1
-            entry = _import_entry(session, entry, row.id, text, point.done, modules, pin, who, report)
-            points.append({"entry": entry.id})
-        if row.points != points:
-            row.points = points
-            session.add(row)
+            points.append(_import_entry(session, entry, row.id, text, point.done, modules, pin, who, report))
+        pending.append((row, points))
     for entry in entry_rows.values():
         report.removed += 1
         report.changes.append(f"removed entry '{entry.text}'")
         session.delete(entry)
+    session.flush()
+    for row, points in pending:
+        stored = [{"entry": p.id} if isinstance(p, MigrationEntry) else p for p in points]
+        if row.points != stored:
+            row.points = stored
+            session.add(row)
     session.flush()
     _remove(session, gone, report, lambda r: f"checklist item '{r.text}'")
 
@@ -238,9 +244,7 @@ def _import_entry(
         values.update(pin_reason=pin.reason, pin_until=pin.until, pin_done=done, pinned_by=who, pinned_at=audit.now())
     if entry is not None and entry.done != done:
         report.changes.append(f"entry '{text}' {'ticked' if done else 'unticked'}")
-    entry = _upsert(session, MigrationEntry, entry, values, report)
-    session.flush()
-    return entry
+    return _upsert(session, MigrationEntry, entry, values, report)
 
 
 def _import_backlog(session: Session, placed: list[_Placed], report: ImportReport) -> None:
