@@ -152,6 +152,21 @@ class Snapshot:
         self.body = json.dumps(status, separators=(",", ":"), default=str).encode()
         self.etag = _etag(self.body)
         self._badges: dict[tuple, tuple[bytes, str]] = {}
+        self._responses: dict[tuple, Response] = {}
+
+    def response(self, body: bytes, etag: str, media_type: str, private: bool, fresh: bool) -> Response:
+        """A ready-made response, shared by every request for the same answer.
+
+        Starlette responses are not changed by sending them, so one object per
+        (answer, privacy, 200/304) serves them all without rebuilding headers.
+        """
+        key = (etag, media_type, private, fresh)
+        if key not in self._responses:
+            headers = {"ETag": etag, "Cache-Control": "private, no-cache" if private else "public, no-cache"}
+            self._responses[key] = (
+                Response(status_code=304, headers=headers) if fresh else Response(body, media_type=media_type, headers=headers)
+            )
+        return self._responses[key]
 
     def badge(self, kind: str, group: str | None, form: str) -> tuple[bytes, str]:
         """(body, etag) of a badge as SVG or endpoint JSON; unknown groups are a 404."""
@@ -252,15 +267,13 @@ def _etag(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
 
 
-def cached(request: Request, body: bytes, etag: str, media_type: str) -> Response:
+def cached(request: Request, snap: Snapshot, body: bytes, etag: str, media_type: str) -> Response:
     """``body`` with its ETag, or 304 when the client already holds it."""
     # no-cache: keep it, but ask each time (a 304 is cheap). Behind sign-in a
     # shared cache must not hand the answer to others.
     private = request.app.state.settings.read_requires_signin
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache" if private else "public, no-cache"}
-    if etag in _etags(request.headers.get("if-none-match", "")):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=media_type, headers=headers)
+    match = request.headers.get("if-none-match")
+    return snap.response(body, etag, media_type, private, fresh=bool(match) and etag in _etags(match))
 
 
 def _etags(header: str) -> list[str]:
@@ -283,7 +296,7 @@ async def status(request: Request) -> Response:
     # FastAPI's per-request dependency solving (a third of the cost here).
     await reader(request)
     snap = await snapshot(request)
-    return cached(request, snap.body, snap.etag, "application/json")
+    return cached(request, snap, snap.body, snap.etag, "application/json")
 
 
 @router.get("/modules", response_model=list[ModuleOut], summary="Every module of the last scan, with evidence")
@@ -324,25 +337,25 @@ async def migration_svg(request: Request, viewer: ReaderDep, snap: SnapshotDep, 
     except NotFound:  # an <img> shows a picture, not an error page: say it in the badge
         svg = badges.Badge("chainsaw", "unknown group", "lightgrey").svg()
         return Response(svg, status_code=404, media_type="image/svg+xml", headers={"Cache-Control": "no-cache"})
-    return cached(request, body, etag, "image/svg+xml")
+    return cached(request, snap, body, etag, "image/svg+xml")
 
 
 @badge_router.get("/badge/blockers.svg", response_class=Response, summary="Open blockers badge (SVG)")
 async def blockers_svg(request: Request, viewer: ReaderDep, snap: SnapshotDep) -> Response:
     body, etag = snap.badge("blockers", None, "svg")
-    return cached(request, body, etag, "image/svg+xml")
+    return cached(request, snap, body, etag, "image/svg+xml")
 
 
 @router.get("/badge/migration", response_model=ShieldsEndpoint, summary="Migration badge, shields.io endpoint")
 async def migration_endpoint(request: Request, viewer: ReaderDep, snap: SnapshotDep, group: GroupQuery = None) -> Response:
     body, etag = snap.badge("migration", group, "json")
-    return cached(request, body, etag, "application/json")
+    return cached(request, snap, body, etag, "application/json")
 
 
 @router.get("/badge/blockers", response_model=ShieldsEndpoint, summary="Open blockers badge, shields.io endpoint")
 async def blockers_endpoint(request: Request, viewer: ReaderDep, snap: SnapshotDep) -> Response:
     body, etag = snap.badge("blockers", None, "json")
-    return cached(request, body, etag, "application/json")
+    return cached(request, snap, body, etag, "application/json")
 
 
 # -- scans ----------------------------------------------------------------------

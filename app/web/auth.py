@@ -208,6 +208,10 @@ def identify(request: Request) -> Identity | None:
     """The identity a request proves, or None; never raises for bad credentials."""
     if "sawmill_identity" in request.scope:
         return request.scope["sawmill_identity"]
+    headers = request.headers
+    if "authorization" not in headers and "cookie" not in headers and "remote-user" not in headers:
+        request.scope["sawmill_identity"] = None  # the common anonymous read: nothing to check
+        return None
     auth = get_auth(request)
     identity = _from_bearer(auth, request)
     if identity is None and auth.trusted_peer(request):

@@ -41,6 +41,9 @@ class StoreWatch:
         self.database_url = database_url
         self.generation = 0
         self._files = _sqlite_files(database_url)
+        self._shm_fd: int | None = None
+        self._shm_for = 0
+        self._shm_lock = threading.Lock()
         _listen(get_engine(database_url), self)
 
     def bump(self) -> None:
@@ -49,7 +52,29 @@ class StoreWatch:
     def version(self) -> tuple:
         if self._files is None:
             return (self.generation,)
-        return (self.generation, *(_fingerprint(path) for path in self._files), _shm_header(self._files[0]))
+        db, wal = _fingerprint(self._files[0]), _fingerprint(self._files[1])
+        with self._shm_lock:  # pages render in worker threads: one fd, one user at a time
+            return (self.generation, db, wal, self._shm_header(wal[0]))
+
+    def _shm_header(self, wal_inode: int) -> bytes:
+        # The -shm file is kept open and re-read with one pread; SQLite deletes
+        # and remakes it together with the WAL, so a new WAL inode means reopen.
+        if self._shm_fd is None or wal_inode != self._shm_for:
+            self._close_shm()
+            try:
+                self._shm_fd, self._shm_for = os.open(self._files[0] + "-shm", os.O_RDONLY), wal_inode
+            except OSError:
+                return b""
+        try:
+            return os.pread(self._shm_fd, 48, 0)
+        except OSError:
+            self._close_shm()
+            return b""
+
+    def _close_shm(self) -> None:
+        if self._shm_fd is not None:
+            os.close(self._shm_fd)
+            self._shm_fd = None
 
 
 def watch_for(database_url: str) -> StoreWatch:
@@ -122,11 +147,3 @@ def _fingerprint(path: str) -> tuple[int, int, int]:
     except OSError:
         return (0, 0, 0)
     return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-def _shm_header(db_path: str) -> bytes:
-    try:
-        with open(db_path + "-shm", "rb", buffering=0) as shm:
-            return shm.read(48)
-    except OSError:
-        return b""
