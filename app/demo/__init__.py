@@ -91,14 +91,14 @@ def _step(repo: GitOps, action: str, pr: int, date: datetime, author: tuple[str,
 
 
 def prepare_demo(path: Path, database_url: str) -> str:
-    """Build the repository if it is not there, import the demo document, scan.
+    """Build the repository if it is not there, import the demo document into an empty store, scan.
 
     Returns the scan's summary line. Raises ``ScanError`` or ``StoreError``
     with a one-line message.
     """
     from app.services import scan_and_store
     from app.store.db import session_scope
-    from app.store.progress_doc import import_document
+    from app.store.progress_doc import has_document, import_document
 
     path = Path(path)
     if path.exists() and any(path.iterdir()) and not is_repository(path):
@@ -107,6 +107,8 @@ def prepare_demo(path: Path, database_url: str) -> str:
         path.parent.mkdir(parents=True, exist_ok=True)
         build_demo_repo(path)
     with session_scope(database_url) as session:
-        import_document(session, DEMO_DOCUMENT.read_bytes(), who="demo", source=str(DEMO_DOCUMENT))
+        # Only into an empty store: a second `make run` must not undo what people changed on the board.
+        if not has_document(session):
+            import_document(session, DEMO_DOCUMENT.read_bytes(), who="demo", source=str(DEMO_DOCUMENT))
     _scan, result = scan_and_store(database_url, path.resolve())
     return result.summary.line()

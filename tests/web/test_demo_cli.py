@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from app.store import progress_read
+from app.store.blockers import resolve_blocker
 from app.store.db import session_scope
 from app.store.scans import latest_scan, scan_modules
 
@@ -37,9 +38,14 @@ def test_demo_builds_a_repository_with_months_of_history_imports_and_scans(tmp_p
         assert statuses == {"untested", "legacy", "in_progress", "migrated"}  # every column has a card
         assert progress_read.blockers(session)["open"]
 
+    with session_scope(db_url) as session:
+        blocker = progress_read.blockers(session)["open"][0]
+        resolve_blocker(session, blocker["id"], blocker["version"], "solved on the board", "alice")
     again = runner.invoke(cli, ["demo", str(path)], env={"SAWMILL_DATABASE_URL": db_url})
-    assert again.exit_code == 0  # a second `make run` reuses the repository
+    assert again.exit_code == 0  # a second `make run` reuses the repository...
     assert len(list(git.Repo(path).iter_commits("HEAD"))) == len(commits)
+    with session_scope(db_url) as session:  # ...and keeps what people changed on the board
+        assert blocker["title"] in [b["title"] for b in progress_read.blockers(session)["resolved"]]
 
 
 def test_demo_refuses_a_folder_that_is_not_a_repository(tmp_path: Path, db_url: str) -> None:
