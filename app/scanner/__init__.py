@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.scanner.config import CONFIG_FILE, ScanConfig, parse_config
-from app.scanner.core import relevant, scan_files
+from app.scanner.core import likely_reads, relevant, scan_files
 from app.scanner.model import ScanError, ScanResult, ScanWarning, Status
 from app.scanner.parse import ParseCache
 from app.scanner.source import BlobRef, GitSource
@@ -36,8 +36,9 @@ def scan(repo_path: Path | str, ref: str = "HEAD", config_path: Path | str | Non
     with GitSource(repo_path) as source:
         commit = source.resolve(ref)
         files = source.tree(commit.sha)
-        blobs = ParseCache(source.read)
+        blobs = ParseCache(source.read, source.read_many)
         config = load_config(files, blobs, config_path)
+        blobs.prefetch(likely_reads(files, config))  # one round trip to git instead of one per blob
         modules, components, warnings = scan_files(files, blobs, config)
     return ScanResult(
         commit=commit.sha,

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from app.scanner.chainsaw import ChainsawFile, ChainsawTest, FluxLink, analyse_chainsaw
 from app.scanner.config import ScanConfig
-from app.scanner.layout import YAML_FILE, Layout, folder_kind, parent
+from app.scanner.layout import CHAINSAW_FILES, YAML_FILE, Layout, folder_kind, parent
 from app.scanner.legacy import (
     KuttlCase,
     KustomizeSuite,
@@ -77,12 +77,29 @@ def relevant(path: str, config: ScanConfig) -> bool:
         return True
     if any(path.startswith(f"{root}/") for root in config.test_roots):
         return True
+    return _in_unit(path, config) or YAML_FILE.search(path) is not None
+
+
+def likely_reads(files: Mapping[str, BlobRef], config: ScanConfig) -> list[BlobRef]:
+    """The blobs a first scan of ``files`` will most likely read, for ``ParseCache.prefetch``.
+
+    YAML outside module and component folders, and every chainsaw test file.
+    """
+    out = []
+    for path, ref in files.items():
+        name = path.rpartition("/")[2]
+        if name in CHAINSAW_FILES or (YAML_FILE.search(name) and not _in_unit(path, config)):
+            out.append(ref)
+    return out
+
+
+def _in_unit(path: str, config: ScanConfig) -> bool:
     folder = parent(path)
     while folder:
         if folder_kind(config.module_roots, config.component_roots, folder) is not None:
             return True
         folder = parent(folder)
-    return YAML_FILE.search(path) is not None
+    return False
 
 
 # -- analyses (memoized) -----------------------------------------------------

@@ -41,8 +41,11 @@ class ParseCache:
     persistent ``git cat-file --batch`` process for a walk over history.
     """
 
-    def __init__(self, read: Callable[[str], bytes]) -> None:
+    def __init__(
+        self, read: Callable[[str], bytes], read_many: Callable[[list[str]], dict[str, bytes]] | None = None
+    ) -> None:
         self._read = read
+        self._read_many = read_many
         self._raw: dict[str, bytes | str] = {}
         self._parsed: dict[str, Parsed] = {}
         self.memo: dict[tuple, Any] = {}  # owned by app.scanner.core: analyses and layouts
@@ -54,6 +57,14 @@ class ParseCache:
         if cached is None:
             cached = self._raw[ref.sha] = self._load(ref)
         return cached
+
+    def prefetch(self, refs: list[BlobRef]) -> None:
+        """Read many blobs at once (when a bulk reader was given); parsing stays lazy."""
+        if self._read_many is None:
+            return
+        wanted = [r.sha for r in refs if r.sha not in self._raw and not r.is_symlink and (r.size or 0) <= MAX_BYTES]
+        for sha, data in self._read_many(list(dict.fromkeys(wanted))).items():
+            self._raw[sha] = data if len(data) <= MAX_BYTES else "file over 1 MiB, not read"
 
     def text(self, ref: BlobRef) -> str | None:
         """The blob as text, or None when it is unreadable (see ``parse`` for why)."""

@@ -106,6 +106,27 @@ class GitSource:
         """A blob's bytes, through the persistent ``cat-file --batch`` process."""
         return self.repo.odb.stream(bytes.fromhex(sha)).read()
 
+    def read_many(self, shas: list[str], chunk: int = 400) -> dict[str, bytes]:
+        """Many blobs through the same persistent process, pipelined.
+
+        One request at a time costs a round trip per blob; a chunk of requests
+        written at once costs one. Chunks stay well under a pipe's buffer, so
+        neither side can block the other.
+        """
+        process = self.repo.git._get_persistent_cmd("cat_file_all", "cat_file", batch=True)
+        out: dict[str, bytes] = {}
+        for start in range(0, len(shas), chunk):
+            batch = shas[start : start + chunk]
+            process.stdin.write("".join(f"{sha}\n" for sha in batch).encode())
+            process.stdin.flush()
+            for sha in batch:
+                header = process.stdout.readline().split()
+                if len(header) != 3:  # "<sha> missing": nothing follows
+                    continue
+                out[sha] = process.stdout.read(int(header[2]))
+                process.stdout.read(1)  # the newline after each object
+        return out
+
     def _has_commits(self) -> bool:
         try:
             return bool(self.repo.git.rev_list("-n1", "--all"))

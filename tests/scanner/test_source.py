@@ -78,3 +78,12 @@ def test_unknown_ref_and_empty_repository(tmp_path: Path) -> None:
     RepoBuilder(tmp_path / "empty").repo.close()
     with pytest.raises(ScanError, match="has no commits yet"):
         scan(tmp_path / "empty")
+
+
+def test_read_many_matches_read_and_skips_missing_objects(tmp_path: Path) -> None:
+    repo = build_seed_repo(tmp_path / "seed")
+    with GitSource(repo) as source:
+        files = source.tree(source.resolve().sha)
+        shas = [ref.sha for ref in files.values()]
+        got = source.read_many([*shas, "0" * 40], chunk=7)
+        assert got == {sha: source.read(sha) for sha in shas}
