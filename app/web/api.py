@@ -23,14 +23,13 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from app.scanner.model import ScanError
+from app.scanner.model import ScanError, Summary
+from app.store import progress_read
 from app.store.db import session_scope
 from app.store.errors import Invalid, NotFound
-from app.store import progress_read
 from app.store.history import open_regressions
 from app.store.scan_jobs import get_job, mark_job, queue_job
 from app.store.scans import ModuleResult, latest_scan, scan_modules
-from app.scanner.model import Summary
 from app.web import badges
 from app.web.auth import ReaderDep, WriterDep, reader
 from app.web.deps import SessionDep, SettingsDep
