@@ -120,13 +120,13 @@ def milestones_page(request: Request, session: SessionDep) -> Response:
 @router.post(
     "/milestones/tasks/{task_id}",
     include_in_schema=False,
-    dependencies=[Depends(form_view("milestones.html", "milestones", milestones_context, "tasks"))],
+    dependencies=[Depends(form_view("milestones.html", "milestones", milestones_context, lambda r: f"task-{r.path_params['task_id']}"))],
 )
 def milestone_tick(
     request: Request, task_id: int, session: SessionDep, who: WriterDep, htmx: HtmxDep, done: FormText = ""
 ) -> Response:
     if done not in ("true", "false"):
-        raise Invalid("done must be true or false", field="done")
+        raise Invalid("done must be true or false")  # a hidden field: shown above the task
     set_task_done(session, task_id, done == "true", who.name)
     return written(request, session, htmx, "/milestones", "milestones.html", "milestones", milestones_context)
 

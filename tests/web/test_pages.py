@@ -109,3 +109,30 @@ def test_a_damaged_hidden_field_is_reported_above_the_form(client, bearer) -> No
     response = client.post("/blockers/1/resolve", data={"version": "x", "note": "ok"}, headers=bearer)
     assert response.status_code == 422
     assert re.search(r'<p class="form-error" role="alert">the form(&#39;|\')s version is missing or damaged', response.text)
+
+
+def backlog_titles(db_url: str) -> dict[str, str]:
+    with session_scope(db_url) as session:
+        groups = progress_read.backlog(session)
+    return {i["title"]: s for g in groups for s, items in g["items"].items() for i in items}
+
+
+def test_backlog_edit_and_delete(client, bearer, db_url) -> None:
+    edited = client.post("/backlog/1", data={"title": "Move to cilium", "category": "Infrastructure Evolution"}, headers=bearer)
+    assert edited.status_code == 303
+    assert "Move to cilium" in backlog_titles(db_url)
+    empty = client.post("/backlog/1", data={"title": "", "category": "Infrastructure Evolution"}, headers=bearer)
+    assert empty.status_code == 422
+    assert 'id="edit-1-title-error"' in empty.text
+    assert "<details open>" in empty.text  # the edit form is open where the error is
+    deleted = client.post("/backlog/1/delete", headers={**bearer, **HTMX})
+    assert deleted.status_code == 200 and "Move to cilium" not in deleted.text
+    assert "Move to cilium" not in backlog_titles(db_url)
+    gone = client.post("/backlog/1/delete", headers=bearer)
+    assert gone.status_code == 404 and "no backlog item 1" in gone.text
+
+
+def test_milestone_tick_refuses_a_bad_value(client, bearer) -> None:
+    response = client.post("/milestones/tasks/3", data={"done": "maybe"}, headers=bearer)
+    assert response.status_code == 422
+    assert "done must be true or false" in response.text
