@@ -94,6 +94,7 @@ class Document:
     blocks: list[Block] = field(default_factory=list)
     trailing_gap: int = 0  # blank lines after the last block
     final_newline: bool = True
+    eol: str = "\n"  # "\r\n" for a document saved with Windows line ends throughout
 
 
 def decode(data: bytes | str) -> str:
@@ -116,11 +117,13 @@ def decode(data: bytes | str) -> str:
 
 def parse(data: bytes | str) -> Document:
     """Split a progress document into blocks. Raises Invalid naming the line for bad input."""
-    lines = decode(data).split("\n")
+    text = decode(data)
+    eol = "\r\n" if "\r\n" in text and text.count("\r\n") == text.count("\n") else "\n"
+    lines = text.replace(eol, "\n").split("\n")
     final_newline = lines[-1] == ""
     if final_newline:
         lines.pop()
-    doc = Document(final_newline=final_newline)
+    doc = Document(final_newline=final_newline, eol=eol)
     i, gap = 0, 0
     while i < len(lines):
         line = lines[i]
@@ -140,7 +143,7 @@ def render(doc: Document) -> str:
         out.extend([""] * block.gap)
         out.extend(block.lines())
     out.extend([""] * doc.trailing_gap)
-    return "\n".join(out) + ("\n" if doc.final_newline else "")
+    return doc.eol.join(out) + (doc.eol if doc.final_newline else "")
 
 
 def _block(lines: list[str], i: int) -> tuple[Block, int]:

@@ -29,7 +29,7 @@ class ProgressLayout(SQLModel, table=True):
     kind: str  # "heading", "raw", "slot" or "end" (trailing blank lines, final newline)
     gap: int = 0
     level: int | None = None  # heading level
-    text: str = ""  # heading text, raw text; for "end", "\n" when the file ends in a newline
+    text: str = ""  # heading text, raw text; for "end", how the file ends (progress_doc._ending)
     slot_kind: str | None = None
     slot_key: str | None = None
     slot_part: int = 0

@@ -127,9 +127,17 @@ def _write_layout(session: Session, doc: Document) -> list[_Placed]:
             places[slot] += 1
         session.add(row)
     session.add(
-        ProgressLayout(position=position + 1, kind="end", gap=doc.trailing_gap, text="\n" if doc.final_newline else "")
+        ProgressLayout(position=position + 1, kind="end", gap=doc.trailing_gap, text=_ending(doc))
     )
     return placed
+
+
+def _ending(doc: Document) -> str:
+    """The "end" layout row's text: the line end if the file ends with one; "\r" alone for a
+    Windows document without a final line end."""
+    if doc.final_newline:
+        return doc.eol
+    return "\r" if doc.eol == "\r\n" else ""
 
 
 def _pair(
@@ -350,7 +358,8 @@ def build_document(session: Session, today: date | None = None) -> Document:
             if row.slot_kind == "checklist":
                 checklist_items.extend(b for b in blocks if isinstance(b, Item))
         else:
-            doc.trailing_gap, doc.final_newline = row.gap, row.text == "\n"
+            doc.trailing_gap, doc.final_newline = row.gap, row.text.endswith("\n")
+            doc.eol = "\r\n" if row.text.startswith("\r") else "\n"
     _add_missing_lines(session, checklist_items)
     return doc
 

@@ -157,3 +157,21 @@ def test_a_failure_after_parsing_rolls_the_whole_import_back(seeded: str, seed: 
         import_document(session, seed.decode().replace("Local testing", "Remote testing"), who="bob")
         raise RuntimeError("disk full, say")
     assert dump_store(seeded) == before
+
+
+def test_windows_line_ends_and_non_ascii_text_round_trip(db_url: str, seed: bytes) -> None:
+    text = seed.decode().replace("Progress Tracking", "Fortschritt – Übersicht ✓").replace("\n", "\r\n")
+    run(db_url, import_document, text.encode(), who="bob")
+    assert run(db_url, export_document) == text
+    assert run(db_url, read.migration_entries)["entries"][2]["modules"] == [f"{INFRA}/storage-core"]
+    run(db_url, import_document, text.removesuffix("\r\n"), who="bob")
+    assert run(db_url, export_document) == text.removesuffix("\r\n")
+
+
+def test_an_import_leaves_one_audit_row_with_what_changed(seeded: str, seed: bytes) -> None:
+    run(seeded, import_document, seed.decode().replace("- [ ] Kubernetes-aware testing\n", ""), who="bob")
+    row = run(seeded, read.audit_entries, limit=1)[0]
+    assert (row["who"], row["action"], row["target"]) == ("bob", "import", "document")
+    assert row["before"]["backlog"] == 8 and row["after"]["backlog"] == 7
+    assert row["after"]["changes"] == ["removed backlog item 'Kubernetes-aware testing'"]
+    assert row["after"]["result"] == "0 created, 1 updated, 1 removed"  # the item below moved up one place
