@@ -61,7 +61,8 @@ def build_demo_repo(path: Path, *, today: datetime | None = None) -> None:
         seed_history(repo, start=today - timedelta(days=span))
         clock = builder.head().date + timedelta(days=2)
         builder.write(DOCUMENT_PATH, DEMO_DOCUMENT.read_text(encoding="utf-8"))
-        builder.write("sawmill.yaml", f"# Sawmill: where this repository keeps its progress document\nprogress_document: {DOCUMENT_PATH}\n")
+        config = f"# Sawmill: where this repository keeps its progress document\nprogress_document: {DOCUMENT_PATH}\n"
+        builder.write("sawmill.yaml", config)
         repo.commit("docs: track the chainsaw migration in memory-bank/progress.md", date=clock)
         for step, (days, action, pr) in enumerate(TIMELINE):
             clock += timedelta(days=days)

@@ -19,5 +19,8 @@ def render_markdown(text: str) -> Markup:
 
 def _box(opening: str, done: bool) -> str:
     head = opening.split("[", 1)[0]
-    mark = '<span class="box done" aria-label="done">☑</span> ' if done else '<span class="box" aria-label="to do">☐</span> '
+    if done:
+        mark = '<span class="box done" aria-label="done">☑</span> '
+    else:
+        mark = '<span class="box" aria-label="to do">☐</span> '
     return head.replace("<li>", '<li class="task-item">', 1) + mark

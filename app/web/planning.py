@@ -58,7 +58,8 @@ def backlog_context(session: Session) -> dict:
     groups = progress_read.backlog(session)
     lanes = {s: [(g["category"], g["items"][s]) for g in groups if g["items"][s]] for s in BACKLOG_STATUSES}
     counts = {s: sum(len(items) for _, items in lanes[s]) for s in BACKLOG_STATUSES}
-    return {"statuses": BACKLOG_STATUSES, "lanes": lanes, "counts": counts, "categories": [g["category"] for g in groups]}
+    categories = [g["category"] for g in groups]
+    return {"statuses": BACKLOG_STATUSES, "lanes": lanes, "counts": counts, "categories": categories}
 
 
 def backlog_form(key="add"):
@@ -76,8 +77,9 @@ def backlog_page(request: Request, session: SessionDep) -> Response:
 
 @router.post("/backlog", include_in_schema=False, dependencies=[backlog_form()])
 def backlog_add(
-    request: Request, session: SessionDep, who: WriterDep, htmx: HtmxDep, category: FormText = "", title: FormText = ""
-) -> Response:
+    request: Request, session: SessionDep, who: WriterDep, htmx: HtmxDep,
+    category: FormText = "", title: FormText = "",
+) -> Response:  # fmt: skip
     create_backlog_item(session, category, title, who.name)
     return written(request, session, htmx, "/backlog", "backlog.html", "backlog", backlog_context)
 
@@ -117,10 +119,14 @@ def milestones_page(request: Request, session: SessionDep) -> Response:
     return render(request, "milestones.html", milestones_context(session), block="milestones")
 
 
+def _task_key(request: Request) -> str:
+    return f"task-{request.path_params['task_id']}"
+
+
 @router.post(
     "/milestones/tasks/{task_id}",
     include_in_schema=False,
-    dependencies=[Depends(form_view("milestones.html", "milestones", milestones_context, lambda r: f"task-{r.path_params['task_id']}"))],
+    dependencies=[Depends(form_view("milestones.html", "milestones", milestones_context, _task_key))],
 )
 def milestone_tick(
     request: Request, task_id: int, session: SessionDep, who: WriterDep, htmx: HtmxDep, done: FormText = ""
@@ -136,6 +142,9 @@ def milestone_tick(
 
 def blockers_context(session: Session) -> dict:
     return progress_read.blockers(session)
+
+
+BLOCKERS_BLOCK = ("blockers.html", "blockers", blockers_context)
 
 
 def blocker_form(action: str):
@@ -155,7 +164,7 @@ def blocker_resolve(
 ) -> Response:  # fmt: skip
     # The resolver is the signed-in identity, never a form field.
     resolve_blocker(session, blocker_id, number(version, "version"), note, who.name)
-    return written(request, session, htmx, f"/blockers#blocker-{blocker_id}", "blockers.html", "blockers", blockers_context)
+    return written(request, session, htmx, f"/blockers#blocker-{blocker_id}", *BLOCKERS_BLOCK)
 
 
 @router.post("/blockers/{blocker_id}/reopen", include_in_schema=False, dependencies=[blocker_form("reopen")])
@@ -163,7 +172,7 @@ def blocker_reopen(
     request: Request, blocker_id: int, session: SessionDep, who: WriterDep, htmx: HtmxDep, version: FormText = ""
 ) -> Response:
     reopen_blocker(session, blocker_id, number(version, "version"), who.name)
-    return written(request, session, htmx, f"/blockers#blocker-{blocker_id}", "blockers.html", "blockers", blockers_context)
+    return written(request, session, htmx, f"/blockers#blocker-{blocker_id}", *BLOCKERS_BLOCK)
 
 
 # -- the document --------------------------------------------------------------
