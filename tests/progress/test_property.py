@@ -117,7 +117,8 @@ def document(draw: st.DrawFn) -> str:
     lines = gapped(draw, blocks)
     lines.extend([""] * draw(GAP))
     text = "\n".join(lines) + draw(st.sampled_from(["\n", ""]))
-    return text if text.strip() else "# x\n"
+    text = text if text.strip() else "# x\n"
+    return text.replace("\n", "\r\n") if draw(st.integers(0, 7)) == 0 else text  # now and then a Windows file
 
 
 @given(document())
