@@ -160,3 +160,18 @@ def test_a_bad_document_in_the_repository_does_not_stop_the_scan(tmp_path: Path,
         builder.commit("init")
     stored, _ = scan_and_store(db_url, path)
     assert any("not UTF-8" in w["reason"] for w in stored.warnings)
+
+
+def test_a_document_the_commit_does_not_have_is_not_imported(tmp_path: Path, db_url: str) -> None:
+    from app.services import progress_document_at
+    from app.store.errors import NotFound
+
+    path = tmp_path / "nodoc"
+    with RepoBuilder(path) as builder:
+        builder.write("sawmill.yaml", "progress_document: docs/progress.md\n")
+        builder.commit("init")
+    assert progress_document_at(path, "HEAD") == (None, "docs/progress.md")
+    stored, _ = scan_and_store(db_url, path)
+    assert stored.warnings == []
+    with pytest.raises(NotFound):
+        run(db_url, export_document)
