@@ -22,7 +22,7 @@ from app.store.backlog import (
     set_task_done,
     update_backlog_item,
 )
-from app.store.blockers import reopen_blocker, resolve_blocker
+from app.store.blockers import add_blocker, reopen_blocker, resolve_blocker
 from app.store.errors import Invalid
 from app.store.progress import BACKLOG_STATUSES
 from app.web.auth import WriterDep
@@ -155,6 +155,15 @@ def blocker_form(action: str):
 @router.get("/blockers", include_in_schema=False)
 def blockers_page(request: Request, session: SessionDep) -> Response:
     return render(request, "blockers.html", blockers_context(session), block="blockers")
+
+
+@router.post("/blockers", include_in_schema=False, dependencies=[Depends(form_view(*BLOCKERS_BLOCK, "add-blocker"))])
+def blocker_add(
+    request: Request, session: SessionDep, who: WriterDep, htmx: HtmxDep, title: FormText = "", points: FormText = ""
+) -> Response:
+    blocker = add_blocker(session, title, who.name, points.splitlines())
+    session.flush()
+    return written(request, session, htmx, f"/blockers#blocker-{blocker.id}", *BLOCKERS_BLOCK)
 
 
 @router.post("/blockers/{blocker_id}/resolve", include_in_schema=False, dependencies=[blocker_form("resolve")])

@@ -136,3 +136,14 @@ def test_milestone_tick_refuses_a_bad_value(client, bearer) -> None:
     response = client.post("/milestones/tasks/3", data={"done": "maybe"}, headers=bearer)
     assert response.status_code == 422
     assert "done must be true or false" in response.text
+
+
+def test_adding_a_blocker(client, bearer, db_url) -> None:
+    empty = client.post("/blockers", data={"title": " ", "points": ""}, headers=bearer)
+    assert empty.status_code == 422 and 'id="add-blocker-title-error"' in empty.text
+    added = client.post("/blockers", data={"title": "No kind cluster in CI", "points": "runner too small\nno nested virt"},
+                        headers={**bearer, **HTMX})  # fmt: skip
+    assert added.status_code == 200 and "No kind cluster in CI" in added.text
+    with session_scope(db_url) as session:
+        new = progress_read.blockers(session)["open"][-1]
+    assert (new["title"], new["points"]) == ("No kind cluster in CI", ["runner too small", "no nested virt"])
