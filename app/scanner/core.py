@@ -8,11 +8,13 @@ its own incrementally maintained ``files`` dict and ONE shared ``ParseCache``.
 
 What makes the walk cheap: each test is analysed by a separate pure function
 (``analyse_chainsaw`` per chainsaw test file, ``analyse_kustomize`` per legacy
-suite, ``analyse_workflow`` per workflow, ``analyse_kuttl_case`` per kuttl
-test folder). ``memoized`` stores each result on the shared ParseCache with
-the (mode, sha) of every file, and the listing of every folder or glob, that
-the analysis read; at the next commit the result is reused when those are
-unchanged, which they are for nearly every test at nearly every commit.
+suite folder, ``analyse_kuttl_case`` per kuttl test folder), and
+``memoized`` stores each result on the shared ParseCache with the BlobRef of
+every file, and the listing of every folder or glob, that the analysis read;
+at the next commit the result is reused when those are unchanged, which they
+are for nearly every test at nearly every commit. One-file analyses
+(workflows, kuttl TestSuite files, kuttl step objects) go through the cheaper
+``memoized_file``: one identity or sha test per call.
 ``Layout`` (app.scanner.layout), also kept on the ParseCache, follows the
 tree's folders, modules and test files from call to call through the paths
 added and removed, so no call walks the whole tree again; and when neither the
@@ -20,6 +22,11 @@ layout's shape nor any analysis changed, the previous call's result is
 returned as it was. Treat results as read-only when a ParseCache is shared.
 A caller may keep ``files`` down to the paths ``relevant(path, config)``
 accepts when it uses no marker rule.
+
+Reading blobs one at a time costs a round trip to git each; give the
+ParseCache a bulk reader (``ParseCache(source.read, source.read_many)``) and
+``prefetch`` what is about to be read (``likely_reads(files, config)`` for a
+first scan, a commit's changed blobs in a walk) to pipeline them.
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ from app.scanner.legacy import (
 )
 from app.scanner.model import ChainsawEvidence, LegacyEvidence, Module, ScanWarning, Status
 from app.scanner.parse import ParseCache
-from app.scanner.snapshot import Snapshot, memoized
+from app.scanner.snapshot import Snapshot, memoized, memoized_file
 from app.scanner.source import BlobRef
 
 PAIR = re.compile(r"^(?P<stem>.+)-(?:core|extra)$")
@@ -119,7 +126,7 @@ def _analyse(snapshot: Snapshot, blobs: ParseCache, layout: Layout) -> _Analyses
         out.chainsaw.append(result)
         out.warnings += result.warnings
     for path in sorted(layout.workflows):
-        runs, problems = memoized(snapshot, blobs, ("workflow", path), lambda r, p=path: analyse_workflow(r, p))
+        runs, problems = memoized_file(snapshot, blobs, "workflow", path, analyse_workflow) or ([], [])
         out.warnings += problems
         for run in runs:
             out.runs.setdefault(run.test_path, run)
@@ -134,7 +141,7 @@ def _analyse(snapshot: Snapshot, blobs: ParseCache, layout: Layout) -> _Analyses
 def _analyse_kuttl(snapshot: Snapshot, blobs: ParseCache, layout: Layout, out: _Analyses) -> None:
     suites: dict[str, str] = {}  # test dir -> the TestSuite file naming it
     for path in sorted(layout.candidates):
-        dirs, problems = memoized(snapshot, blobs, ("kuttl-suite", path), lambda r, p=path: analyse_suite_file(r, p))
+        dirs, problems = memoized_file(snapshot, blobs, "kuttl-suite", path, analyse_suite_file) or ([], [])
         out.warnings += problems
         for folder in dirs:
             suites.setdefault(folder, path)
@@ -145,9 +152,7 @@ def _analyse_kuttl(snapshot: Snapshot, blobs: ParseCache, layout: Layout, out: _
         if folder in cases or folder in chainsaw_folders:
             continue  # a folder with a chainsaw test is chainsaw, step files beside it or not
         suite = _suite_of(folder, suites)
-        if suite is not None or memoized(
-            snapshot, blobs, ("kuttl-objects", path), lambda r, p=path: holds_kuttl_objects(r, p)
-        ):
+        if suite is not None or memoized_file(snapshot, blobs, "kuttl-objects", path, holds_kuttl_objects):
             cases[folder] = suite
     for folder, suite in sorted(cases.items()):
         case = memoized(snapshot, blobs, ("kuttl-case", folder), lambda r, f=folder: analyse_kuttl_case(r, f))

@@ -1,7 +1,9 @@
 """Legacy tests: kustomize suites driven by GitHub workflows, and kuttl.
 
-Each ``analyse_*`` function is pure over a ``Reader`` and memoizable like
-``app.scanner.chainsaw.analyse_chainsaw``.
+``analyse_kustomize`` and ``analyse_kuttl_case`` read several files through a
+``Reader`` and are memoized like ``app.scanner.chainsaw.analyse_chainsaw``;
+the one-file analyses (workflows, TestSuite files, kuttl objects) take the
+blob itself and are memoized by ``memoized_file``.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import yaml
 from app.scanner.chainsaw import FluxLink, flux_target
 from app.scanner.layout import STEP_FILE
 from app.scanner.model import ScanWarning
-from app.scanner.parse import Loader
+from app.scanner.parse import Loader, ParseCache
 from app.scanner.snapshot import Reader, resolve
+from app.scanner.source import BlobRef
 
 
 
@@ -89,10 +92,8 @@ def _resource(reader: Reader, suite: KustomizeSuite, entry: str) -> None:
 
 
 # -- workflows ---------------------------------------------------------------
-def analyse_workflow(reader: Reader, path: str) -> tuple[list[WorkflowRun], list[ScanWarning]]:
-    parsed = reader.parse(path)
-    if parsed is None:
-        return [], []
+def analyse_workflow(blobs: ParseCache, path: str, ref: BlobRef) -> tuple[list[WorkflowRun], list[ScanWarning]]:
+    parsed = blobs.parse(ref)
     if parsed.problem:
         return [], [ScanWarning(path, parsed.problem)]
     runs: list[WorkflowRun] = []
@@ -139,12 +140,12 @@ def is_kuttl(doc: object, *kinds: str) -> bool:
     )
 
 
-def analyse_suite_file(reader: Reader, path: str) -> tuple[list[str], list[ScanWarning]]:
+def analyse_suite_file(blobs: ParseCache, path: str, ref: BlobRef) -> tuple[list[str], list[ScanWarning]]:
     """The ``testDirs`` of the kuttl TestSuites in a file, as repository paths ("" is the root)."""
-    raw = reader.raw(path)
+    raw = blobs.raw(ref)
     if not isinstance(raw, bytes) or b"TestSuite" not in raw:
         return [], []  # a cheap byte test spares parsing every YAML file outside the modules
-    parsed = reader.parse(path)
+    parsed = blobs.parse(ref)
     if parsed.problem:
         return [], [ScanWarning(path, parsed.problem)]
     dirs: list[str] = []
@@ -161,11 +162,11 @@ def analyse_suite_file(reader: Reader, path: str) -> tuple[list[str], list[ScanW
     return dirs, warnings
 
 
-def holds_kuttl_objects(reader: Reader, path: str) -> bool:
-    raw = reader.raw(path)
+def holds_kuttl_objects(blobs: ParseCache, path: str, ref: BlobRef) -> bool:
+    raw = blobs.raw(ref)
     if not isinstance(raw, bytes) or b"kuttl.dev" not in raw:
         return False
-    parsed = reader.parse(path)
+    parsed = blobs.parse(ref)
     return any(is_kuttl(d, "TestStep", "TestAssert") for d in parsed.docs)
 
 

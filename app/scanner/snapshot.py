@@ -126,6 +126,29 @@ def memoized(
     return result
 
 
+def memoized_file(
+    snapshot: Snapshot, blobs: ParseCache, kind: str, path: str, analyse: Callable[[ParseCache, str, BlobRef], T]
+) -> T | None:
+    """``analyse(blobs, path, ref)`` for a one-file analysis, reused while the path keeps its blob.
+
+    The cheap sibling of ``memoized``: a single identity or sha test, no Reader.
+    None when the path is absent.
+    """
+    ref = snapshot.get(path)
+    key = (kind, path)
+    entry = blobs.memo.get(key)
+    if entry is not None:
+        before, result = entry
+        if before is ref or (
+            before is not None and ref is not None and before.sha == ref.sha and before.mode == ref.mode
+        ):
+            return result
+    blobs.misses += 1
+    result = analyse(blobs, path, ref) if ref is not None else None
+    blobs.memo[key] = (ref, result)
+    return result
+
+
 def resolve(folder: str, ref: str) -> str | None:
     """A relative reference from ``folder``, as a repository path; None if it leaves the repository."""
     if ref.startswith("/"):
