@@ -230,6 +230,8 @@ def import_command(
             report = import_document(session, data, who=who, source=str(file))
     except StoreError as exc:
         fail(f"{file}: {exc.message}")
+    for warning in report.warnings:
+        typer.echo(f"warning: {file}: {warning}", err=True)
     typer.echo(f"imported {file}: {report.line()}")
 
 

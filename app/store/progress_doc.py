@@ -9,6 +9,7 @@ blocker, when, the note; pins' authors) survives.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ class ImportReport:
     updated: int = 0
     removed: int = 0
     changes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # "line 14: ...": accepted, but probably not meant
 
     def line(self) -> str:
         return f"{self.created} created, {self.updated} updated, {self.removed} removed"
@@ -75,6 +77,7 @@ def import_document(session: Session, data: bytes | str, who: str, source: str =
     after = document_summary(session)
     after.update(source=source, sha256=hashlib.sha256(render(doc).encode()).hexdigest(), result=report.line())
     after["changes"] = report.changes[:200]
+    after["warnings"] = report.warnings[:200]
     audit.record(session, who, "import", "document", before, after)
     from app.store.progress_sync import apply_scan_state  # the scanner decides entries, even after an import
 
@@ -210,9 +213,10 @@ def _import_checklists(session: Session, placed: list[_Placed], who: str, report
     pending: list[tuple[CapabilityItem, list[dict | MigrationEntry]]] = []
     for row, (_, p) in zip(rows, pairs, strict=True):
         points: list[dict | MigrationEntry] = []
-        for point in p.block.points:
+        for offset, point in enumerate(p.block.points, start=1):
             modules = entry_modules(point.text) if point.done is not None else []
             if not modules:
+                _warn_near_entry(report, p.block.line + offset, point)
                 points.append({"text": point.text, "done": point.done})
                 continue
             text, pin = split_pin(point.text)
@@ -232,6 +236,15 @@ def _import_checklists(session: Session, placed: list[_Placed], who: str, report
             session.add(row)
     session.flush()
     _remove(session, gone, report, lambda r: f"checklist item '{r.text}'")
+
+
+def _warn_near_entry(report: ImportReport, line: int, point: Point) -> None:
+    """A checkbox that speaks of modules but is no entry line: most likely a typo."""
+    if point.done is not None and re.search(r"\bmodules?\b", point.text) and len(point.text.split()) <= 4:
+        report.warnings.append(
+            f"line {line}: '{point.text}' is not read as a migration entry; entries read "
+            "'X module', 'X-core/extra modules' or 'X app module'"
+        )
 
 
 def _import_entry(

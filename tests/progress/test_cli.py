@@ -34,6 +34,17 @@ def test_import_then_export_to_stdout_and_to_a_file(sawmill: Sawmill, tmp_path: 
     assert out.read_bytes() == SEED.read_bytes()
 
 
+def test_an_entry_line_with_a_typo_is_imported_with_a_warning_naming_the_line(sawmill: Sawmill, tmp_path: Path) -> None:
+    doc = tmp_path / "typo.md"
+    doc.write_text(SEED.read_text().replace("  - [ ] storage-core module\n", "  - [ ] storage-core modul\n"
+                                            "  - [ ] the storage modules\n"))
+    result = sawmill("import", doc)
+    assert result.exit_code == 0
+    assert result.stderr == (f"warning: {doc}: line 14: 'the storage modules' is not read as a migration entry; "
+                             "entries read 'X module', 'X-core/extra modules' or 'X app module'\n")  # fmt: skip
+    assert sawmill("export").stdout == doc.read_text()
+
+
 def test_pin_unpin_and_the_log(sawmill: Sawmill) -> None:
     sawmill("import", SEED, "--who", "alice")
     pinned = sawmill("pin", "harbor app module", "--reason", "being retired", "--until", "2999-01-01", "--who", "erin")
