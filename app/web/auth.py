@@ -52,6 +52,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.security import HTTPBearer
 from markupsafe import Markup
 
 from app.config import Settings, get_settings
@@ -255,7 +256,12 @@ async def page_reader(request: Request) -> Identity | None:
     return identity
 
 
-async def writer(request: Request) -> Identity:
+# Declared so /docs shows the Bearer scheme and its "Authorize" button; the
+# header itself is read by ``identify`` with the other ways in.
+bearer_scheme = HTTPBearer(auto_error=False, description="a token from `sawmill token create NAME`")
+
+
+async def writer(request: Request, _bearer: Annotated[object, Depends(bearer_scheme)] = None) -> Identity:
     identity = identify(request)
     if identity is None:
         raise NotSignedIn()
