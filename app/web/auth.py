@@ -217,7 +217,7 @@ def identify(request: Request) -> Identity | None:
     identity = _from_bearer(auth, request)
     if identity is None and auth.trusted_peer(request):
         name = request.headers.get("remote-user", "").strip()
-        if name:
+        if name and len(name) <= 200:  # it lands in the audit log; a user name is never longer
             identity = Identity(name=name, method="proxy", csrf=auth.proxy_csrf(name))
     if identity is None and "authorization" not in request.headers:
         identity = _from_cookie(auth, request)
