@@ -267,7 +267,7 @@ async def writer(request: Request, _bearer: Annotated[object, Depends(bearer_sch
         raise NotSignedIn()
     if identity.method != "token" and request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER) or await _form_csrf(request)
-        if not sent or not hmac.compare_digest(sent.encode(), (identity.csrf or "").encode()):
+        if not sent or not hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), (identity.csrf or "").encode()):
             raise CsrfRefused()
     return identity
 
