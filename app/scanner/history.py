@@ -10,10 +10,11 @@ shared ``ParseCache``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from itertools import islice
 from pathlib import Path
 from typing import Protocol
 
@@ -27,6 +28,7 @@ _CHAINSAW = {str(Status.MIGRATED), str(Status.IN_PROGRESS)}
 # A born module and a removed one share at least this much of their files
 # (same relative path and blob) when the commit only moved the directory.
 _RENAME_SIMILARITY = 0.5
+_WINDOW = 256  # commits read ahead of the walk
 
 
 class Kind(StrEnum):
@@ -63,6 +65,9 @@ class StatusOracle(Protocol):
     def may_change(self, old: BlobRef, new: BlobRef | None) -> bool:
         """Whether replacing ``old`` can change the last result (False only when
         the last scan never looked inside it)."""
+
+    def prefetch(self, files: Mapping[str, BlobRef]) -> None:
+        """A hint: these entries are about to appear; read ahead what a scan will read."""
 
 
 @dataclass
@@ -114,7 +119,8 @@ def walk_history(
     walk = Walk(statuses=dict(start.statuses) if start else {})
     revisions = [f"{start.commit}..{tip}"] if start else [tip]
     fresh = True  # nothing is known about what the oracle last read
-    for commit in iter_log(repo, revisions, list(paths)):
+    oracle.prefetch(files)
+    for commit in _read_ahead(iter_log(repo, revisions, list(paths)), oracle):
         walk.commits += 1
         walk.last_commit = commit.sha
         if progress:
@@ -128,6 +134,17 @@ def walk_history(
         walk.transitions.extend(_transitions(commit, walk.statuses, now, files, removed))
         walk.statuses = now
     return walk
+
+
+def _read_ahead(commits: Iterator[LogCommit], oracle: StatusOracle) -> Iterator[LogCommit]:
+    """Commits in windows of ``_WINDOW``, each window's new blobs offered to the oracle at once.
+
+    Reading blobs one by one costs a round trip to git each; a window's worth
+    costs one. The window bounds what is held in memory.
+    """
+    while window := list(islice(commits, _WINDOW)):
+        oracle.prefetch({c.path: BlobRef(c.mode, c.sha) for commit in window for c in commit.changes if c.status != "D"})
+        yield from window
 
 
 def _apply(files: dict[str, BlobRef], changes: list[Change], oracle: StatusOracle) -> tuple[dict, bool]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from app.scanner import load_config as scanner_config
 from app.scanner.config import CONFIG_FILE, ScanConfig, is_glob
-from app.scanner.core import scan_files
+from app.scanner.core import likely_reads, scan_files
 from app.scanner.history_log import git_lines
 from app.scanner.model import ScanError, Status
 from app.scanner.parse import ParseCache, Parsed
@@ -50,8 +50,8 @@ class TrackingCache(ParseCache):
     must be in to matter.
     """
 
-    def __init__(self, read) -> None:
-        super().__init__(read)
+    def __init__(self, read, read_many=None) -> None:
+        super().__init__(read, read_many)
         self.touched: set[str] = set()
 
     def raw(self, ref: BlobRef) -> bytes | str:
@@ -73,7 +73,7 @@ class HistoryScanner:
 
     def __enter__(self) -> HistoryScanner:
         self._source.__enter__()
-        self.cache = TrackingCache(self._source.read)
+        self.cache = TrackingCache(self._source.read, self._source.read_many)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -86,6 +86,9 @@ class HistoryScanner:
     def may_change(self, old: BlobRef, new: BlobRef | None) -> bool:
         return old.sha in self.cache.touched
 
+    def prefetch(self, files: Mapping[str, BlobRef]) -> None:
+        self.cache.prefetch(likely_reads(files, self.config))
+
     def branch_progress(self, tip: Tip, statuses: Mapping[str, str]) -> list[BranchProgress]:
         """Modules legacy at ``tip`` that another local or remote-tracking branch migrates."""
         legacy = {path for path, status in statuses.items() if status == Status.LEGACY}
@@ -96,7 +99,9 @@ class HistoryScanner:
         seen_trees: dict[str, dict[str, str]] = {}
         for name, sha in other_branches(self.repo, tip):
             if sha not in seen_trees:
-                seen_trees[sha] = self.statuses(relevant_files(self.repo, sha, paths))
+                files = relevant_files(self.repo, sha, paths)
+                self.prefetch(files)  # only blobs the walk has not read yet are fetched
+                seen_trees[sha] = self.statuses(files)
             for path in sorted(legacy):
                 status = seen_trees[sha].get(path)
                 if status in _CHAINSAW and path not in found:
