@@ -43,19 +43,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(request: pytest.FixtureRequest):
+    """Headless chromium. Other test folders may import this fixture: they share the
+    one browser (kept on the pytest config, which every copy of this module sees),
+    since a second sync playwright cannot start inside the first."""
     if not CHROMIUM.exists():
         # Only here does a test read the environment: CI must never skip these.
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI=true but {CHROMIUM} is missing: install Debian's chromium (.ci/run does)")
         pytest.skip(f"{CHROMIUM} is not installed")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+    running = getattr(request.config, "_sawmill_chromium", None)
+    if running is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from playwright.sync_api import sync_playwright
+        playwright = sync_playwright().start()
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        running = request.config._sawmill_chromium = {"playwright": playwright, "browser": chromium, "users": 0}
+    running["users"] += 1
+    yield running["browser"]
+    running["users"] -= 1
+    if running["users"] == 0:
+        running["browser"].close()
+        running["playwright"].stop()
+        del request.config._sawmill_chromium
 
 
 @dataclass
