@@ -101,7 +101,9 @@ def update_history(
     if tip is None:  # an empty repository has no history yet
         return HistoryUpdate()
     paths = history_scan.relevant_paths(config)
-    state = session.exec(select(HistoryState).where(HistoryState.repository == repository)).first()
+    # Locked (where the database can) so two rescans at once cannot both append the same events.
+    query = select(HistoryState).where(HistoryState.repository == repository).with_for_update()
+    state = session.exec(query).first()
     if rebuild and state is not None:
         _drop_after(session, repository, repo, _stored(session, repository), None, paths)
         state.last_commit = ""
