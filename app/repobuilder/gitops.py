@@ -155,7 +155,11 @@ def workflow_file(suite: Suite, conditions: int) -> str:
 
 def shared_chainsaw_files() -> dict[str, str]:
     """``ci/test/chainsaw/``: configuration, step templates, assertions, scripts, prerequisites."""
-    ready = {"apiVersion": "apps/v1", "kind": "Deployment", "status": {"(conditions[?type == 'Available'])": [{"status": "True"}]}}
+    ready = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "status": {"(conditions[?type == 'Available'])": [{"status": "True"}]},
+    }
     return {
         f"{SHARED}/.chainsaw.yaml": dump(
             {
@@ -189,7 +193,12 @@ def shared_chainsaw_files() -> dict[str, str]:
         ),
         f"{SHARED}/assertions/deployment-ready.yaml": dump(ready),
         f"{SHARED}/assertions/flux-ready.yaml": dump(
-            {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "kustomize-controller", "namespace": "flux-system"}, "status": {"readyReplicas": 1}}
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "kustomize-controller", "namespace": "flux-system"},
+                "status": {"readyReplicas": 1},
+            }
         ),
         f"{SHARED}/scripts/dump-events.sh": "#!/bin/sh\nkubectl get events -A --sort-by=.lastTimestamp\n",
         f"{SHARED}/pre-requisites/cert-manager/kustomization.yaml": kustomize(["cert-manager.yaml"]),
@@ -214,7 +223,13 @@ def validate_template(module: str, asserts: int) -> str:
         }
         for i in range(max(asserts - 1, 0))
     ]
-    steps.append({"error": {"resource": {"apiVersion": "v1", "kind": "Pod", "metadata": {"namespace": posixpath.basename(module)}, "status": {"phase": "Failed"}}}})
+    failed_pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"namespace": posixpath.basename(module)},
+        "status": {"phase": "Failed"},
+    }
+    steps.append({"error": {"resource": failed_pod}})
     steps.append({"script": {"content": f"kubectl -n {posixpath.basename(module)} get all"}})
     return dump(
         {

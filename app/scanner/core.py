@@ -25,15 +25,16 @@ accepts when it uses no marker rule.
 
 Reading blobs one at a time costs a round trip to git each; give the
 ParseCache a bulk reader (``ParseCache(source.read, source.read_many)``) and
-``prefetch`` what is about to be read (``likely_reads(files, config)`` for a
+``prefetch`` what is about to be read (``likely_reads(files, config, blobs)`` for a
 first scan, a commit's changed blobs in a walk) to pipeline them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from app.scanner.chainsaw import ChainsawFile, ChainsawTest, FluxLink, analyse_chainsaw
 from app.scanner.config import ScanConfig
@@ -50,9 +51,10 @@ from app.scanner.legacy import (
 )
 from app.scanner.model import ChainsawEvidence, LegacyEvidence, Module, ScanWarning, Status
 from app.scanner.parse import ParseCache
-from app.scanner.snapshot import Snapshot, memoized, memoized_file
+from app.scanner.snapshot import Reader, Snapshot, memoized, memoized_file
 from app.scanner.source import BlobRef
 
+T = TypeVar("T")
 PAIR = re.compile(r"^(?P<stem>.+)-(?:core|extra)$")
 
 
@@ -60,18 +62,19 @@ def scan_files(
     files: Mapping[str, BlobRef], blobs: ParseCache, config: ScanConfig
 ) -> tuple[list[Module], list[Module], list[ScanWarning]]:
     """Modules (sorted by path), components, and warnings of one snapshot."""
-    layout = blobs.memo.get(("layout", config))
-    if layout is None:
-        layout = blobs.memo[("layout", config)] = Layout(config)
-    shape = layout.shape
-    layout.update(files)
-    snapshot = Snapshot(files, layout)
-    misses = blobs.misses
-    analyses = _analyse(snapshot, blobs, layout)
-    if layout.last is not None and layout.shape == shape and blobs.misses == misses:
-        return layout.last  # nothing a scan depends on changed since the last call
-    layout.last = _link(layout, analyses)
-    return layout.last
+    layout = _layout(files, blobs, config)
+    analyses = _analyse(Snapshot(files, layout), blobs, layout)
+    previous = layout.last
+    if previous is not None and previous[0] == layout.shape and _same_results(previous[1], analyses.used):
+        return previous[2]  # nothing a scan depends on changed since the last call
+    result = _link(layout, analyses)
+    layout.last = (layout.shape, analyses.used, result)
+    return result
+
+
+def _same_results(before: list[tuple[tuple, object]], now: list[tuple[tuple, object]]) -> bool:
+    # identity, not equality: a memoized analysis hands back the very object while its inputs hold
+    return len(before) == len(now) and all(b[0] == n[0] and b[1] is n[1] for b, n in zip(before, now))
 
 
 def relevant(path: str, config: ScanConfig) -> bool:
@@ -87,17 +90,30 @@ def relevant(path: str, config: ScanConfig) -> bool:
     return _in_unit(path, config) or YAML_FILE.search(path) is not None
 
 
-def likely_reads(files: Mapping[str, BlobRef], config: ScanConfig) -> list[BlobRef]:
-    """The blobs a first scan of ``files`` will most likely read, for ``ParseCache.prefetch``.
+def likely_reads(files: Mapping[str, BlobRef], config: ScanConfig, blobs: ParseCache | None = None) -> list[BlobRef]:
+    """The blobs a scan of ``files`` will most likely read, for ``ParseCache.prefetch``.
 
-    YAML outside module and component folders, and every chainsaw test file.
+    Chainsaw test files, workflows, numbered step files and YAML outside
+    module folders. Given the ParseCache, it finds them through the layout
+    ``scan_files`` then reuses.
     """
+    if blobs is not None:
+        layout = _layout(files, blobs, config)
+        return [files[p] for p in layout.chainsaw | layout.workflows | layout.steps | layout.candidates]
     out = []
     for path, ref in files.items():
         name = path.rpartition("/")[2]
         if name in CHAINSAW_FILES or (YAML_FILE.search(name) and not _in_unit(path, config)):
             out.append(ref)
     return out
+
+
+def _layout(files: Mapping[str, BlobRef], blobs: ParseCache, config: ScanConfig) -> Layout:
+    layout = blobs.memo.get(("layout", config))
+    if layout is None:
+        layout = blobs.memo[("layout", config)] = Layout(config)
+    layout.update(files)
+    return layout
 
 
 def _in_unit(path: str, config: ScanConfig) -> bool:
@@ -117,31 +133,53 @@ class _Analyses:
     runs: dict[str, WorkflowRun] = field(default_factory=dict)
     kuttl: list[tuple[KuttlCase, str | None]] = field(default_factory=list)  # case, its TestSuite file
     warnings: list[ScanWarning] = field(default_factory=list)
+    used: list[tuple[tuple, object]] = field(default_factory=list)  # (analysis key, result), in order
+
+
+class _Run:
+    """The analyses of one call, each through its memo, noting which results were used."""
+
+    def __init__(self, snapshot: Snapshot, blobs: ParseCache) -> None:
+        self.snapshot = snapshot
+        self.blobs = blobs
+        self.out = _Analyses()
+
+    def many(self, kind: str, path: str, analyse: Callable[[Reader, str], T]) -> T:
+        result = memoized(self.snapshot, self.blobs, (kind, path), lambda reader: analyse(reader, path))
+        self.out.used.append(((kind, path), result))
+        return result
+
+    def one(self, kind: str, path: str, analyse: Callable[[ParseCache, str, BlobRef], T]) -> T | None:
+        result = memoized_file(self.snapshot, self.blobs, kind, path, analyse)
+        self.out.used.append(((kind, path), result))
+        return result
 
 
 def _analyse(snapshot: Snapshot, blobs: ParseCache, layout: Layout) -> _Analyses:
-    out = _Analyses()
+    run = _Run(snapshot, blobs)
+    out = run.out
     for path in sorted(layout.chainsaw):
-        result = memoized(snapshot, blobs, ("chainsaw", path), lambda r, p=path: analyse_chainsaw(r, p))
+        result = run.many("chainsaw", path, analyse_chainsaw)
         out.chainsaw.append(result)
         out.warnings += result.warnings
     for path in sorted(layout.workflows):
-        runs, problems = memoized_file(snapshot, blobs, "workflow", path, analyse_workflow) or ([], [])
+        runs, problems = run.one("workflow", path, analyse_workflow) or ([], [])
         out.warnings += problems
-        for run in runs:
-            out.runs.setdefault(run.test_path, run)
+        for found in runs:
+            out.runs.setdefault(found.test_path, found)
     for path in layout.suite_kustomizations():
-        suite = memoized(snapshot, blobs, ("kustomize", path), lambda r, p=path: analyse_kustomize(r, p))
+        suite = run.many("kustomize", path, analyse_kustomize)
         out.kustomize.append(suite)
         out.warnings += suite.warnings
-    _analyse_kuttl(snapshot, blobs, layout, out)
+    _analyse_kuttl(run, layout)
     return out
 
 
-def _analyse_kuttl(snapshot: Snapshot, blobs: ParseCache, layout: Layout, out: _Analyses) -> None:
+def _analyse_kuttl(run: _Run, layout: Layout) -> None:
+    out = run.out
     suites: dict[str, str] = {}  # test dir -> the TestSuite file naming it
     for path in sorted(layout.candidates):
-        dirs, problems = memoized_file(snapshot, blobs, "kuttl-suite", path, analyse_suite_file) or ([], [])
+        dirs, problems = run.one("kuttl-suite", path, analyse_suite_file) or ([], [])
         out.warnings += problems
         for folder in dirs:
             suites.setdefault(folder, path)
@@ -152,10 +190,10 @@ def _analyse_kuttl(snapshot: Snapshot, blobs: ParseCache, layout: Layout, out: _
         if folder in cases or folder in chainsaw_folders:
             continue  # a folder with a chainsaw test is chainsaw, step files beside it or not
         suite = _suite_of(folder, suites)
-        if suite is not None or memoized_file(snapshot, blobs, "kuttl-objects", path, holds_kuttl_objects):
+        if suite is not None or run.one("kuttl-objects", path, holds_kuttl_objects):
             cases[folder] = suite
     for folder, suite in sorted(cases.items()):
-        case = memoized(snapshot, blobs, ("kuttl-case", folder), lambda r, f=folder: analyse_kuttl_case(r, f))
+        case = run.many("kuttl-case", folder, analyse_kuttl_case)
         out.warnings += case.warnings
         if suite is not None or case.kuttl_objects:
             out.kuttl.append((case, suite))

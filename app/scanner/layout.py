@@ -46,7 +46,7 @@ class Layout:
         self.yaml: set[str] = set()
         self.candidates: set[str] = set()  # YAML outside modules, or kuttl-test*: may hold a TestSuite
         self.shape = 0  # bumped whenever modules or test files change
-        self.last: object = None  # the previous scan's result, reused while nothing changed
+        self.last: tuple | None = None  # (shape, analyses used, result) of the last scan, reused while nothing changed
         self._units_moved = False
 
     # -- queries -------------------------------------------------------------

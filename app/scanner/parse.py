@@ -49,7 +49,6 @@ class ParseCache:
         self._raw: dict[str, bytes | str] = {}
         self._parsed: dict[str, Parsed] = {}
         self.memo: dict[tuple, Any] = {}  # owned by app.scanner.core: analyses and layouts
-        self.misses = 0  # analyses (re)computed; a scan that adds none can reuse its last result
 
     def raw(self, ref: BlobRef) -> bytes | str:
         """The blob's bytes, or a warning reason (symlink, too large) when it must not be read."""

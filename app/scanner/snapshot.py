@@ -119,7 +119,6 @@ def memoized(
         files, deps, result = entry
         if _same_files(snapshot, files) and all(_still(snapshot, dep, seen) for dep, seen in deps):
             return result
-    blobs.misses += 1
     reader = Reader(snapshot, blobs)
     result = analyse(reader)
     blobs.memo[key] = (tuple(reader.files.items()), tuple(reader.deps.items()), result)
@@ -143,7 +142,6 @@ def memoized_file(
             before is not None and ref is not None and before.sha == ref.sha and before.mode == ref.mode
         ):
             return result
-    blobs.misses += 1
     result = analyse(blobs, path, ref) if ref is not None else None
     blobs.memo[key] = (ref, result)
     return result

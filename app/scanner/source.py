@@ -9,11 +9,10 @@ repository, not even its config.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import git
-from gitdb.exc import BadName, BadObject
 
 from app.scanner.model import ScanError
 
@@ -76,15 +75,18 @@ class GitSource:
         return self._repo
 
     def resolve(self, ref: str = "HEAD") -> CommitInfo:
-        """The commit a branch, tag, sha or ``HEAD`` names."""
+        """The commit a branch, tag, sha or ``HEAD`` names.
+
+        Asked of the same ``cat-file --batch`` process that reads the blobs, so
+        a scan starts no process just to resolve its ref.
+        """
         try:
-            commit = self.repo.commit(ref)
-            date = commit.committed_datetime  # reads the object: an unknown sha fails here
-        except (BadName, BadObject, ValueError, git.GitCommandError) as exc:
+            sha, _kind, _size, data = self.repo.git.get_object_data(f"{ref}^{{commit}}")
+        except ValueError as exc:  # "<name> missing", or a name with a line break
             if ref == "HEAD" and not self._has_commits():
                 raise ScanError(f"{self.path} has no commits yet") from exc
             raise ScanError(f"unknown ref {ref!r} in {self.path}") from exc
-        return CommitInfo(sha=commit.hexsha, date=date)
+        return CommitInfo(sha=sha.decode() if isinstance(sha, bytes) else sha, date=_committer_date(data))
 
     def tree(self, commit_sha: str) -> dict[str, BlobRef]:
         """Every blob and symlink of a commit's tree: path -> BlobRef (submodules left out)."""
@@ -146,3 +148,14 @@ def _open(path: Path) -> git.Repo:
 def _first_line(text: str | None) -> str:
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
     return lines[0].removeprefix("stderr: ").strip("'") if lines else "git failed"
+
+
+def _committer_date(commit: bytes) -> datetime:
+    header = commit.split(b"\n\n", 1)[0]
+    for line in header.splitlines():
+        if line.startswith(b"committer "):
+            stamp, offset = line.rsplit(b" ", 2)[1:]
+            sign = -1 if offset.startswith(b"-") else 1
+            minutes = sign * (int(offset[1:3]) * 60 + int(offset[3:5]))
+            return datetime.fromtimestamp(int(stamp), timezone(timedelta(minutes=minutes)))
+    raise ScanError("a commit without a committer line")

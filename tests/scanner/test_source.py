@@ -87,3 +87,17 @@ def test_read_many_matches_read_and_skips_missing_objects(tmp_path: Path) -> Non
         shas = [ref.sha for ref in files.values()]
         got = source.read_many([*shas, "0" * 40], chunk=7)
         assert got == {sha: source.read(sha) for sha in shas}
+
+
+def test_commit_dates_keep_their_offset(tmp_path: Path) -> None:
+    repo = git.Repo.init(tmp_path / "r")
+    env = {
+        "GIT_COMMITTER_DATE": "2025-03-30T10:00:00+05:30",
+        "GIT_AUTHOR_DATE": "2025-03-30T10:00:00+05:30",
+        **{f"GIT_{who}_{what}": value for who in ("AUTHOR", "COMMITTER") for what, value in (("NAME", "a"), ("EMAIL", "a@x"))},
+    }
+    repo.git.commit("--allow-empty", "-m", "x", env=env)
+    with GitSource(tmp_path / "r") as source:
+        assert source.resolve().date == repo.head.commit.committed_datetime
+        assert source.resolve().date.utcoffset().total_seconds() == 5.5 * 3600
+    repo.close()
