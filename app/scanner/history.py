@@ -22,7 +22,10 @@ from app.scanner.history_log import Change, LogCommit, iter_log
 from app.scanner.model import Status
 from app.scanner.source import BlobRef
 
-_PR = re.compile(r"\(#(\d+)\)\s*$")
+# A squash merge ends its subject with "(#1010)"; a merge commit starts with
+# "Merge pull request #1010 from ...", and on the first-parent line it is the
+# merge commit that carries the change.
+_PR = re.compile(r"\(#(\d+)\)\s*$|^Merge pull request #(\d+) ")
 _REGRESSED = {str(Status.LEGACY), str(Status.UNTESTED)}
 _CHAINSAW = {str(Status.MIGRATED), str(Status.IN_PROGRESS)}
 # A born module and a removed one share at least this much of their files
@@ -90,7 +93,7 @@ class Walk:
 
 def pr_number(subject: str) -> int | None:
     match = _PR.search(subject)
-    return int(match.group(1)) if match else None
+    return int(match.group(1) or match.group(2)) if match else None
 
 
 def is_regression(from_status: str | None, to_status: str | None, started: bool = True) -> bool:

@@ -146,3 +146,22 @@ def test_an_empty_repository(tmp_path: Path, db_url: str) -> None:
     git.Repo.init(tmp_path / "empty").close()
     result = update(db_url, tmp_path / "empty")
     assert (result.events, result.commits, result.last_commit) == ([], 0, None)
+
+
+def test_a_migration_merged_with_a_merge_commit(gitops: GitOps, days) -> None:
+    base(gitops, days())
+    fork = gitops.builder.head()
+    gitops.builder.delete("ci/test/infra-b/kustomization.yaml")
+    gitops.add_chainsaw_suite("infra-b", [B_CORE])
+    side = gitops.commit("test: b on chainsaw", branch="migrate-b", parent=fork, date=days())
+    bump(gitops, MEDIA, "1.3", days())  # main moved on meanwhile
+    # the merge's tree holds both sides, as git merge would leave it
+    gitops.builder.delete("ci/test/infra-b/kustomization.yaml")
+    gitops.add_chainsaw_suite("infra-b", [B_CORE])
+    merge = gitops.commit("Merge pull request #1010 from team/migrate-b", merge=side, date=days())
+    gitops.builder.flush()
+
+    last = walk(gitops.builder.path).transitions[-1]
+    assert (last.path, last.from_status, last.to_status, last.commit, last.pr) == (
+        B_CORE, "legacy", "migrated", merge.sha, 1010
+    )  # fmt: skip
