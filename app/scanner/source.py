@@ -83,6 +83,11 @@ class GitSource:
         try:
             sha, _kind, _size, data = self.repo.git.get_object_data(f"{ref}^{{commit}}")
         except ValueError as exc:  # "<name> missing", or a name with a line break
+            if "dubious ownership" in str(exc):
+                raise ScanError(
+                    f"git refuses to read {self.path}: it belongs to another user"
+                    f" (git config --global --add safe.directory {self.path})"
+                ) from exc
             if ref == "HEAD" and not self._has_commits():
                 raise ScanError(f"{self.path} has no commits yet") from exc
             raise ScanError(f"unknown ref {ref!r} in {self.path}") from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 from pathlib import Path
 
@@ -101,3 +102,12 @@ def test_commit_dates_keep_their_offset(tmp_path: Path) -> None:
         assert source.resolve().date == repo.head.commit.committed_datetime
         assert source.resolve().date.utcoffset().total_seconds() == 5.5 * 3600
     repo.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="handing a repository to another user needs root")
+def test_a_repository_of_another_user_says_why_git_refuses_it(tmp_path: Path) -> None:
+    repo = build_seed_repo(tmp_path / "theirs")
+    for path in [repo, *repo.rglob("*")]:
+        os.lchown(path, 65534, 65534)
+    with pytest.raises(ScanError, match="belongs to another user .*safe.directory"):
+        scan(repo)
