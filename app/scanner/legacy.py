@@ -153,7 +153,11 @@ def analyse_suite_file(blobs: ParseCache, path: str, ref: BlobRef) -> tuple[list
     for doc in parsed.docs:
         if not is_kuttl(doc, "TestSuite"):
             continue
-        for entry in doc.get("testDirs") or []:
+        entries = doc.get("testDirs") or []
+        if not isinstance(entries, list):
+            warnings.append(ScanWarning(path, "testDirs is not a list"))
+            continue
+        for entry in entries:
             folder = resolve("", str(entry))  # relative to where kuttl runs: the repository root
             if folder is None:
                 warnings.append(ScanWarning(path, f"reference leaves the repository: {entry}"))
