@@ -165,3 +165,31 @@ def test_a_migration_merged_with_a_merge_commit(gitops: GitOps, days) -> None:
     assert (last.path, last.from_status, last.to_status, last.commit, last.pr) == (
         B_CORE, "legacy", "migrated", merge.sha, 1010
     )  # fmt: skip
+
+
+def test_a_marker_rule_repository_read_with_its_own_sawmill_yaml(tmp_path: Path, days, db_url: str) -> None:
+    """Policy folders holding their own tests, moved from kuttl to chainsaw one by one."""
+    from app.repobuilder import RepoBuilder
+    from app.repobuilder.gitops import dump
+
+    pod = dump({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}})
+    chainsaw = dump({
+        "apiVersion": "chainsaw.kyverno.io/v1alpha1", "kind": "Test", "metadata": {"name": "t"},
+        "spec": {"steps": [{"try": [{"apply": {"file": "../policy.yaml"}}]}]},
+    })  # fmt: skip
+    with RepoBuilder(tmp_path / "policies") as b:
+        b.write("sawmill.yaml", "modules:\n  marker: '**/artifacthub-pkg.yml'\n")
+        b.write("kuttl-test.yaml", dump({"apiVersion": "kuttl.dev/v1beta1", "kind": "TestSuite", "testDirs": ["./"]}))
+        for policy in ("best-practices/require-labels", "other/pod-security"):
+            b.write(f"{policy}/artifacthub-pkg.yml", "name: x\n").write(f"{policy}/policy.yaml", pod)
+            b.write(f"{policy}/00-install.yaml", pod).write(f"{policy}/01-assert.yaml", pod)
+        b.commit("feat: two policies with kuttl tests", date=days())
+        b.delete("best-practices/require-labels/00-install.yaml").delete("best-practices/require-labels/01-assert.yaml")
+        b.write("best-practices/require-labels/.chainsaw-test/chainsaw-test.yaml", chainsaw)
+        moved = b.commit("test: require-labels on chainsaw (#4)", date=days())
+    path = tmp_path / "policies"
+
+    update(db_url, path)
+    assert [(e["path"], e["from"], e["to"], e["commit"]) for e in stored(db_url, path) if e["from"]] == [
+        ("best-practices/require-labels", "legacy", "migrated", moved.sha)
+    ]
