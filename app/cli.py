@@ -160,13 +160,15 @@ def scan_command(
     share = 100 * summary.migrated / summary.total if summary.total else 0.0
     if fail_under is not None and share < fail_under:
         fail(f"{share:.1f}% of modules migrated, below --fail-under {fail_under:g}")
-    if fail_on_regression:
-        from app.store.history import open_regressions
+    from app.store.history import history_note, open_regressions
 
-        with session_scope(url) as session:
-            regressed = open_regressions(session, str(repo.resolve()))
-        if regressed:
-            fail(regression_summary(regressed))
+    with session_scope(url) as session:
+        note = history_note(session, str(repo.resolve()))
+        regressed = open_regressions(session, str(repo.resolve())) if fail_on_regression else []
+    if note:
+        typer.echo(note, err=True)
+    if regressed:
+        fail(regression_summary(regressed))
 
 
 @cli.command("history")

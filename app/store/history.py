@@ -268,6 +268,12 @@ def open_regressions(session: Session, repository: str) -> list[dict]:
     return _standing_regressions(events(session, repository))
 
 
+def history_note(session: Session, repository: str) -> str | None:
+    """What the last update had to say (a rewritten history), if anything."""
+    state = session.exec(select(HistoryState).where(HistoryState.repository == repository)).first()
+    return state.note if state else None
+
+
 def branches(session: Session, repository: str) -> list[dict]:
     query = select(HistoryBranch).where(HistoryBranch.repository == repository).order_by(HistoryBranch.path)
     return [

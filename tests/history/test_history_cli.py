@@ -84,3 +84,20 @@ def test_the_progress_bar_waits_a_second_then_draws_on_its_stream() -> None:
     bar(1.0)
     bar.close()
     assert loud.getvalue() == "\rhistory [###############...............]  50%\rhistory [##############################] 100%\n"
+
+
+def test_scan_says_when_history_was_rewritten(gitops: GitOps, days, run) -> None:
+    base(gitops, days())
+    kept = gitops.migrate_suite("infra-a", pr=1, date=days())
+    dropped = gitops.migrate_suite("infra-b", pr=2, date=days())
+    gitops.builder.flush()
+    path = gitops.builder.path
+    assert run("scan", path).exit_code == 0
+    gitops.builder.branch("main", kept)
+    gitops.migrate_suite("apps-media", pr=3, date=days())
+    gitops.builder.flush()
+
+    result = run("scan", path)
+    assert result.exit_code == 0
+    assert f"history was rewritten: {dropped.sha[:8]} is no longer on main; recomputed from {kept.sha[:8]}" in result.output
+    assert "history was rewritten" not in run("scan", path).output  # said once, when it happened
