@@ -32,6 +32,8 @@ def basename(path: str) -> str:
 
 
 class Layout:
+    """Indexes of one snapshot's paths, updated in place by the next snapshot's (see the module doc)."""
+
     def __init__(self, config: ScanConfig) -> None:
         self.config = config
         self.paths: set[str] = set()  # every path a scan may see (excluded ones left out)
@@ -50,12 +52,6 @@ class Layout:
         self._units_moved = False
 
     # -- queries -------------------------------------------------------------
-    def unit(self, folder: str) -> bool | None:
-        """None if ``folder`` is no module or component; else whether it is a component."""
-        if folder in self.root_units:
-            return self.root_units[folder]
-        return False if folder in self.marker_units else None
-
     def holding(self, path: str) -> str | None:
         """The innermost module or component folder holding ``path`` (or equal to it)."""
         while path:
