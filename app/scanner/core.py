@@ -51,7 +51,7 @@ from app.scanner.legacy import (
 )
 from app.scanner.model import ChainsawEvidence, LegacyEvidence, Module, ScanWarning, Status
 from app.scanner.parse import ParseCache
-from app.scanner.snapshot import Reader, Snapshot, memoized, memoized_file
+from app.scanner.snapshot import Reader, Snapshot, memoized, memoized_file, same_blob
 from app.scanner.source import BlobRef
 
 T = TypeVar("T")
@@ -73,8 +73,8 @@ def scan_files(
 
 
 def _same_results(before: list[tuple[tuple, object]], now: list[tuple[tuple, object]]) -> bool:
-    # identity, not equality: a memoized analysis hands back the very object while its inputs hold
-    return len(before) == len(now) and all(b[0] == n[0] and b[1] is n[1] for b, n in zip(before, now))
+    # a memoized analysis hands back the very object while its inputs hold, so identity decides fast
+    return len(before) == len(now) and all(b[0] == n[0] and (b[1] is n[1] or b[1] == n[1]) for b, n in zip(before, now))
 
 
 def relevant(path: str, config: ScanConfig) -> bool:
@@ -178,8 +178,7 @@ def _analyse(snapshot: Snapshot, blobs: ParseCache, layout: Layout) -> _Analyses
 def _analyse_kuttl(run: _Run, layout: Layout) -> None:
     out = run.out
     suites: dict[str, str] = {}  # test dir -> the TestSuite file naming it
-    for path in sorted(layout.candidates):
-        dirs, problems = run.one("kuttl-suite", path, analyse_suite_file) or ([], [])
+    for path, (dirs, problems) in _suite_files(run, layout):
         out.warnings += problems
         for folder in dirs:
             suites.setdefault(folder, path)
@@ -197,6 +196,28 @@ def _analyse_kuttl(run: _Run, layout: Layout) -> None:
         out.warnings += case.warnings
         if suite is not None or case.kuttl_objects:
             out.kuttl.append((case, suite))
+
+
+def _suite_files(run: _Run, layout: Layout) -> tuple:
+    """The candidates that hold a kuttl TestSuite (or a problem), with their testDirs.
+
+    Every YAML file outside the modules is a candidate, so this loop runs over
+    many files at every call: it keeps to one lookup and one identity test for
+    a file whose blob has not changed.
+    """
+    memo = run.blobs.memo.setdefault(("kuttl-suites",), {})
+    get = run.snapshot.get
+    found = []
+    for path in layout.sorted_candidates():
+        ref = get(path)
+        entry = memo.get(path)
+        if entry is None or not same_blob(entry[0], ref):
+            entry = memo[path] = (ref, analyse_suite_file(run.blobs, path, ref) if ref is not None else ([], []))
+        if entry[1][0] or entry[1][1]:
+            found.append((path, entry[1]))
+    found = tuple(found)
+    run.out.used.append((("kuttl-suites",), found))
+    return found
 
 
 def _suite_of(folder: str, suites: dict[str, str]) -> str | None:

@@ -50,6 +50,7 @@ class Layout:
         self.shape = 0  # bumped whenever modules or test files change
         self.last: tuple | None = None  # (shape, analyses used, result) of the last scan, reused while nothing changed
         self._units_moved = False
+        self._sorted: tuple[int, list[str]] = (-1, [])
 
     # -- queries -------------------------------------------------------------
     def holding(self, path: str) -> str | None:
@@ -62,6 +63,11 @@ class Layout:
 
     def units(self) -> dict[str, bool]:
         return {**{f: False for f in self.marker_units}, **self.root_units}
+
+    def sorted_candidates(self) -> list[str]:
+        if self._sorted[0] != self.shape:
+            self._sorted = (self.shape, sorted(self.candidates))
+        return self._sorted[1]
 
     def suite_kustomizations(self) -> list[str]:
         """Kustomizations directly in a suite folder (a direct subfolder of a test root)."""

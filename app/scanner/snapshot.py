@@ -87,14 +87,16 @@ def _listing(snapshot: Snapshot, paths: list[str]) -> tuple:
     return tuple((p, _key(snapshot.files[p])) for p in paths)
 
 
+def same_blob(before: BlobRef | None, now: BlobRef | None) -> bool:
+    # identity first: a history walk keeps the same BlobRef for an unchanged path
+    return now is before or (
+        now is not None and before is not None and now.sha == before.sha and now.mode == before.mode
+    )
+
+
 def _same_files(snapshot: Snapshot, seen: tuple[tuple[str, BlobRef | None], ...]) -> bool:
     get = snapshot.get
-    for path, before in seen:
-        now = get(path)
-        # identity first: a history walk keeps the same BlobRef for an unchanged path
-        if now is not before and (now is None or before is None or now.sha != before.sha or now.mode != before.mode):
-            return False
-    return True
+    return all(same_blob(before, get(path)) for path, before in seen)
 
 
 def _still(snapshot: Snapshot, dep: tuple, seen: Any) -> bool:
@@ -138,9 +140,7 @@ def memoized_file(
     entry = blobs.memo.get(key)
     if entry is not None:
         before, result = entry
-        if before is ref or (
-            before is not None and ref is not None and before.sha == ref.sha and before.mode == ref.mode
-        ):
+        if same_blob(before, ref):
             return result
     result = analyse(blobs, path, ref) if ref is not None else None
     blobs.memo[key] = (ref, result)
