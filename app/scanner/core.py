@@ -32,7 +32,7 @@ first scan, a commit's changed blobs in a walk) to pipeline them.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -59,17 +59,59 @@ PAIR = re.compile(r"^(?P<stem>.+)-(?:core|extra)$")
 
 
 def scan_files(
-    files: Mapping[str, BlobRef], blobs: ParseCache, config: ScanConfig
+    files: Mapping[str, BlobRef],
+    blobs: ParseCache,
+    config: ScanConfig,
+    changed: Collection[str] | None = None,
 ) -> tuple[list[Module], list[Module], list[ScanWarning]]:
-    """Modules (sorted by path), components, and warnings of one snapshot."""
-    layout = _layout(files, blobs, config)
+    """Modules (sorted by path), components, and warnings of one snapshot.
+
+    ``changed``, optional: the paths added, edited or removed in ``files``
+    since the previous call with this same mapping and ParseCache (a history
+    walk knows them from ``git log --raw``). With it, a call whose changes
+    touch nothing the last scan read returns at once; it is ignored when
+    ``files`` is another mapping than last time.
+    """
+    previous = _last(blobs, config)
+    layout = _layout(files, blobs, config, changed)
+    if layout.followed_changes and previous is not None and previous[0] == layout.shape and not layout.touched(changed):
+        return previous[2]  # nothing this call changed was read by the last scan
     analyses = _analyse(Snapshot(files, layout), blobs, layout)
-    previous = layout.last
+    _note_reads(layout, blobs, analyses.used)
     if previous is not None and previous[0] == layout.shape and _same_results(previous[1], analyses.used):
         return previous[2]  # nothing a scan depends on changed since the last call
     result = _link(layout, analyses)
     layout.last = (layout.shape, analyses.used, result)
     return result
+
+
+def _last(blobs: ParseCache, config: ScanConfig) -> tuple | None:
+    layout = blobs.memo.get(("layout", config))
+    return layout.last if layout is not None else None
+
+
+def _note_reads(layout: Layout, blobs: ParseCache, used: list[tuple[tuple, object]]) -> None:
+    """What the analyses just used looked at, so a later call can tell whether its changes matter."""
+    reads: set[str] = set(layout.candidates) | layout.steps | layout.chainsaw | layout.workflows
+    listed: set[str] = set()
+    dir_tests: set[str] = set()
+    globbed = False
+    for key, _result in used:
+        entry = blobs.memo.get(key)
+        if len(key) != 2 or not isinstance(entry, tuple) or len(entry) != 3:
+            continue  # one-file analyses: their path is among the sets above
+        files, deps, _ = entry
+        reads.update(path for path, _ref in files)
+        for (kind, arg), _seen in deps:
+            if kind == "dir":
+                listed.add(arg)
+            elif kind == "isdir":
+                reads.add(arg)
+                dir_tests.add(arg)
+            elif kind == "glob":
+                globbed = True
+    reads.update(layout.suite_kustomizations())
+    layout.reads, layout.listed, layout.dir_tests, layout.globbed = reads, listed, dir_tests, globbed
 
 
 def _same_results(before: list[tuple[tuple, object]], now: list[tuple[tuple, object]]) -> bool:
@@ -108,11 +150,13 @@ def likely_reads(files: Mapping[str, BlobRef], config: ScanConfig, blobs: ParseC
     return out
 
 
-def _layout(files: Mapping[str, BlobRef], blobs: ParseCache, config: ScanConfig) -> Layout:
+def _layout(
+    files: Mapping[str, BlobRef], blobs: ParseCache, config: ScanConfig, changed: Collection[str] | None = None
+) -> Layout:
     layout = blobs.memo.get(("layout", config))
     if layout is None:
         layout = blobs.memo[("layout", config)] = Layout(config)
-    layout.update(files)
+    layout.update(files, changed)
     return layout
 
 

@@ -12,7 +12,7 @@ new content inside a module leaves it alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
 from app.scanner.config import ScanConfig, glob_match
@@ -29,6 +29,12 @@ def parent(path: str) -> str:
 
 def basename(path: str) -> str:
     return path.rpartition("/")[2]
+
+
+def _ancestors(path: str):
+    while path:
+        path = parent(path)
+        yield path
 
 
 class Layout:
@@ -51,6 +57,12 @@ class Layout:
         self.last: tuple | None = None  # (shape, analyses used, result) of the last scan, reused while nothing changed
         self._units_moved = False
         self._sorted: tuple[int, list[str]] = (-1, [])
+        self._files: Mapping[str, object] | None = None
+        self.reads: set[str] = set()  # paths the last scan looked inside
+        self.listed: set[str] = set()  # folders whose listing the last scan used
+        self.dir_tests: set[str] = set()  # paths the last scan asked "is this a folder?"
+        self.globbed = False  # the last scan expanded a glob: any new path may matter
+        self.followed_changes = False  # the last update trusted the caller's changed paths
 
     # -- queries -------------------------------------------------------------
     def holding(self, path: str) -> str | None:
@@ -63,6 +75,17 @@ class Layout:
 
     def units(self) -> dict[str, bool]:
         return {**{f: False for f in self.marker_units}, **self.root_units}
+
+    def touched(self, changed: Iterable[str]) -> bool:
+        """Whether any of ``changed`` can alter the last scan's result (its shape aside)."""
+        if self.globbed:
+            return True
+        for path in changed:
+            if path in self.reads or parent(path) in self.listed:
+                return True
+            if self.dir_tests and any(folder in self.dir_tests for folder in _ancestors(path)):
+                return True
+        return False
 
     def sorted_candidates(self) -> list[str]:
         if self._sorted[0] != self.shape:
@@ -82,11 +105,20 @@ class Layout:
         return sorted(out)
 
     # -- updates -------------------------------------------------------------
-    def update(self, files: Mapping[str, object]) -> None:
-        keys = files.keys()
-        added = keys - self.paths - self.excluded
-        removed = self.paths - keys
-        self.excluded &= keys
+    def update(self, files: Mapping[str, object], changed: Iterable[str] | None = None) -> None:
+        """Follow ``files``; ``changed`` (paths added, edited or removed since the last
+        call with this same mapping) spares comparing every path."""
+        self.followed_changes = changed is not None and files is self._files
+        if self.followed_changes:
+            added = {p for p in changed if p in files and p not in self.paths and p not in self.excluded}
+            removed = {p for p in changed if p not in files and p in self.paths}
+            self.excluded -= {p for p in changed if p not in files}
+        else:
+            keys = files.keys()
+            added = keys - self.paths - self.excluded
+            removed = self.paths - keys
+            self.excluded &= keys
+        self._files = files  # held, so a later mapping cannot pass for it by a reused id
         if not added and not removed:
             return
         for path in removed:

@@ -9,7 +9,7 @@ import git
 from app.repobuilder import RepoBuilder
 from app.repobuilder.gitops import INFRA, GitOps, build_seed_repo, flux_kustomization, seed_history
 from app.scanner import GitSource, ParseCache, ScanConfig, relevant, scan, scan_files
-from tests.scanner.conftest import template
+from tests.scanner.conftest import chainsaw, template
 
 NET = f"{INFRA}/networking-core"
 
@@ -79,21 +79,48 @@ def test_a_shared_cache_gives_the_fresh_answer_at_every_commit_in_any_order(tmp_
         builder.write("ci/test/kuttl/kuttl-test.yaml", "apiVersion: kuttl.dev/v1beta1\nkind: TestSuite\ntestDirs: [ci/test/kuttl/cases]\n")
         builder.write("ci/test/kuttl/cases/media-extra/00-install.yaml", flux_kustomization("x", f"{INFRA}/media-extra"))
         repo.commit("kuttl")
+        builder.write("ci/test/kuttl/cases/media-extra/01-assert.yaml", "kind: Pod\n")
+        builder.write(f"{INFRA}/globbed-core/README.md", "# globbed\n")
+        builder.write("ci/test/globs/chainsaw-test.yaml", chainsaw({"try": [{"apply": {"file": "extras/*.yaml"}}]}))
+        repo.commit("a kuttl step more, a chainsaw test that globs")
+        builder.write("ci/test/globs/extras/g.yaml", flux_kustomization("g", f"{INFRA}/globbed-core"))
+        repo.commit("a file the glob now matches")
         builder.delete("ci/test/kuttl/kuttl-test.yaml")
         repo.commit("kuttl suite file gone")
+        # edits only: the shape stays, what was read changes (or not)
+        builder.write(
+            "ci/test/infra-kubernetes/validate-infra-kubernetes-core.yaml", template(*[{"assert": {"file": "x"}}] * 9)
+        )
+        repo.commit("more assertions")
+        builder.write(f"{INFRA}/networking-core/metallb/helmrelease.yaml", "chart: bumped\n")
+        repo.commit("chart bump")
+        builder.write("ci/test/apps-media/kustomization.yaml", "resources: []\n")
+        repo.commit("media suite emptied")
     commits = [c.hexsha for c in reversed(list(git.Repo(tmp_path / "r").iter_commits("main")))]
     order = commits + commits[::-1] + commits[::3] + commits[1::2]
     config = ScanConfig()
     with GitSource(tmp_path / "r") as source:
-        shared = ParseCache(source.read)
-        files: dict = {}
-        for sha in order:
-            tree = source.tree(sha)
-            for path in list(files):  # keep ONE dict, edited in place, as a history walk does
-                if path not in tree:
-                    del files[path]
-            files.update(tree)
-            assert results(scan_files(files, shared, config)) == results(scan_files(tree, ParseCache(source.read), config)), sha
+        fresh = {sha: results(scan_files(source.tree(sha), ParseCache(source.read), config)) for sha in commits}
+        assert fresh[commits[-5]] != fresh[commits[-6]]  # the glob's new match shows
+        assert fresh[commits[-3]] != fresh[commits[-4]]  # so do the new assertions
+        assert fresh[commits[-2]] == fresh[commits[-3]]  # a chart bump changes nothing
+        assert fresh[commits[-1]] != fresh[commits[-2]]  # media has no test any more
+        for tell_changes in (False, True):
+            shared = ParseCache(source.read)
+            files: dict = {}
+            for step, sha in enumerate(order):
+                tree = source.tree(sha)
+                changed = {p for p in files if p not in tree} | {p for p, ref in tree.items() if files.get(p) != ref}
+                for path in changed:  # ONE dict, edited in place, as a history walk keeps it
+                    if path in tree:
+                        files[path] = tree[path]
+                    else:
+                        del files[path]
+                scanned = scan_files(files, shared, config, changed if tell_changes else None)
+                assert results(scanned) == fresh[sha], (tell_changes, sha)
+                if step % 5 == 0:  # another mapping in between (a branch's tree): changes are not trusted then
+                    other = source.tree(commits[step % len(commits)])
+                    assert results(scan_files(other, shared, config, set())) == fresh[commits[step % len(commits)]]
 
 
 def test_marker_modules_come_and_go_with_their_marker(tmp_path: Path) -> None:
