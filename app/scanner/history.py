@@ -10,7 +10,7 @@ shared ``ParseCache``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -62,8 +62,9 @@ class Transition:
 class StatusOracle(Protocol):
     """What the walk asks of the scanner (see ``app.scanner.history_scan``)."""
 
-    def statuses(self, files: Mapping[str, BlobRef]) -> dict[str, str]:
-        """Module path -> status for this snapshot."""
+    def statuses(self, files: Mapping[str, BlobRef], changed: Collection[str] | None = None) -> dict[str, str]:
+        """Module path -> status for this snapshot; ``changed``: the paths changed in
+        ``files`` since the previous call (None when unknown)."""
 
     def may_change(self, old: BlobRef, new: BlobRef | None) -> bool:
         """Whether replacing ``old`` can change the last result (False only when
@@ -121,7 +122,7 @@ def walk_history(
     files = dict(start.files) if start else {}
     walk = Walk(statuses=dict(start.statuses) if start else {})
     revisions = [f"{start.commit}..{tip}"] if start else [tip]
-    fresh = True  # nothing is known about what the oracle last read
+    pending: set[str] | None = None  # paths changed since the oracle's last call; None before it
     oracle.prefetch(files)
     for commit in _read_ahead(iter_log(repo, revisions, list(paths)), oracle):
         walk.commits += 1
@@ -129,11 +130,13 @@ def walk_history(
         if progress:
             progress(commit.date)
         removed, dirty = _apply(files, commit.changes, oracle)
-        if not (dirty or fresh):
-            continue
-        fresh = False
+        if pending is not None:
+            pending.update(c.path for c in commit.changes)
+            if not dirty:
+                continue
         walk.scans += 1
-        now = oracle.statuses(files)
+        now = oracle.statuses(files, pending)
+        pending = set()
         walk.transitions.extend(_transitions(commit, walk.statuses, now, files, removed))
         walk.statuses = now
     return walk

@@ -9,7 +9,7 @@ each blob is read once, parsed once, and each test analysed once per version.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,8 +79,8 @@ class HistoryScanner:
     def __exit__(self, *exc) -> None:
         self._source.close()
 
-    def statuses(self, files: Mapping[str, BlobRef]) -> dict[str, str]:
-        modules, _components, _warnings = scan_files(files, self.cache, self.config)
+    def statuses(self, files: Mapping[str, BlobRef], changed: Collection[str] | None = None) -> dict[str, str]:
+        modules, _components, _warnings = scan_files(files, self.cache, self.config, changed)
         return {m.path: str(m.status) for m in modules}
 
     def may_change(self, old: BlobRef, new: BlobRef | None) -> bool:

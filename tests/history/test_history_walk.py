@@ -193,3 +193,16 @@ def test_a_marker_rule_repository_read_with_its_own_sawmill_yaml(tmp_path: Path,
     assert [(e["path"], e["from"], e["to"], e["commit"]) for e in stored(db_url, path) if e["from"]] == [
         ("best-practices/require-labels", "legacy", "migrated", moved.sha)
     ]
+
+
+def test_an_edit_to_a_test_file_alone_moves_a_module(gitops: GitOps, days) -> None:
+    from app.repobuilder.gitops import kustomize
+
+    base(gitops, days())
+    bump(gitops, A_EXTRA, "1.1", days())
+    gitops.builder.write("ci/test/infra-a/kustomization.yaml", kustomize(["infra-a-core.yaml"]))
+    edit = gitops.commit("test: stop testing a-extra for now", date=days())
+    gitops.builder.flush()
+
+    last = walk(gitops.builder.path).transitions[-1]
+    assert (last.path, last.from_status, last.to_status, last.commit) == (A_EXTRA, "legacy", "untested", edit.sha)
