@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from app.config import get_settings
+from app.repobuilder import RepoBuilder
 from app.repobuilder.gitops import SEED_TAG_BEFORE_POC, build_seed_repo
 from app.store.db import session_scope
 from app.store.scans import latest_scan, scan_modules
@@ -80,6 +81,18 @@ def test_bad_config_is_one_line(run, seed_repo: Path, tmp_path: Path) -> None:
     result = run(seed_repo, "--config", bad)
     assert result.exit_code == 1
     assert result.stderr.strip() == f"error: {bad}: modules.roots must be a list of path globs"
+
+
+def test_a_repository_without_modules_says_where_to_look(run, tmp_path: Path) -> None:
+    with RepoBuilder(tmp_path / "plain") as builder:
+        builder.write("README.md", "# nothing to see\n")
+        builder.commit("init")
+    result = run(tmp_path / "plain")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[-2:] == [
+        "no modules found: set modules.roots or modules.marker in sawmill.yaml (see docs/scanner.md)",
+        "0 of 0 modules migrated (0%)",
+    ]
 
 
 @pytest.mark.parametrize("case", ["not-a-repo", "bad-ref"])

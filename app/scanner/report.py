@@ -25,6 +25,8 @@ def table(result: ScanResult) -> list[str]:
         rows.append((name, str(module.status), covering_test(module), assertions))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip() for r in rows]
+    if not result.modules and not result.components:
+        lines.append("no modules found: set modules.roots or modules.marker in sawmill.yaml (see docs/scanner.md)")
     if result.warnings:
         lines.append(f"{len(result.warnings)} warning(s); --json lists them")
     lines.append(result.summary.line())
