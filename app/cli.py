@@ -126,12 +126,16 @@ def serve(
 
 @cli.command("scan")
 def scan_command(
-    path: Path | None = typer.Argument(None, help="The repository (default SAWMILL_REPO, then the current folder)."),
-    ref: str | None = typer.Option(None, "--ref", help="Branch, tag or commit to scan (default HEAD)."),
-    config: Path | None = typer.Option(None, "--config", help="A sawmill.yaml to use instead of the repository's own."),
+    path: Path | None = typer.Argument(
+        None, metavar="PATH", help="The repository (default SAWMILL_REPO, then the current folder)."
+    ),
+    ref: str | None = typer.Option(None, "--ref", metavar="REF", help="Branch, tag or commit to scan (default HEAD)."),
+    config: Path | None = typer.Option(
+        None, "--config", metavar="FILE", help="A sawmill.yaml to use instead of the repository's own."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of the table."),
     fail_under: float | None = typer.Option(
-        None, "--fail-under", min=0, max=100, help="Exit 1 when less than PCT percent of modules are migrated."
+        None, "--fail-under", metavar="PCT", min=0, max=100, help="Exit 1 when less than PCT percent of modules are migrated."
     ),
     fail_on_regression: bool = typer.Option(
         False, "--fail-on-regression", help="Exit 1 while a module's last move was a regression (see `sawmill history`)."
