@@ -130,7 +130,7 @@ def run() -> list[Result]:
             with session_scope(url) as session:
                 stats["update"] = update_history(session, path, f"bench-{next(keys)}", config)
 
-        took = best_of(backfill, repeat=3)
+        took = best_of(backfill, repeat=5)
         full = stats["update"]
         stream = best_of(lambda: stream_only(path, paths), repeat=3)
         incremental = []

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from app.scanner.model import ScanError
 
@@ -21,8 +22,7 @@ _FORMAT = "%x01%H%x00%P%x00%ct%x00%an%x00%s"
 _CHUNK = 1 << 16
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(NamedTuple):
     """One line of ``git log --raw``: ``status`` is A, M, D or T (renames are split)."""
 
     status: str
@@ -83,13 +83,16 @@ def iter_log(repo: Path | str, revisions: Sequence[str], paths: Sequence[str]) -
 
 
 def _tokens(stream) -> Iterator[str]:
-    """The NUL-separated fields of the stream, read in chunks."""
+    """The NUL-separated fields of the stream, read and decoded a chunk at a time."""
     pending = b""
     while chunk := stream.read(_CHUNK):
         pending += chunk
-        *complete, pending = pending.split(b"\0")
-        for token in complete:
-            yield token.decode("utf-8", "surrogateescape")
+        cut = pending.rfind(b"\0")
+        if cut < 0:
+            continue
+        # NUL never occurs inside a multi-byte UTF-8 sequence: cutting there is safe
+        text, pending = pending[:cut].decode("utf-8", "surrogateescape"), pending[cut + 1 :]
+        yield from text.split("\0")
     if pending:
         yield pending.decode("utf-8", "surrogateescape")
 

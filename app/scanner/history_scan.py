@@ -134,19 +134,22 @@ def resolve(repo: Path | str, ref: str) -> Tip | None:
     """The commit ``ref`` names and the branch it stands for; None when ``HEAD`` names no commit yet."""
     if not Path(repo).is_dir():
         raise ScanError(f"{repo} does not exist")
-    if not git_lines(repo, "rev-parse", "--git-dir"):
-        raise ScanError(f"{repo} is not a git repository")
-    lines = git_lines(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    if not lines:
+    found = git_lines(repo, "log", "-1", "--format=%H%x00%ct", ref, "--")
+    if not found:  # only now find out why: the usual path costs two processes
+        if not git_lines(repo, "rev-parse", "--git-dir"):
+            raise ScanError(f"{repo} is not a git repository")
         if ref == "HEAD":  # an empty repository, or HEAD naming a branch not made yet
             return None
         raise ScanError(f"unknown ref {ref!r} in {repo}")
-    branch = git_lines(repo, "rev-parse", "--abbrev-ref", ref)
-    stamp = git_lines(repo, "show", "-s", "--format=%ct", lines[0])
+    sha, stamp = found[0].split("\0")
+    if ref == "HEAD":
+        branch = git_lines(repo, "symbolic-ref", "--quiet", "--short", "HEAD")
+    else:
+        branch = git_lines(repo, "rev-parse", "--abbrev-ref", ref)
     return Tip(
-        sha=lines[0],
+        sha=sha,
         branch=branch[0] if branch and branch[0] != "HEAD" else ref,
-        date=datetime.fromtimestamp(int(stamp[0]), UTC),
+        date=datetime.fromtimestamp(int(stamp), UTC),
     )
 
 
