@@ -130,4 +130,6 @@ def git_lines(repo: Path | str, *args: str) -> list[str]:
     )
     if done.returncode != 0:
         return []
-    return done.stdout.decode("utf-8", "surrogateescape").splitlines()
+    # split on "\n" only: str.splitlines would also cut at characters a path may hold
+    lines = done.stdout.decode("utf-8", "surrogateescape").split("\n")
+    return lines[:-1] if lines and lines[-1] == "" else lines

@@ -157,3 +157,23 @@ def test_rebuild_walks_everything_again_without_duplicates(gitops: GitOps, days,
         again = record_history(session, path, rebuild=True)
     assert (again.full, again.commits) == (True, 2)
     assert moves(stored(db_url, path)) == before
+
+
+def test_a_rescan_resumes_from_files_with_odd_names(gitops: GitOps, days, db_url: str) -> None:
+    from app.repobuilder.gitops import INFRA, flux_kustomization, kustomize
+
+    base(gitops, days())
+    odd = "c\u2028core\x1c.yaml"  # characters str.splitlines would break a line at
+    gitops.add_module(f"{INFRA}/c-core")
+    gitops.builder.write(f"ci/test/infra-c/{odd}", flux_kustomization("c", f"{INFRA}/c-core"))
+    gitops.builder.write("ci/test/infra-c/kustomization.yaml", kustomize([odd]))
+    gitops.commit("feat: c-core, its manifest oddly named", date=days())
+    gitops.builder.flush()
+    path = gitops.builder.path
+    update(db_url, path)
+    assert stored(db_url, path, f"{INFRA}/c-core")[0]["to"] == "legacy"
+
+    gitops.migrate_suite("infra-b", pr=2, date=days())
+    gitops.builder.flush()
+    assert [(t.path, t.to_status) for t in update(db_url, path).events] == [(B_CORE, "migrated")]
+    assert moves(stored(db_url, path)) == moves(backfill(db_url, path))
