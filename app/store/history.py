@@ -18,7 +18,7 @@ from sqlmodel import Field, Session, SQLModel, delete, select
 
 from app.scanner import history_scan
 from app.scanner.config import ScanConfig
-from app.scanner.history import Start, Transition, replay, walk_history
+from app.scanner.history import Start, Transition, Walk, replay, walk_history
 from app.scanner.history_metrics import Forecast, Point, burndown, forecast
 
 
@@ -109,27 +109,32 @@ def update_history(
         state.last_commit = ""
     start_commit, stored, note = _resume_point(session, repository, repo, state, tip, paths)
     with history_scan.HistoryScanner(repo, config) as scanner:
-        start = None
-        if start_commit:
-            files = history_scan.relevant_files(repo, start_commit, paths)
-            start = Start(start_commit, files, replay(e.transition() for e in stored))
-        walk = walk_history(
-            repo, tip.sha, paths, scanner, start=start,
-            progress=_dated(progress, tip.date) if progress else None,
-        )  # fmt: skip
+        walk = _walk(repo, tip, paths, scanner, start_commit, stored, progress)
         seq = stored[-1].seq + 1 if stored else 0
         for offset, t in enumerate(walk.transitions):
             session.add(_row(repository, seq + offset, t))
-        statuses = walk.statuses if walk.commits or start is None else start.statuses
-        _store_branches(session, repository, scanner.branch_progress(tip, statuses))
+        _store_branches(session, repository, scanner.branch_progress(tip, walk.statuses))
     state = state or HistoryState(repository=repository, branch=tip.branch, last_commit=tip.sha, updated_at=_now())
     state.branch, state.last_commit, state.updated_at, state.note = tip.branch, tip.sha, _now(), note
     session.add(state)
     session.flush()
     return HistoryUpdate(
-        events=walk.transitions, commits=walk.commits, full=start is None, note=note,
+        events=walk.transitions, commits=walk.commits, full=start_commit is None, note=note,
         last_commit=tip.sha, seconds=time.perf_counter() - started,
     )  # fmt: skip
+
+
+def _walk(repo, tip, paths, scanner, start_commit, stored, progress) -> Walk:
+    """The walk from ``start_commit`` (None: from the first commit) to the tip."""
+    statuses = replay(e.transition() for e in stored)
+    if start_commit == tip.sha:  # nothing new: no tree to list, no log to read
+        return Walk(statuses=statuses)
+    start = None
+    if start_commit:
+        start = Start(start_commit, history_scan.relevant_files(repo, start_commit, paths), statuses)
+    return walk_history(
+        repo, tip.sha, paths, scanner, start=start, progress=_dated(progress, tip.date) if progress else None
+    )
 
 
 def _resume_point(session, repository, repo, state, tip, paths) -> tuple[str | None, list[HistoryEvent], str | None]:
