@@ -12,7 +12,7 @@ from pathlib import Path
 from app.scanner import GitSource, ParseCache, load_config, scan
 from app.scanner.model import ScanResult
 from app.store.db import session_scope
-from app.store.history import record_history
+from app.store.history import branches, record_history
 from app.store.progress_sync import after_scan
 from app.store.scans import Scan, record_scan, utcnow
 
@@ -31,9 +31,12 @@ def scan_and_store(
     """
     started_at = utcnow()
     result = scan(repo, ref=ref, config_path=config_path)
+    repository = str(Path(repo).resolve())
     with session_scope(database_url) as session:
-        stored = record_scan(session, result, repository=str(Path(repo).resolve()), started_at=started_at)
-        record_history(session, repo, config_path, history_progress)  # the default branch's, incremental
+        history = record_history(session, repo, config_path, history_progress)  # the default branch's, incremental
+        if history.last_commit == result.commit:  # work in flight elsewhere counts against the default branch only
+            result.mark_in_flight({b["module"]: b["branch"] for b in branches(session, repository)})
+        stored = record_scan(session, result, repository=repository, started_at=started_at)
         synced = after_scan(session, result, lambda: progress_document_at(repo, result.commit, config_path))
         if synced.import_error:  # the scan stands; the user sees why the document was not imported
             stored.warnings = [*stored.warnings, {"path": "progress_document", "reason": synced.import_error}]

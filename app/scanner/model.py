@@ -85,6 +85,7 @@ class Module:
     evidence: Evidence = field(default_factory=Evidence)
     pair: str | None = None  # "networking" for networking-core / networking-extra
     component: bool = False  # components are listed, but outside the migration totals
+    branch: str | None = None  # another branch whose chainsaw tests make a legacy module in_progress
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -125,6 +126,14 @@ class ScanResult:
     @property
     def summary(self) -> Summary:
         return Summary.of(self.modules)
+
+    def mark_in_flight(self, branches: dict[str, str]) -> None:
+        """Chainsaw tests on another branch (module path -> branch) make a module
+        that is legacy here ``in_progress``, with that branch named."""
+        for module in self.modules:
+            if module.status == Status.LEGACY and module.path in branches:
+                module.status = Status.IN_PROGRESS
+                module.branch = branches[module.path]
 
     def to_dict(self) -> dict:
         return {

@@ -36,6 +36,7 @@ class ModuleResult(SQLModel, table=True):
     pair: str | None = None
     component: bool = False
     status: str
+    branch: str | None = None  # the branch whose chainsaw tests make it in_progress
     evidence: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
@@ -63,6 +64,7 @@ def record_scan(session: Session, result: ScanResult, repository: str, started_a
                 pair=module.pair,
                 component=module.component,
                 status=str(module.status),
+                branch=module.branch,
                 evidence=data["evidence"],
             )
         )

@@ -29,6 +29,7 @@ class Card:
     tests: list[str] = field(default_factory=list)
     assertions: int = 0
     legacy: list[str] = field(default_factory=list)
+    branches: list[str] = field(default_factory=list)  # where chainsaw tests are in flight
 
     @property
     def href(self) -> str:
@@ -63,7 +64,8 @@ def make_card(modules: list[ModuleResult]) -> Card:
     for module in modules:
         tests.update(chainsaw_tests(module))
         legacy.extend(x for x in legacy_tests(module) if x not in legacy)
-    return Card(title, first.status, first.group, modules, sorted(tests), sum(tests.values()), legacy)
+    branches = sorted({m.branch for m in modules if m.branch})
+    return Card(title, first.status, first.group, modules, sorted(tests), sum(tests.values()), legacy, branches)
 
 
 def board(modules: list[ModuleResult]) -> dict[str, list[Card]]:

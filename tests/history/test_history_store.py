@@ -177,3 +177,50 @@ def test_a_rescan_resumes_from_files_with_odd_names(gitops: GitOps, days, db_url
     gitops.builder.flush()
     assert [(t.path, t.to_status) for t in update(db_url, path).events] == [(B_CORE, "migrated")]
     assert moves(stored(db_url, path)) == moves(backfill(db_url, path))
+
+
+def test_a_scan_of_the_default_branch_shows_work_in_flight_as_in_progress(gitops: GitOps, days, db_url: str) -> None:
+    from app.services import scan_and_store
+    from app.store.scans import scan_modules
+
+    base(gitops, days())
+    main = gitops.migrate_suite("infra-a", pr=1, date=days())
+    gitops.builder.delete("ci/test/infra-b/kustomization.yaml")
+    gitops.add_chainsaw_suite("infra-b", [B_CORE])
+    gitops.commit("wip: migrate b to chainsaw", branch="feature/b", parent=main)
+    gitops.builder.flush()
+    path = gitops.builder.path
+
+    stored, result = scan_and_store(db_url, path)
+    by_path = {m.path: m for m in result.modules}
+    assert (by_path[B_CORE].status, by_path[B_CORE].branch) == ("in_progress", "feature/b")
+    assert (by_path[MEDIA].status, by_path[MEDIA].branch) == ("legacy", None)
+    assert result.to_dict()["summary"]["counts"]["in_progress"] == 1
+    with session_scope(db_url) as session:
+        rows = {m.path: m for m in scan_modules(session, stored.id)}
+    assert (rows[B_CORE].status, rows[B_CORE].branch) == ("in_progress", "feature/b")
+
+    _, older = scan_and_store(db_url, path, ref="main~1")  # not the default branch's tip: no overlay
+    assert {m.path: m.status for m in older.modules}[B_CORE] == "legacy"
+
+
+def test_the_board_names_the_branch_in_flight(gitops: GitOps, days, db_url: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from app.config import Settings
+    from app.services import scan_and_store
+    from app.web.main import create_app
+
+    base(gitops, days())
+    main = gitops.migrate_suite("infra-a", pr=1, date=days())
+    gitops.add_chainsaw_suite("apps-media", [MEDIA])
+    gitops.commit("wip: media", branch="media-chainsaw", parent=main)
+    gitops.builder.flush()
+    scan_and_store(db_url, gitops.builder.path)
+
+    client = TestClient(create_app(Settings(database_url=db_url, repo=gitops.builder.path)))
+    board = client.get("/").text
+    card = board.split(f'data-module="{MEDIA}"', 1)[1].split("</article>", 1)[0]
+    assert "chainsaw on <code>media-chainsaw</code>" in card
+    assert 'data-status="in_progress"' in board.split(f'data-module="{MEDIA}"', 1)[0].rsplit("<section", 1)[1]
+    assert "media-chainsaw" in client.get(f"/modules/{MEDIA}").text
