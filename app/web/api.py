@@ -19,7 +19,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
-from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -32,13 +31,11 @@ from app.store.scan_jobs import get_job, mark_job, queue_job
 from app.store.scans import ModuleResult, latest_scan, scan_modules
 from app.web import badges
 from app.web.auth import ReaderDep, WriterDep, reader
-from app.web.deps import SessionDep, SettingsDep
+from app.web.deps import Id, SessionDep, SettingsDep
 from app.web.status_cache import Memo, watch_for
 
 log = logging.getLogger("sawmill.api")
 router = APIRouter(prefix="/api", tags=["api"])
-# SQLite integers are 64-bit: a larger id must be a 422, not an OverflowError.
-Id = Annotated[int, PathParam(ge=1, le=2**63 - 1)]
 badge_router = APIRouter(tags=["badges"])
 
 

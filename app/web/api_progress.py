@@ -21,9 +21,8 @@ from app.store import blockers as blocker_store
 from app.store import progress_read as read
 from app.store.db import session_scope
 from app.store.progress_sync import pin_entry, unpin_entry
-from app.web.api import Id
 from app.web.auth import ReaderDep, WriterDep
-from app.web.deps import SessionDep, SettingsDep
+from app.web.deps import Id, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api", tags=["progress"])
 

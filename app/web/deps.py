@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi import Path as PathParam
 from sqlmodel import Session
 
 from app.config import Settings
@@ -28,3 +29,6 @@ def get_session(settings: SettingsDep) -> Iterator[Session]:
 
 SessionDep = Annotated[Session, Depends(get_session)]
 HtmxDep = Annotated[bool, Depends(is_htmx)]
+# SQLite integers are 64-bit: a larger id in a URL must be a 422, not an OverflowError.
+MAX_ID = 2**63 - 1
+Id = Annotated[int, PathParam(ge=1, le=MAX_ID)]

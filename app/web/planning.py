@@ -26,7 +26,7 @@ from app.store.blockers import add_blocker, reopen_blocker, resolve_blocker
 from app.store.errors import Invalid
 from app.store.progress import BACKLOG_STATUSES
 from app.web.auth import WriterDep
-from app.web.deps import HtmxDep, SessionDep
+from app.web.deps import MAX_ID, HtmxDep, Id, SessionDep
 from app.web.errors import form_view
 from app.web.markdown import render_markdown
 from app.web.render import render
@@ -45,7 +45,10 @@ def written(request: Request, session: Session, htmx: bool, page: str, template:
 
 def number(value: str, field: str) -> int:
     try:
-        return int(value)
+        parsed = int(value)
+        if not 0 <= parsed <= MAX_ID:
+            raise ValueError(value)
+        return parsed
     except ValueError:
         # A hidden field: the message goes above the form, not beside an input nobody sees.
         raise Invalid(f"the form's {field} is missing or damaged; reload the page and try again") from None
@@ -86,7 +89,7 @@ def backlog_add(
 
 @router.post("/backlog/{item_id}", include_in_schema=False, dependencies=[backlog_form(_item_key)])
 def backlog_edit(
-    request: Request, item_id: int, session: SessionDep, who: WriterDep, htmx: HtmxDep,
+    request: Request, item_id: Id, session: SessionDep, who: WriterDep, htmx: HtmxDep,
     title: FormText = "", category: FormText = "",
 ) -> Response:  # fmt: skip
     update_backlog_item(session, item_id, who.name, title=title, category=category)
@@ -95,14 +98,14 @@ def backlog_edit(
 
 @router.post("/backlog/{item_id}/move", include_in_schema=False, dependencies=[backlog_form(_item_key)])
 def backlog_move(
-    request: Request, item_id: int, session: SessionDep, who: WriterDep, htmx: HtmxDep, status: FormText = ""
+    request: Request, item_id: Id, session: SessionDep, who: WriterDep, htmx: HtmxDep, status: FormText = ""
 ) -> Response:
     move_backlog_item(session, item_id, who.name, status=status)
     return written(request, session, htmx, f"/backlog#item-{item_id}", "backlog.html", "backlog", backlog_context)
 
 
 @router.post("/backlog/{item_id}/delete", include_in_schema=False, dependencies=[backlog_form(_item_key)])
-def backlog_delete(request: Request, item_id: int, session: SessionDep, who: WriterDep, htmx: HtmxDep) -> Response:
+def backlog_delete(request: Request, item_id: Id, session: SessionDep, who: WriterDep, htmx: HtmxDep) -> Response:
     delete_backlog_item(session, item_id, who.name)
     return written(request, session, htmx, "/backlog", "backlog.html", "backlog", backlog_context)
 
@@ -129,7 +132,7 @@ def _task_key(request: Request) -> str:
     dependencies=[Depends(form_view("milestones.html", "milestones", milestones_context, _task_key))],
 )
 def milestone_tick(
-    request: Request, task_id: int, session: SessionDep, who: WriterDep, htmx: HtmxDep, done: FormText = ""
+    request: Request, task_id: Id, session: SessionDep, who: WriterDep, htmx: HtmxDep, done: FormText = ""
 ) -> Response:
     if done not in ("true", "false"):
         raise Invalid("done must be true or false")  # a hidden field: shown above the task
@@ -168,7 +171,7 @@ def blocker_add(
 
 @router.post("/blockers/{blocker_id}/resolve", include_in_schema=False, dependencies=[blocker_form("resolve")])
 def blocker_resolve(
-    request: Request, blocker_id: int, session: SessionDep, who: WriterDep, htmx: HtmxDep,
+    request: Request, blocker_id: Id, session: SessionDep, who: WriterDep, htmx: HtmxDep,
     version: FormText = "", note: FormText = "",
 ) -> Response:  # fmt: skip
     # The resolver is the signed-in identity, never a form field.
@@ -178,7 +181,7 @@ def blocker_resolve(
 
 @router.post("/blockers/{blocker_id}/reopen", include_in_schema=False, dependencies=[blocker_form("reopen")])
 def blocker_reopen(
-    request: Request, blocker_id: int, session: SessionDep, who: WriterDep, htmx: HtmxDep, version: FormText = ""
+    request: Request, blocker_id: Id, session: SessionDep, who: WriterDep, htmx: HtmxDep, version: FormText = ""
 ) -> Response:
     reopen_blocker(session, blocker_id, number(version, "version"), who.name)
     return written(request, session, htmx, f"/blockers#blocker-{blocker_id}", *BLOCKERS_BLOCK)

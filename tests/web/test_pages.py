@@ -147,3 +147,17 @@ def test_adding_a_blocker(client, bearer, db_url) -> None:
     with session_scope(db_url) as session:
         new = progress_read.blockers(session)["open"][-1]
     assert (new["title"], new["points"]) == ("No kind cluster in CI", ["runner too small", "no nested virt"])
+
+
+@pytest.mark.parametrize(
+    "path, data",
+    [
+        ("/blockers/99999999999999999999/resolve", {"version": "1", "note": "ok"}),
+        ("/blockers/1/resolve", {"version": "99999999999999999999", "note": "ok"}),
+        ("/backlog/99999999999999999999/move", {"status": "done"}),
+        ("/milestones/tasks/99999999999999999999", {"done": "1"}),
+    ],
+)
+def test_numbers_beyond_sqlite_range_are_bad_input_not_a_crash(client, bearer, path: str, data: dict) -> None:
+    response = client.post(path, data=data, headers=bearer)
+    assert response.status_code in (404, 422)
