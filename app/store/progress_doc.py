@@ -323,6 +323,8 @@ def _import_blockers(session: Session, placed: list[_Placed], who: str, report: 
             report.changes.append(f"blocker '{row.title}' {'resolved' if p.slot.key == 'resolved' else 'reopened'}")
             if p.slot.key == "resolved":
                 values.update(resolved_at=audit.now(), resolved_by=who)
+            else:  # reopened by the document: its old resolution lives on in the audit log only
+                values.update(resolved_at=None, resolved_by=None, resolution_note=None)
         if row is not None and any(getattr(row, k) != v for k, v in values.items()):
             values["version"] = row.version + 1
         _upsert(session, Blocker, row, values, report)

@@ -132,6 +132,17 @@ def test_a_blocker_moved_to_resolved_in_the_document_is_resolved_by_the_importer
     assert run(seeded, export_document) == text
 
 
+
+def test_a_blocker_the_document_lists_as_current_again_is_reopened_without_its_old_resolution(
+    seeded: str, seed: bytes
+) -> None:
+    blocker_id = run(seeded, read.blockers)["open"][0]["id"]
+    run(seeded, resolve_blocker, blocker_id, 1, "kind runs locally now", "carol")
+    run(seeded, import_document, seed, who="dora")  # the old document still lists it as current
+    reopened = next(b for b in run(seeded, read.blockers)["open"] if b["id"] == blocker_id)
+    assert (reopened["resolved_by"], reopened["resolution_note"], reopened["resolved_at"]) == (None, None, None)
+    assert run(seeded, export_document).encode() == seed
+
 BAD = [
     b"",
     b"\n \n",
