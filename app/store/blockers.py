@@ -30,7 +30,7 @@ def add_blocker(session: Session, title: str, who: str, points: list[str] | None
                       points=[{"text": t, "done": None} for t in texts])  # fmt: skip
     session.add(blocker)
     restack(session, [*rows, blocker], [r.gap for r in rows], numbered=True)
-    audit.record(session, who, "blocker.add", f"blocker:{blocker.id}", None, _state(blocker))
+    audit.record(session, who, "blocker.add", f"blocker:{blocker.id}", None, blocker_state(blocker))
     return blocker
 
 
@@ -43,14 +43,14 @@ def edit_blocker(
     points: list[str] | None = None,
 ) -> Blocker:
     blocker = get_blocker(session, blocker_id)
-    before = _state(blocker)
+    before = blocker_state(blocker)
     values: dict[str, Any] = {}
     if title is not None:
         values["title"] = _clean_title(title)
     if points is not None:
         values["points"] = [{"text": t, "done": None} for t in _clean_points(points)]
     _claim(session, blocker, version, values)
-    audit.record(session, who, "blocker.edit", f"blocker:{blocker.id}", before, _state(blocker))
+    audit.record(session, who, "blocker.edit", f"blocker:{blocker.id}", before, blocker_state(blocker))
     return blocker
 
 
@@ -72,11 +72,11 @@ def resolve_blocker(
     blocker = get_blocker(session, blocker_id)
     if blocker.status == "resolved":
         raise Conflict(_already_resolved(blocker))
-    before, old = _state(blocker), _slot_rows(session, "open")
+    before, old = blocker_state(blocker), _slot_rows(session, "open")
     _claim(session, blocker, version, {"status": "resolved", "resolved_at": at or audit.now(), "resolved_by": who,
                                        "resolution_note": note})  # fmt: skip
     _move(session, blocker, old, "resolved")
-    audit.record(session, who, "blocker.resolve", f"blocker:{blocker.id}", before, _state(blocker))
+    audit.record(session, who, "blocker.resolve", f"blocker:{blocker.id}", before, blocker_state(blocker))
     return blocker
 
 
@@ -85,11 +85,11 @@ def reopen_blocker(session: Session, blocker_id: int, version: int, who: str) ->
     blocker = get_blocker(session, blocker_id)
     if blocker.status != "resolved":
         raise Conflict(f"blocker '{blocker.title}' is already open")
-    before, old = _state(blocker), _slot_rows(session, "resolved")
+    before, old = blocker_state(blocker), _slot_rows(session, "resolved")
     _claim(session, blocker, version, {"status": "open", "resolved_at": None, "resolved_by": None,
                                        "resolution_note": None})  # fmt: skip
     _move(session, blocker, old, "open")
-    audit.record(session, who, "blocker.reopen", f"blocker:{blocker.id}", before, _state(blocker))
+    audit.record(session, who, "blocker.reopen", f"blocker:{blocker.id}", before, blocker_state(blocker))
     return blocker
 
 
@@ -156,7 +156,8 @@ def _clean_points(points: list[str]) -> list[str]:
     return texts
 
 
-def _state(blocker: Blocker) -> dict[str, Any]:
+def blocker_state(blocker: Blocker) -> dict[str, Any]:
+    """What a blocker is, as the audit log and the readers show it."""
     return {
         "title": blocker.title,
         "status": blocker.status,

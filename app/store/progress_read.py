@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from app.progress.sections import missing_lines
 from app.store.audit import audit_log
+from app.store.blockers import blocker_state
 from app.store.progress import (
     BACKLOG_STATUSES,
     BacklogItem,
@@ -136,16 +137,7 @@ def blockers(session: Session) -> dict[str, list[dict[str, Any]]]:
 
 
 def blocker_view(b: Blocker) -> dict[str, Any]:
-    return {
-        "id": b.id,
-        "title": b.title,
-        "points": [p["text"] for p in b.points],
-        "status": b.status,
-        "resolved_at": b.resolved_at,
-        "resolved_by": b.resolved_by,
-        "resolution_note": b.resolution_note,
-        "version": b.version,
-    }
+    return {"id": b.id, **blocker_state(b)}
 
 
 def next_steps(session: Session) -> dict[str, list[dict[str, Any]]]:
