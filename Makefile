@@ -31,6 +31,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
+	@command -v wrk >/dev/null || echo "note: without wrk (apt-get install wrk) the API load comes from Python sharing the server's cores"
 	$(BIN)/python -m bench
 
 clean:
