@@ -38,8 +38,8 @@ def open_store(settings: Settings | None = None) -> str:
     return settings.database_url
 
 
-@cli.command()
-def migrate_db() -> None:
+@cli.command("migrate")
+def migrate_command() -> None:
     """Create or upgrade the database to the newest schema."""
     url = open_store()
     typer.echo(f"database ready: {url}")
