@@ -8,8 +8,9 @@ The history starts like the seed repository (every suite legacy, then the
 chainsaw PoC on ``infra-kubernetes``), then goes on for months the way a team
 moves: a suite migrated every couple of weeks by pull request, an app born
 with chainsaw tests, one suite half-way (chainsaw added, the old kustomize
-suite not yet deleted), a new app nobody has tested yet. Dates end a few
-days before today, so the burndown and the forecast look alive.
+suite not yet deleted), a new app nobody has tested yet, and a branch with
+the next migration in flight. Dates end a few days before today, so the
+burndown and the forecast look alive.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ TIMELINE: list[tuple[int, str, int]] = [
     (12, "half:infra-observability", 1102),
     (6, "apps-coder", 1110),
 ]
+IN_FLIGHT = "infra-clusterops"  # migrated on a branch that is not merged yet
 
 
 def is_repository(path: Path) -> bool:
@@ -67,6 +69,7 @@ def build_demo_repo(path: Path, *, today: datetime | None = None) -> None:
         for step, (days, action, pr) in enumerate(TIMELINE):
             clock += timedelta(days=days)
             _step(repo, action, pr, clock, AUTHORS[step % len(AUTHORS)])
+        _branch_in_flight(repo, IN_FLIGHT, clock + timedelta(days=2))
         builder.checkout()
 
 
@@ -89,6 +92,15 @@ def _step(repo: GitOps, action: str, pr: int, date: datetime, author: tuple[str,
     else:
         repo.migrate_suite(target, pr=pr, date=date, asserts=3)
 
+
+def _branch_in_flight(repo: GitOps, suite: str, date: datetime) -> None:
+    """Chainsaw tests for ``suite`` on a feature branch, not merged yet."""
+    main = repo.builder.head()
+    legacy = repo.suites[suite]
+    repo.add_chainsaw_suite(suite, legacy.modules, asserts=3)
+    repo.suites[suite] = legacy  # main still has only the legacy suite
+    names = "/".join(Path(m).name for m in legacy.modules)
+    repo.commit(f"wip: chainsaw tests for {names}", date=date, author=AUTHORS[0], branch=f"chainsaw/{suite}", parent=main)
 
 
 def prepare_demo(path: Path, database_url: str) -> str:

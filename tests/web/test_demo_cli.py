@@ -36,6 +36,11 @@ def test_demo_builds_a_repository_with_months_of_history_imports_and_scans(tmp_p
     with session_scope(db_url) as session:
         statuses = {m.status for m in scan_modules(session, latest_scan(session).id)}
         assert statuses == {"untested", "legacy", "in_progress", "migrated"}  # every column has a card
+        in_flight = {m.path: m.branch for m in scan_modules(session, latest_scan(session).id) if m.branch}
+        assert in_flight == {
+            "infrastructure/subsystems/clusterops-core": "chainsaw/infra-clusterops",
+            "infrastructure/subsystems/clusterops-extra": "chainsaw/infra-clusterops",
+        }
         assert progress_read.blockers(session)["open"]
 
     with session_scope(db_url) as session:
