@@ -36,6 +36,7 @@ def test_overview_numbers_equal_scan_json(gitops_repo, db_url, serve, page_for, 
     assert page.get_by_test_id("percent").inner_text() == f"{summary['percent']}%"
     for status, count in summary["counts"].items():
         assert page.get_by_test_id(f"count-{status}").inner_text() == str(count)
+        assert page.locator(f"#col-{status} .n").inner_text() == str(count)  # columns count modules, not cards
     assert page.locator("progress.main-progress").get_attribute("value") == str(summary["migrated"])
     # every module is on the board exactly once, in its status's column
     for module in data["modules"]:
