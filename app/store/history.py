@@ -90,14 +90,16 @@ def update_history(
     ref: str = "HEAD",
     progress: Callable[[float], None] | None = None,
     rebuild: bool = False,
+    tip: history_scan.Tip | None = None,
 ) -> HistoryUpdate:
     """Bring the stored history of ``repository`` (at ``repo``) up to ``ref``.
 
     ``rebuild`` forgets what was stored and walks from the first commit (after
-    a change to the module roots in ``sawmill.yaml``, say).
+    a change to the module roots in ``sawmill.yaml``, say). ``tip``: ``ref``
+    already resolved, when the caller has it.
     """
     started = time.perf_counter()
-    tip = history_scan.resolve(repo, ref)
+    tip = tip or history_scan.resolve(repo, ref)
     if tip is None:  # an empty repository has no history yet
         return HistoryUpdate()
     paths = history_scan.relevant_paths(config)
@@ -169,7 +171,7 @@ def record_history(
     if tip is None:
         return HistoryUpdate()
     config = history_scan.load_config(repo, tip.sha, config_path)
-    return update_history(session, repo, str(Path(repo).resolve()), config, "HEAD", progress, rebuild)
+    return update_history(session, repo, str(Path(repo).resolve()), config, "HEAD", progress, rebuild, tip)
 
 
 def _dated(progress: Callable[[float], None], last: datetime) -> Callable[[datetime], None]:
