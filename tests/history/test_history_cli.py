@@ -43,6 +43,7 @@ def test_history_prints_the_timeline_and_json(gitops: GitOps, days, run) -> None
         (B_CORE, "legacy", "migrated", migration.sha, 1010),
     ]
     first = json.loads(data.output)["events"][1]
+    assert {"module", "from", "to", "commit", "date", "author", "subject", "pr"} <= set(first)  # the names
     assert (first["author"], first["subject"], first["date"][:10]) == (
         "Sam Sawyer", "refactor: migrate tests for infra-b-core to chainsaw (#1010)", migration.date.strftime("%Y-%m-%d")
     )  # fmt: skip
