@@ -25,12 +25,20 @@ DEFAULT_TEST_ROOTS = ("ci/test",)
 @dataclass(frozen=True)
 class ScanConfig:
     module_roots: tuple[str, ...] = DEFAULT_MODULE_ROOTS  # globs naming module directories
-    marker: str | None = None  # a glob: every directory holding a matching file is a module
+    marker: str | None = None  # a glob: every directory holding a matching file is a module (see is_marker)
     component_roots: tuple[str, ...] = DEFAULT_COMPONENT_ROOTS  # listed, outside the totals
     test_roots: tuple[str, ...] = DEFAULT_TEST_ROOTS  # where suite folders live
     exclude: tuple[str, ...] = ()  # globs of paths the scanner ignores entirely
     progress_document: str | None = None  # the team's progress document, relative to the root
     workflows: str = ".github/workflows"  # where legacy suites' GitHub workflows live
+
+    def is_marker(self, path: str) -> bool:
+        """Whether ``path`` is a marker file. A glob without a ``/`` matches the file's
+        name in any folder, as ``.gitignore`` reads it: ``artifacthub-pkg.yml`` is what
+        people write, and a repository-root-only match would find nothing."""
+        if self.marker is None:
+            return False
+        return glob_match(self.marker, path if "/" in self.marker else path.rpartition("/")[2])
 
     def excluded(self, path: str) -> bool:
         """Whether ``path``, or a folder it sits in, matches an ``exclude`` glob."""

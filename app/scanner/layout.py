@@ -173,7 +173,7 @@ class Layout:
                 del self.children[folder]
 
     def _classify(self, path: str, sign: int) -> None:
-        if self.config.marker and glob_match(self.config.marker, path) and parent(path):
+        if self.config.marker and self.config.is_marker(path) and parent(path):
             self._mark(parent(path), sign)
         if sign < 0:
             for found in (self.chainsaw, self.steps, self.workflows, self.candidates):

@@ -118,6 +118,18 @@ def test_marker_rule_modules_hold_their_own_tests(make_repo: MakeRepo) -> None:
     assert result.warnings == []
 
 
+def test_a_marker_without_a_slash_matches_the_file_name_in_any_folder(make_repo: MakeRepo, tmp_path: Path) -> None:
+    repo = marker_repo(make_repo)
+    bare_name = tmp_path / "bare-name.yaml"
+    bare_name.write_text("modules:\n  marker: artifacthub-pkg.yml\n")
+    rooted = tmp_path / "rooted.yaml"
+    rooted.write_text("modules:\n  marker: other/*/artifacthub-pkg.yml\n")
+    assert statuses(repo, config_path=bare_name) == statuses(repo)
+    assert len(statuses(repo)) == 5
+    # a glob with a slash is matched against the whole path
+    assert set(statuses(repo, config_path=rooted)) == {"pod-security", "both", "untested"}
+
+
 def test_kuttl_objects_mark_a_test_folder_without_a_suite_file(make_repo: MakeRepo) -> None:
     step = dump({"apiVersion": "kuttl.dev/v1beta1", "kind": "TestStep", "commands": [{"command": "true"}]})
     repo = make_repo(
@@ -126,11 +138,14 @@ def test_kuttl_objects_mark_a_test_folder_without_a_suite_file(make_repo: MakeRe
             **module("networking-core"),
             f"{INFRA}/storage-core/tests/00-step.yaml": step,
             f"{INFRA}/storage-core/tests/01-assert.yaml": POD,
+            # a TestAssert alone marks a folder too
+            **module("security-core"),
+            f"{INFRA}/security-core/checks/00-assert.yaml": dump({"apiVersion": "kuttl.dev/v1beta1", "kind": "TestAssert", "timeout": 30}),
             # numbered files without kuttl objects and outside any testDirs are just manifests
             f"{INFRA}/networking-core/app/00-namespace.yaml": POD,
         }
     )
-    assert statuses(repo) == {"storage-core": "legacy", "networking-core": "untested"}
+    assert statuses(repo) == {"storage-core": "legacy", "networking-core": "untested", "security-core": "legacy"}
 
 
 def test_config_file_overrides_the_repositorys_own(make_repo: MakeRepo, tmp_path: Path) -> None:
