@@ -50,6 +50,14 @@ def test_table_summary_and_stored_scan(run, seed_repo: Path, db_url: str) -> Non
         assert len(scan_modules(session, scan.id)) == 20
 
 
+def test_the_command_writes_nothing_to_the_scanned_repository(run, tmp_path: Path) -> None:
+    repo = build_seed_repo(tmp_path / "platform")
+    before = {p: p.read_bytes() for p in sorted((repo / ".git").rglob("*")) if p.is_file()}
+    assert run(repo).exit_code == 0
+    assert run(repo, "--ref", SEED_TAG_BEFORE_POC).exit_code == 0
+    assert {p: p.read_bytes() for p in sorted((repo / ".git").rglob("*")) if p.is_file()} == before
+
+
 def test_json(run, seed_repo: Path) -> None:
     result = run(seed_repo, "--json", "--ref", SEED_TAG_BEFORE_POC)
     assert result.exit_code == 0, result.output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from app.repobuilder.gitops import APPS, INFRA, dump, kustomize
 from app.scanner import scan
 from tests.scanner.conftest import MakeRepo, by_name, chainsaw, flux, module, reasons, statuses, template
@@ -61,6 +63,49 @@ def test_borrowed_manifest_is_a_dependency_not_coverage(make_repo: MakeRepo) -> 
     assert str(modules["database-core"].status) == "migrated"
     assert str(modules["networking-core"].status) == "untested"
     assert modules["networking-core"].evidence.dependencies == [f"{SUITE}/net.yaml"]
+
+
+def test_manifest_from_the_shared_folder_is_a_dependency_even_at_a_module_root(make_repo: MakeRepo) -> None:
+    repo = make_repo(
+        {
+            **module("networking-core"),
+            **module("storage-core"),
+            "ci/test/chainsaw/shared/net.yaml": flux("net", NET),
+            "ci/test/infra-storage/st.yaml": flux("st", f"{INFRA}/storage-core"),
+            "ci/test/infra-storage/chainsaw-test.yaml": chainsaw(
+                {"try": [{"apply": {"file": "../chainsaw/shared/net.yaml"}}, {"apply": {"file": "st.yaml"}}]}
+            ),
+        }
+    )
+    modules = by_name(scan(repo))
+    assert str(modules["networking-core"].status) == "untested"
+    assert modules["networking-core"].evidence.dependencies == ["ci/test/chainsaw/shared/net.yaml"]
+    assert str(modules["storage-core"].status) == "migrated"
+
+
+def test_every_file_operation_is_followed_and_only_deploys_cover(make_repo: MakeRepo) -> None:
+    names = ["apply", "create", "update", "patch", "assert", "error", "delete"]
+    files = {f"{INFRA}/m-{op}/kustomization.yaml": dump({"resources": []}) for op in names}
+    files |= {f"{SUITE}/{op}.yaml": flux(op, f"{INFRA}/m-{op}") for op in names}
+    # chainsaw-test.yml counts as well as .yaml
+    files[f"{SUITE}/chainsaw-test.yml"] = chainsaw({"try": [{op: {"file": f"{op}.yaml"}} for op in names]})
+    result = scan(make_repo(files))
+    modules = by_name(result)
+    evidence = modules["m-apply"].evidence.chainsaw[0]
+    assert evidence.test_file == f"{SUITE}/chainsaw-test.yml"
+    assert evidence.files == [f"{SUITE}/chainsaw-test.yml", *(f"{SUITE}/{op}.yaml" for op in names)]
+    assert (evidence.asserts, evidence.errors, evidence.scripts) == (1, 1, 0)
+    # a Kustomization that is only asserted, expected absent or deleted is not deployed by the test
+    assert {name: str(m.status) for name, m in modules.items()} == {
+        "m-apply": "migrated",
+        "m-create": "migrated",
+        "m-update": "migrated",
+        "m-patch": "migrated",
+        "m-assert": "untested",
+        "m-error": "untested",
+        "m-delete": "untested",
+    }
+    assert result.warnings == []
 
 
 def test_partial_deploy_inside_a_module_is_a_prerequisite(make_repo: MakeRepo) -> None:
@@ -124,6 +169,25 @@ def test_kustomizations_outside_suite_folders_are_not_legacy_suites(make_repo: M
         }
     )
     assert statuses(repo) == {"security-core": "untested", "networking-core": "legacy"}
+
+
+def test_suite_folders_live_under_the_configured_test_roots(make_repo: MakeRepo, tmp_path: Path) -> None:
+    repo = make_repo(
+        {
+            **module("networking-core"),
+            **module("storage-core"),
+            **legacy_suite("e2e/infra-networking", {"net.yaml": flux("net", NET)}, "test-net.yaml", "- a: 1\n"),
+            **legacy_suite("ci/test/infra-storage", {"st.yaml": flux("st", f"{INFRA}/storage-core")}),
+        }
+    )
+    assert statuses(repo) == {"networking-core": "untested", "storage-core": "legacy"}
+    config = tmp_path / "sawmill.yaml"
+    config.write_text("tests:\n  roots: [e2e/]\n")
+    assert statuses(repo, config_path=config) == {"networking-core": "legacy", "storage-core": "untested"}
+    legacy = by_name(scan(repo, config_path=config))["networking-core"].evidence.legacy
+    assert [(e.suite, e.workflow, e.success_conditions) for e in legacy] == [
+        ("e2e/infra-networking", ".github/workflows/test-net.yaml", 1)
+    ]
 
 
 def test_v1alpha2_several_tests_per_file_templates_globs_and_expressions(make_repo: MakeRepo) -> None:
