@@ -70,8 +70,9 @@ class StatusOracle(Protocol):
         """Whether replacing ``old`` can change the last result (False only when
         the last scan never looked inside it)."""
 
-    def prefetch(self, files: Mapping[str, BlobRef]) -> None:
-        """A hint: these entries are about to appear; read ahead what a scan will read."""
+    def prefetch(self, files: Mapping[str, BlobRef] | Iterable[tuple[str, BlobRef]]) -> None:
+        """A hint: these entries are about to appear; read ahead what a scan will read.
+        Pairs may name one path many times (its versions along a window of commits)."""
 
 
 @dataclass
@@ -149,7 +150,8 @@ def _read_ahead(commits: Iterator[LogCommit], oracle: StatusOracle) -> Iterator[
     costs one. The window bounds what is held in memory.
     """
     while window := list(islice(commits, _WINDOW)):
-        oracle.prefetch({c.path: BlobRef(c.mode, c.sha) for commit in window for c in commit.changes if c.status != "D"})
+        # pairs, not a dict: a path edited twice in a window has two blobs to read
+        oracle.prefetch([(c.path, BlobRef(c.mode, c.sha)) for commit in window for c in commit.changes if c.status != "D"])
         yield from window
 
 

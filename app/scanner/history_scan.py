@@ -9,7 +9,7 @@ each blob is read once, parsed once, and each test analysed once per version.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,8 +86,13 @@ class HistoryScanner:
     def may_change(self, old: BlobRef, new: BlobRef | None) -> bool:
         return old.sha in self.cache.touched
 
-    def prefetch(self, files: Mapping[str, BlobRef]) -> None:
-        self.cache.prefetch(likely_reads(files, self.config))
+    def prefetch(self, files: Mapping[str, BlobRef] | Iterable[tuple[str, BlobRef]]) -> None:
+        entries = list(files.items() if isinstance(files, Mapping) else files)
+        latest = dict(entries)
+        # likely_reads judges a path by its name and place, so every version of a likely path is wanted
+        likely = {id(ref) for ref in likely_reads(latest, self.config)}
+        paths = {path for path, ref in latest.items() if id(ref) in likely}
+        self.cache.prefetch([ref for path, ref in entries if path in paths])
 
     def branch_progress(self, tip: Tip, statuses: Mapping[str, str]) -> list[BranchProgress]:
         """Modules legacy at ``tip`` that another local or remote-tracking branch migrates."""

@@ -206,3 +206,29 @@ def test_an_edit_to_a_test_file_alone_moves_a_module(gitops: GitOps, days) -> No
 
     last = walk(gitops.builder.path).transitions[-1]
     assert (last.path, last.from_status, last.to_status, last.commit) == (A_EXTRA, "legacy", "untested", edit.sha)
+
+
+def test_every_blob_the_walk_reads_was_read_ahead_even_when_a_path_changes_twice_in_a_window(gitops: GitOps, days) -> None:
+    """One round trip to git per window of commits, not one per blob: a test manifest edited
+    several times between two reads-ahead has each of its versions fetched with the window."""
+    from app.repobuilder.gitops import flux_kustomization
+    from app.scanner.history_scan import TrackingCache
+
+    base(gitops, days())
+    for n in range(4):
+        gitops.builder.write("ci/test/infra-b/infra-b-core.yaml", flux_kustomization(f"tune-{n}", B_CORE))
+        gitops.commit(f"test: tune b ({n})", date=days())
+    gitops.builder.flush()
+    path, config = gitops.builder.path, ScanConfig()
+    one_by_one: list[str] = []
+    with HistoryScanner(path, config) as scanner:
+        source = scanner._source
+
+        def read(sha: str) -> bytes:
+            one_by_one.append(sha)
+            return source.read(sha)
+
+        scanner.cache = TrackingCache(read, source.read_many)
+        result = walk_history(path, "HEAD", relevant_paths(config), scanner)
+    assert result.scans == 5  # each version was looked at...
+    assert one_by_one == []  # ...and none was fetched on its own
