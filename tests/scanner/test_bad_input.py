@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.repobuilder.gitops import INFRA
+from app.repobuilder.gitops import INFRA, dump, kustomize
 from app.scanner import GitSource, ParseCache, ScanConfig, scan, scan_files
 from tests.scanner.conftest import MakeRepo, by_name, chainsaw, flux, module, reasons, template
 
@@ -38,12 +38,16 @@ def broken_repo(make_repo: MakeRepo):
                     ]
                 },
                 {"use": {"template": "loop-a.yaml"}},
+                {"use": {"template": "../../../../../tmp/template.yaml"}},
             )
             + "---\n"
             + chainsaw(name="empty"),
             "ci/test/infra-storage/chainsaw-test.yaml": "spec: [unclosed\n",
+            # the same cases in a legacy suite and a kuttl TestSuite
+            "ci/test/infra-security/kustomization.yaml": kustomize(["../../../../outside.yaml", "gone.yaml", "link.yaml"]),
+            "kuttl-test.yaml": dump({"apiVersion": "kuttl.dev/v1beta1", "kind": "TestSuite", "testDirs": ["../elsewhere"]}),
         },
-        symlinks={f"{SUITE}/link.yaml": "/etc/passwd"},
+        symlinks={f"{SUITE}/link.yaml": "/etc/passwd", "ci/test/infra-security/link.yaml": "../infra-networking/net.yaml"},
     )
 
 
@@ -60,10 +64,17 @@ def test_each_bad_input_is_a_warning_and_the_scan_goes_on(make_repo: MakeRepo) -
     assert sorted(found[test]) == [
         "Test empty has no steps",
         f"missing file: {SUITE}/gone.yaml",
+        "reference leaves the repository: ../../../../../tmp/template.yaml",
         "reference leaves the repository: ../../../../etc/passwd",
     ]
     assert found[f"{SUITE}/loop-a.yaml"] == [f"template cycle: {SUITE}/loop-a.yaml -> {SUITE}/loop-b.yaml -> {SUITE}/loop-a.yaml"]
     assert found["ci/test/infra-storage/chainsaw-test.yaml"][0].startswith("invalid YAML")
+    assert sorted(found["ci/test/infra-security/kustomization.yaml"]) == [
+        "missing file: ci/test/infra-security/gone.yaml",
+        "reference leaves the repository: ../../../../outside.yaml",
+    ]
+    assert found["ci/test/infra-security/link.yaml"] == ["symlink, not followed"]
+    assert found["kuttl-test.yaml"] == ["reference leaves the repository: ../elsewhere"]
     # the good parts still count
     modules = by_name(result)
     assert str(modules["networking-core"].status) == "migrated"
@@ -80,11 +91,23 @@ def test_symlinks_and_huge_files_are_never_read(make_repo: MakeRepo) -> None:
             read.append(sha)
             return source.read(sha)
 
+        def read_many(shas: list[str]) -> dict[str, bytes]:
+            read.extend(shas)
+            return source.read_many(shas)
+
         scan_files(files, ParseCache(reader), ScanConfig())
-    assert files[f"{SUITE}/link.yaml"].sha not in read
-    assert files[f"{SUITE}/huge.yaml"].sha not in read
-    assert files[f"{SUITE}/net.yaml"].sha in read
-    assert len(read) == len(set(read))  # each blob read once
+        assert files[f"{SUITE}/link.yaml"].sha not in read
+        assert files[f"{SUITE}/huge.yaml"].sha not in read
+        assert files[f"{SUITE}/net.yaml"].sha in read
+        assert len(read) == len(set(read))  # each blob read once
+        # the same through the bulk reader a scan prefetches with
+        read.clear()
+        blobs = ParseCache(reader, read_many)
+        blobs.prefetch(list(files.values()))
+        scan_files(files, blobs, ScanConfig())
+        assert files[f"{SUITE}/link.yaml"].sha not in read
+        assert files[f"{SUITE}/huge.yaml"].sha not in read
+        assert files[f"{SUITE}/net.yaml"].sha in read
 
 
 def test_a_huge_blob_without_a_known_size_is_read_but_not_parsed(make_repo: MakeRepo) -> None:
