@@ -21,6 +21,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from markupsafe import escape
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -113,6 +114,8 @@ async def handle(request: Request, exc: Exception) -> Response:
     headers = getattr(exc, "headers", None) or {}
     if wants_json(request):
         return JSONResponse(error_body(problem), status_code=problem.status, headers=headers)
+    if _in_path(exc):
+        problem = Problem(404, describe(StarletteHTTPException(404)).message)
     form: FormView | None = getattr(request.state, "form", None)
     if form is not None and problem.status in (409, 422):
         try:
@@ -135,9 +138,21 @@ def _form_again(request: Request, form: FormView, problem: Problem) -> Response:
     settings = request.app.state.settings
     with session_scope(settings.database_url) as session:
         context = form.build(session)
-    context["errors"] = {form.key: {problem.field or "_form": problem.message}}
     context["values"] = {form.key: form.values}
-    return render(request, form.template, context, block=form.block, status_code=problem.status)
+    context["errors"] = {form.key: {problem.field or "_form": problem.message}}
+    response = render(request, form.template, context, block=form.block, status_code=problem.status)
+    if problem.field and escape(problem.message) not in response.body.decode():
+        # The field has no visible input to sit beside (a hidden one): say it above the form instead.
+        context["errors"] = {form.key: {"_form": problem.message}}
+        response = render(request, form.template, context, block=form.block, status_code=problem.status)
+    return response
+
+
+def _in_path(exc: Exception) -> bool:
+    """A bad id in the address itself: for a page that is a page that does not exist."""
+    if not isinstance(exc, RequestValidationError) or not exc.errors():
+        return False
+    return tuple(exc.errors()[0].get("loc", ()))[:1] == ("path",)
 
 
 def install(app: FastAPI) -> None:

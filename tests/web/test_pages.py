@@ -161,3 +161,19 @@ def test_adding_a_blocker(client, bearer, db_url) -> None:
 def test_numbers_beyond_sqlite_range_are_bad_input_not_a_crash(client, bearer, path: str, data: dict) -> None:
     response = client.post(path, data=data, headers=bearer)
     assert response.status_code in (404, 422)
+
+
+def test_an_error_on_a_hidden_field_is_shown_above_its_form(client, bearer, db_url) -> None:
+    before = backlog_titles(db_url)
+    response = client.post("/backlog/1/move", data={"status": "someday"}, headers=bearer)
+    assert response.status_code == 422
+    item = re.search(r'<article class="item[^"]*" id="item-1".*?</article>', response.text, re.S).group(0)
+    assert re.search(r'<p class="form-error" role="alert">[^<]*someday', item)  # the message reaches the reader
+    assert backlog_titles(db_url) == before
+
+
+@pytest.mark.parametrize("path", ["/backlog/0/move", "/blockers/0/resolve", "/milestones/tasks/-1"])
+def test_an_impossible_id_in_a_page_address_is_a_404_page(client, bearer, path: str) -> None:
+    response = client.post(path, data={"status": "done", "version": "1", "note": "x", "done": "true"}, headers=bearer)
+    assert response.status_code == 404
+    assert "Page not found" in response.text and "Traceback" not in response.text
