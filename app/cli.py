@@ -196,6 +196,8 @@ def history_command(
     try:
         with session_scope(url) as session:
             update = record_history(session, repo, config or settings.config, bar, rebuild)
+            # a module as the shell completes it (trailing slash, ./) is the same module
+            module = module.removeprefix("./").strip("/") if module else None
             items = events(session, str(repo.resolve()), module)
             view = history_view(session, str(repo.resolve()))
     except ScanError as exc:

@@ -42,6 +42,8 @@ def test_history_prints_the_timeline_and_json(gitops: GitOps, days, run) -> None
         (B_CORE, None, "legacy", gitops.builder.repo.git.rev_parse("HEAD~1"), None),
         (B_CORE, "legacy", "migrated", migration.sha, 1010),
     ]
+    completed = run("history", path, "--json", "--module", f"./{B_CORE}/")  # as a shell completes a folder
+    assert json.loads(completed.output)["events"] == json.loads(data.output)["events"]
     first = json.loads(data.output)["events"][1]
     assert {"module", "from", "to", "commit", "date", "author", "subject", "pr"} <= set(first)  # the names
     assert (first["author"], first["subject"], first["date"][:10]) == (
