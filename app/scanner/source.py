@@ -82,16 +82,25 @@ class GitSource:
         """
         try:
             sha, _kind, _size, data = self.repo.git.get_object_data(f"{ref}^{{commit}}")
-        except ValueError as exc:  # "<name> missing", or a name with a line break
-            if "dubious ownership" in str(exc):
-                raise ScanError(
+        except (ValueError, OSError) as exc:  # "<name> missing", a name with a line break, or git exited at once
+            raise self._unresolved(ref) from exc
+        return CommitInfo(sha=sha.decode() if isinstance(sha, bytes) else sha, date=_committer_date(data))
+
+    def _unresolved(self, ref: str) -> ScanError:
+        """Why ``ref`` did not resolve, asked of a new git process: the batch one may
+        have exited before reading its request (a broken pipe, not a message)."""
+        try:
+            self.repo.git.rev_parse("--git-dir")
+        except git.GitCommandError as exc:
+            if "dubious ownership" in str(exc.stderr):
+                return ScanError(
                     f"git refuses to read {self.path}: it belongs to another user"
                     f" (git config --global --add safe.directory {self.path})"
-                ) from exc
-            if ref == "HEAD" and not self._has_commits():
-                raise ScanError(f"{self.path} has no commits yet") from exc
-            raise ScanError(f"unknown ref {ref!r} in {self.path}") from exc
-        return CommitInfo(sha=sha.decode() if isinstance(sha, bytes) else sha, date=_committer_date(data))
+                )
+            return ScanError(f"git cannot read {self.path}: {_first_line(exc.stderr)}")
+        if ref == "HEAD" and not self._has_commits():
+            return ScanError(f"{self.path} has no commits yet")
+        return ScanError(f"unknown ref {ref!r} in {self.path}")
 
     def tree(self, commit_sha: str) -> dict[str, BlobRef]:
         """Every blob and symlink of a commit's tree: path -> BlobRef (submodules left out)."""
