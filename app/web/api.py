@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.scanner.model import ScanError, Summary
 from app.store import progress_read
@@ -72,6 +72,7 @@ class ModuleBrief(BaseModel):
     pair: str | None
     component: bool
     status: str
+    branch: str | None = Field(description="the branch whose chainsaw tests make it in_progress (work in flight)")
 
 
 class ModuleOut(ModuleBrief):
@@ -93,6 +94,25 @@ class MilestoneProgress(BaseModel):
     percent: int
 
 
+class RegressionOut(BaseModel):
+    """A module that went backwards on the default branch and has not moved since."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    module: str = Field(description="the module's current path (renames followed)")
+    path: str = Field(description="its path at that commit")
+    from_: str | None = Field(alias="from")
+    to: str
+    kind: str
+    renamed_from: str | None
+    regression: bool
+    commit: str
+    date: datetime
+    author: str
+    subject: str
+    pr: int | None
+
+
 class StatusOut(BaseModel):
     summary: SummaryOut
     groups: dict[str, SummaryOut] = Field(description="the same totals per module root (infrastructure, apps, ...)")
@@ -101,7 +121,7 @@ class StatusOut(BaseModel):
     open_blockers: list[BlockerBrief]
     milestones: list[MilestoneProgress]
     last_scan: ScanOut | None
-    regressions: list[dict[str, Any]]
+    regressions: list[RegressionOut] = Field(description="standing regressions, once history exists")
 
 
 class ScanRequest(BaseModel):
@@ -135,6 +155,42 @@ class ShieldsEndpoint(BaseModel):
     message: str
     color: str
     cacheSeconds: int  # noqa: N815
+
+
+class ErrorDetail(BaseModel):
+    status: int = Field(description="the HTTP status, again")
+    message: str = Field(description="one line for a person")
+    field: str | None = Field(description="the offending input, if one is to blame")
+
+
+class ErrorOut(BaseModel):
+    """The one shape of every 4xx under /api (``app.web.errors.error_body``)."""
+
+    error: ErrorDetail
+
+
+_WHY = {
+    401: "no identity: a token or a session is needed (for reads too when SAWMILL_READ_REQUIRES_SIGNIN is on)",
+    403: "a session or proxy write without its CSRF token",
+    404: "no such thing",
+    409: "someone changed it first: read it again",
+    422: "bad input; `field` names it",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` documenting ``codes`` with the one error shape.
+
+    Listing 422 here also replaces FastAPI's own validation-error schema, which
+    is not what the app's handler sends.
+    """
+    return {code: {"model": ErrorOut, "description": _WHY[code]} for code in codes}
+
+
+READ_ERRORS = error_responses(401, 422)
+WRITE_ERRORS = error_responses(401, 403, 404, 409, 422)
+NOT_MODIFIED = {304: {"description": "unchanged since the ETag sent in If-None-Match"}}
+SVG = {"content": {"image/svg+xml": {"schema": {"type": "string"}}}}
 
 
 # -- the in-memory snapshot -------------------------------------------------------
@@ -227,7 +283,10 @@ def _summary(modules: list[ModuleResult]) -> dict[str, Any]:
 
 
 def _brief(m: ModuleResult) -> dict[str, Any]:
-    return {"path": m.path, "name": m.name, "group": m.group, "pair": m.pair, "component": m.component, "status": m.status}
+    return {
+        "path": m.path, "name": m.name, "group": m.group, "pair": m.pair, "component": m.component,
+        "status": m.status, "branch": m.branch,
+    }  # fmt: skip
 
 
 def _scan(scan) -> dict[str, Any]:
@@ -286,7 +345,12 @@ async def ping() -> dict[str, bool]:
     return {"ok": True}
 
 
-@router.get("/status", response_model=StatusOut, summary="Everything at a glance, answered from memory")
+@router.get(
+    "/status",
+    response_model=StatusOut,
+    responses={**NOT_MODIFIED, **error_responses(401)},
+    summary="Everything at a glance, answered from memory",
+)
 async def status(request: Request) -> Response:
     # The hottest route: its two dependencies are called inline, which spares
     # FastAPI's per-request dependency solving (a third of the cost here).
@@ -295,7 +359,12 @@ async def status(request: Request) -> Response:
     return cached(request, snap, snap.body, snap.etag, "application/json")
 
 
-@router.get("/modules", response_model=list[ModuleOut], summary="Every module of the last scan, with evidence")
+@router.get(
+    "/modules",
+    response_model=list[ModuleOut],
+    responses=READ_ERRORS,
+    summary="Every module of the last scan, with evidence",
+)
 def modules(
     session: SessionDep,
     viewer: ReaderDep,
@@ -311,7 +380,12 @@ def modules(
     ]
 
 
-@router.get("/modules/{path:path}", response_model=ModuleOut, summary="One module by its path")
+@router.get(
+    "/modules/{path:path}",
+    response_model=ModuleOut,
+    responses=error_responses(401, 404, 422),
+    summary="One module by its path",
+)
 def module(path: str, session: SessionDep, viewer: ReaderDep) -> ModuleOut:
     scan = latest_scan(session)
     rows = scan_modules(session, scan.id) if scan else []
@@ -326,7 +400,12 @@ def module(path: str, session: SessionDep, viewer: ReaderDep) -> ModuleOut:
 GroupQuery = Annotated[str | None, Query(max_length=200, description="a module root, e.g. apps")]
 
 
-@badge_router.get("/badge/migration.svg", response_class=Response, summary="Migration badge (SVG)")
+@badge_router.get(
+    "/badge/migration.svg",
+    response_class=Response,
+    responses={200: SVG, **NOT_MODIFIED, **READ_ERRORS, 404: {**SVG, "description": "an unknown group, in the badge"}},
+    summary="Migration badge (SVG)",
+)
 async def migration_svg(request: Request, viewer: ReaderDep, snap: SnapshotDep, group: GroupQuery = None) -> Response:
     try:
         body, etag = snap.badge("migration", group, "svg")
@@ -336,19 +415,34 @@ async def migration_svg(request: Request, viewer: ReaderDep, snap: SnapshotDep, 
     return cached(request, snap, body, etag, "image/svg+xml")
 
 
-@badge_router.get("/badge/blockers.svg", response_class=Response, summary="Open blockers badge (SVG)")
+@badge_router.get(
+    "/badge/blockers.svg",
+    response_class=Response,
+    responses={200: SVG, **NOT_MODIFIED, **error_responses(401)},
+    summary="Open blockers badge (SVG)",
+)
 async def blockers_svg(request: Request, viewer: ReaderDep, snap: SnapshotDep) -> Response:
     body, etag = snap.badge("blockers", None, "svg")
     return cached(request, snap, body, etag, "image/svg+xml")
 
 
-@router.get("/badge/migration", response_model=ShieldsEndpoint, summary="Migration badge, shields.io endpoint")
+@router.get(
+    "/badge/migration",
+    response_model=ShieldsEndpoint,
+    responses={**NOT_MODIFIED, **error_responses(401, 404, 422)},
+    summary="Migration badge, shields.io endpoint",
+)
 async def migration_endpoint(request: Request, viewer: ReaderDep, snap: SnapshotDep, group: GroupQuery = None) -> Response:
     body, etag = snap.badge("migration", group, "json")
     return cached(request, snap, body, etag, "application/json")
 
 
-@router.get("/badge/blockers", response_model=ShieldsEndpoint, summary="Open blockers badge, shields.io endpoint")
+@router.get(
+    "/badge/blockers",
+    response_model=ShieldsEndpoint,
+    responses={**NOT_MODIFIED, **error_responses(401)},
+    summary="Open blockers badge, shields.io endpoint",
+)
 async def blockers_endpoint(request: Request, viewer: ReaderDep, snap: SnapshotDep) -> Response:
     body, etag = snap.badge("blockers", None, "json")
     return cached(request, snap, body, etag, "application/json")
@@ -357,7 +451,13 @@ async def blockers_endpoint(request: Request, viewer: ReaderDep, snap: SnapshotD
 # -- scans ----------------------------------------------------------------------
 
 
-@router.post("/scans", response_model=ScanJobOut, status_code=202, summary="Start a scan in the background")
+@router.post(
+    "/scans",
+    response_model=ScanJobOut,
+    status_code=202,
+    responses=error_responses(401, 403, 422),
+    summary="Start a scan in the background",
+)
 def start_scan(
     who: WriterDep, settings: SettingsDep, background: BackgroundTasks, body: ScanRequest | None = None
 ) -> ScanJobOut:
@@ -372,7 +472,9 @@ def start_scan(
     return out
 
 
-@router.get("/scans/{job_id}", response_model=ScanJobOut, summary="A scan job's state")
+@router.get(
+    "/scans/{job_id}", response_model=ScanJobOut, responses=error_responses(401, 404, 422), summary="A scan job's state"
+)
 def scan_state(job_id: Id, session: SessionDep, viewer: ReaderDep) -> ScanJobOut:
     return ScanJobOut.model_validate(get_job(session, job_id), from_attributes=True)
 

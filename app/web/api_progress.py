@@ -12,7 +12,6 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from app.config import Settings
@@ -21,10 +20,12 @@ from app.store import blockers as blocker_store
 from app.store import progress_read as read
 from app.store.db import session_scope
 from app.store.progress_sync import pin_entry, unpin_entry
+from app.web.api import READ_ERRORS, WRITE_ERRORS, error_responses
 from app.web.auth import ReaderDep, WriterDep
 from app.web.deps import Id, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api", tags=["progress"])
+OPEN = error_responses(401)  # reads with no input: only a sign-in rule can refuse them
 
 Version = Annotated[int, Field(ge=0, le=2**63 - 2, description="the version you read; a stale one is a 409")]
 Line = Annotated[str, Field(min_length=1, max_length=300)]
@@ -144,37 +145,41 @@ class PinIn(BaseModel):
 # -- reads ----------------------------------------------------------------------
 
 
-@router.get("/blockers", response_model=BlockersOut, summary="Open and resolved blockers")
+@router.get("/blockers", response_model=BlockersOut, responses=OPEN, summary="Open and resolved blockers")
 def list_blockers(session: SessionDep, viewer: ReaderDep) -> dict:
     return read.blockers(session)
 
 
-@router.get("/backlog", response_model=list[BacklogCategory], summary="Backlog items by category and status")
+@router.get(
+    "/backlog", response_model=list[BacklogCategory], responses=OPEN, summary="Backlog items by category and status"
+)
 def list_backlog(session: SessionDep, viewer: ReaderDep) -> list:
     return read.backlog(session)
 
 
-@router.get("/milestones", response_model=list[MilestoneOut], summary="Milestones and their tasks")
+@router.get("/milestones", response_model=list[MilestoneOut], responses=OPEN, summary="Milestones and their tasks")
 def list_milestones(session: SessionDep, viewer: ReaderDep) -> list:
     return read.milestones(session)
 
 
-@router.get("/entries", response_model=list[EntryOut], summary="Migration entries, their scan status and pins")
+@router.get(
+    "/entries", response_model=list[EntryOut], responses=OPEN, summary="Migration entries, their scan status and pins"
+)
 def list_entries(session: SessionDep, viewer: ReaderDep) -> list:
     return read.migration_entries(session)["entries"]
 
 
 @router.get(
     "/document",
-    response_class=PlainTextResponse,
+    response_class=Response,
     summary="The progress document, regenerated (markdown)",
-    responses={200: {"content": {"text/markdown": {"schema": {"type": "string"}}}}},
+    responses={200: {"content": {"text/markdown": {"schema": {"type": "string"}}}}, **OPEN},
 )
 def document(session: SessionDep, viewer: ReaderDep) -> Response:
     return Response(read.export_document(session), media_type="text/markdown; charset=utf-8")
 
 
-@router.get("/log", response_model=list[AuditOut], summary="The audit log, newest first")
+@router.get("/log", response_model=list[AuditOut], responses=READ_ERRORS, summary="The audit log, newest first")
 def log(
     session: SessionDep,
     viewer: ReaderDep,
@@ -194,43 +199,73 @@ def _write(settings: Settings, action):
         return action(session)
 
 
-@router.post("/blockers/{blocker_id}/resolve", response_model=BlockerOut, summary="Resolve a blocker")
+@router.post(
+    "/blockers/{blocker_id}/resolve", response_model=BlockerOut, responses=WRITE_ERRORS, summary="Resolve a blocker"
+)
 def resolve(blocker_id: Id, body: ResolveIn, who: WriterDep, settings: SettingsDep) -> dict:
     return _write(settings, lambda s: read.blocker_view(
         blocker_store.resolve_blocker(s, blocker_id, body.version, body.note, who=who.name)))  # fmt: skip
 
 
-@router.post("/blockers/{blocker_id}/reopen", response_model=BlockerOut, summary="Reopen a resolved blocker")
+@router.post(
+    "/blockers/{blocker_id}/reopen",
+    response_model=BlockerOut,
+    responses=WRITE_ERRORS,
+    summary="Reopen a resolved blocker",
+)
 def reopen(blocker_id: Id, body: ReopenIn, who: WriterDep, settings: SettingsDep) -> dict:
     return _write(settings, lambda s: read.blocker_view(
         blocker_store.reopen_blocker(s, blocker_id, body.version, who=who.name)))  # fmt: skip
 
 
-@router.post("/backlog", response_model=BacklogItemOut, status_code=201, summary="Add a backlog item")
+@router.post(
+    "/backlog", response_model=BacklogItemOut, status_code=201, responses=WRITE_ERRORS, summary="Add a backlog item"
+)
 def create_item(body: BacklogCreate, who: WriterDep, settings: SettingsDep) -> dict:
     return _write(settings, lambda s: _item(
         backlog_store.create_backlog_item(s, body.category, body.title, who.name, body.status)))  # fmt: skip
 
 
-@router.patch("/backlog/{item_id}", response_model=BacklogItemOut, summary="Rename an item or change its category")
+@router.patch(
+    "/backlog/{item_id}",
+    response_model=BacklogItemOut,
+    responses=WRITE_ERRORS,
+    summary="Rename an item or change its category",
+)
 def update_item(item_id: Id, body: BacklogUpdate, who: WriterDep, settings: SettingsDep) -> dict:
     return _write(settings, lambda s: _item(
         backlog_store.update_backlog_item(s, item_id, who.name, title=body.title, category=body.category)))  # fmt: skip
 
 
-@router.post("/backlog/{item_id}/move", response_model=BacklogItemOut, summary="Set an item's status and/or place")
+@router.post(
+    "/backlog/{item_id}/move",
+    response_model=BacklogItemOut,
+    responses=WRITE_ERRORS,
+    summary="Set an item's status and/or place",
+)
 def move_item(item_id: Id, body: BacklogMove, who: WriterDep, settings: SettingsDep) -> dict:
     return _write(settings, lambda s: _item(
         backlog_store.move_backlog_item(s, item_id, who.name, status=body.status, position=body.position)))  # fmt: skip
 
 
-@router.delete("/backlog/{item_id}", status_code=204, response_class=Response, summary="Delete a backlog item")
+@router.delete(
+    "/backlog/{item_id}",
+    status_code=204,
+    response_class=Response,
+    responses=WRITE_ERRORS,
+    summary="Delete a backlog item",
+)
 def delete_item(item_id: Id, who: WriterDep, settings: SettingsDep) -> Response:
     _write(settings, lambda s: backlog_store.delete_backlog_item(s, item_id, who.name))
     return Response(status_code=204)
 
 
-@router.put("/milestones/tasks/{task_id}", response_model=TaskOut, summary="Tick or untick a milestone task")
+@router.put(
+    "/milestones/tasks/{task_id}",
+    response_model=TaskOut,
+    responses=WRITE_ERRORS,
+    summary="Tick or untick a milestone task",
+)
 def tick(task_id: Id, body: TaskTick, who: WriterDep, settings: SettingsDep) -> dict:
     def action(s):
         task = backlog_store.set_task_done(s, task_id, body.done, who.name)
@@ -239,13 +274,17 @@ def tick(task_id: Id, body: TaskTick, who: WriterDep, settings: SettingsDep) -> 
     return _write(settings, action)
 
 
-@router.put("/entries/{entry_id}/pin", response_model=EntryOut, summary="Pin a migration entry's tick")
+@router.put(
+    "/entries/{entry_id}/pin", response_model=EntryOut, responses=WRITE_ERRORS, summary="Pin a migration entry's tick"
+)
 def pin(entry_id: Id, body: PinIn, who: WriterDep, settings: SettingsDep) -> dict:
     return _write(settings, lambda s: read.entry_view(
         pin_entry(s, entry_id, body.reason, who.name, until=body.until, done=body.done), date.today()))  # fmt: skip
 
 
-@router.delete("/entries/{entry_id}/pin", response_model=EntryOut, summary="Unpin: the scans decide again")
+@router.delete(
+    "/entries/{entry_id}/pin", response_model=EntryOut, responses=WRITE_ERRORS, summary="Unpin: the scans decide again"
+)
 def unpin(entry_id: Id, who: WriterDep, settings: SettingsDep) -> dict:
     return _write(settings, lambda s: read.entry_view(unpin_entry(s, entry_id, who.name), date.today()))
 
