@@ -156,7 +156,22 @@ def _open(path: Path) -> git.Repo:
     try:
         return git.Repo(path, odbt=git.GitCmdObjectDB)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
-        raise ScanError(f"{path} is not a git repository") from exc
+        shown = path.resolve() if str(path) == "." else path
+        top = _enclosing_work_tree(path)
+        hint = f" (it lies inside {top}: scan that)" if top else ""
+        raise ScanError(f"{shown} is not a git repository{hint}") from exc
+
+
+def _enclosing_work_tree(path: Path) -> str | None:
+    """The work tree a folder lies in, if any: a scan takes a repository's top folder only."""
+    try:
+        outer = git.Repo(path, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+    try:
+        return outer.working_tree_dir
+    finally:
+        outer.close()
 
 
 def _first_line(text: str | None) -> str:

@@ -68,6 +68,12 @@ def test_not_a_repository_is_one_clear_error(tmp_path: Path) -> None:
         scan(tmp_path)
     with pytest.raises(ScanError, match="does not exist"):
         scan(tmp_path / "nowhere")
+    with RepoBuilder(tmp_path / "platform") as builder:
+        builder.write("ci/test/x.yaml", "a: 1\n").commit("init")
+        builder.checkout()
+    with pytest.raises(ScanError) as raised:
+        scan(tmp_path / "platform" / "ci")
+    assert str(raised.value) == f"{tmp_path / 'platform' / 'ci'} is not a git repository (it lies inside {tmp_path / 'platform'}: scan that)"
 
 
 def test_unknown_ref_and_empty_repository(tmp_path: Path) -> None:
