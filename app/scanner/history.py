@@ -64,7 +64,8 @@ class StatusOracle(Protocol):
 
     def statuses(self, files: Mapping[str, BlobRef], changed: Collection[str] | None = None) -> dict[str, str]:
         """Module path -> status for this snapshot; ``changed``: the paths changed in
-        ``files`` since the previous call (None when unknown)."""
+        ``files`` since the previous call (None when unknown). The caller does not change
+        the dict; an oracle may hand back the same one when nothing moved."""
 
     def may_change(self, old: BlobRef, new: BlobRef | None) -> bool:
         """Whether replacing ``old`` can change the last result (False only when
@@ -138,8 +139,9 @@ def walk_history(
         walk.scans += 1
         now = oracle.statuses(files, pending)
         pending = set()
-        walk.transitions.extend(_transitions(commit, walk.statuses, now, files, removed))
-        walk.statuses = now
+        if now is not walk.statuses:  # the same dict back: nothing moved (see HistoryScanner.statuses)
+            walk.transitions.extend(_transitions(commit, walk.statuses, now, files, removed))
+            walk.statuses = now
     return walk
 
 

@@ -74,14 +74,19 @@ class HistoryScanner:
     def __enter__(self) -> HistoryScanner:
         self._source.__enter__()
         self.cache = TrackingCache(self._source.read, self._source.read_many)
+        self._last: tuple[object, dict[str, str]] = (None, {})
         return self
 
     def __exit__(self, *exc) -> None:
         self._source.close()
 
     def statuses(self, files: Mapping[str, BlobRef], changed: Collection[str] | None = None) -> dict[str, str]:
-        modules, _components, _warnings = scan_files(files, self.cache, self.config, changed)
-        return {m.path: str(m.status) for m in modules}
+        """The statuses, as the very dict of the last call when the scan handed back its last result
+        (most commits of a walk): the walk then knows at a glance that nothing moved. Read only."""
+        result = scan_files(files, self.cache, self.config, changed)
+        if result is not self._last[0]:
+            self._last = (result, {m.path: str(m.status) for m in result[0]})
+        return self._last[1]
 
     def may_change(self, old: BlobRef, new: BlobRef | None) -> bool:
         return old.sha in self.cache.touched
