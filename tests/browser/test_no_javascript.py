@@ -45,6 +45,17 @@ def test_pages_and_forms_work_without_javascript(gitops_repo, with_document, ser
     page.wait_for_url(f"{live.url}/backlog#item-*")
     assert page.locator("[data-status=done] [data-item='Validation enhancement']").count() == 1
 
+    page.goto(live.url + "/milestones")
+    task = page.locator("[data-milestone='Testing Framework Migration'] [role=checkbox][aria-checked=false]").first
+    text = task.locator("xpath=following-sibling::span").inner_text()
+    task.click()
+    page.wait_for_url(f"{live.url}/milestones")
+    ticked = page.locator("[data-milestone='Testing Framework Migration'] form.task.done", has_text=text)
+    assert ticked.count() == 1
+
+    response = page.goto(live.url + "/no/such/page")
+    assert response.status == 404 and "Page not found" in page.locator("main h1").inner_text()
+
     page.goto(live.url + "/")
     page.get_by_test_id("rescan").click()
     page.wait_for_load_state()

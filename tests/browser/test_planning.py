@@ -40,6 +40,9 @@ def test_resolving_a_blocker_moves_it_and_the_export_lists_it(with_document, ser
     assert "Chainsaw runs locally against kind now" in resolved.inner_text()
     with session_scope(with_document) as session:
         assert BLOCKER in resolved_section(export_document(session))
+    download = page.request.get(live.url + "/document.md")  # the export a user downloads from /document
+    assert download.ok and BLOCKER in resolved_section(download.text())
+    assert BLOCKER not in download.text().split("### Current Blockers", 1)[1].split("###", 1)[0]
     shot(page, "blocker-resolved")
 
 
