@@ -93,3 +93,37 @@ def test_unknown_module_is_a_json_404(scanned, client) -> None:
     response = client.get("/api/modules/nowhere/at-all")
     assert response.status_code == 404
     assert response.json() == {"error": {"status": 404, "message": "no module at 'nowhere/at-all' in the last scan", "field": None}}
+
+
+HOT = ["/api/status", "/badge/migration.svg", "/badge/blockers.svg", "/api/badge/migration", "/api/badge/blockers",
+       "/badge/migration.svg?group=apps", "/api/badge/migration?group=infrastructure"]  # fmt: skip
+
+
+def test_hot_reads_run_no_sql_until_the_store_changes(scanned, make_client, db_url, new_token) -> None:
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    token = new_token("alice")
+    client = make_client(read_requires_signin=True)  # the token check is on the path too
+    signed = {"Authorization": f"Bearer {token}"}
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)  # every engine, whoever made it
+    try:
+        etags = {url: client.get(url, headers=signed).headers["etag"] for url in HOT}  # builds the snapshot
+        statements.clear()
+        for _ in range(3):
+            for url in HOT:
+                assert client.get(url, headers=signed).status_code == 200
+                assert client.get(url, headers={**signed, "If-None-Match": etags[url]}).status_code == 304
+        assert statements == []
+        with session_scope(db_url) as session:
+            create_token(session, "bob")
+        statements.clear()
+        assert client.get("/api/status", headers=signed).status_code == 200
+        assert statements  # the store changed: one rebuild, which the listener sees
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
