@@ -121,3 +121,32 @@ def test_ticking_a_milestone_task_updates_its_bar(with_document, serve, page_for
         arg=before,
     )
     assert int(milestone.locator("progress").get_attribute("value")) == int(before) + 1
+
+
+def test_deleting_a_backlog_item_asks_first(with_document, serve, page_for) -> None:
+    live = serve()
+    page = page_for()
+    sign_in(page, live)
+    page.goto(live.url + "/backlog")
+    title = "Default alert configurations"
+    item = page.locator(f"[data-item='{title}']")
+    asked: list[str] = []
+
+    def answer(dialog, accept: bool) -> None:
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda d: answer(d, False))
+    item.get_by_role("button", name="Delete").click()
+    for _ in range(250):  # the handler runs while playwright waits
+        if asked:
+            break
+        page.wait_for_timeout(20)
+    assert asked == [f"Delete “{title}”?"]
+    assert item.count() == 1  # cancelled: still there
+
+    page.once("dialog", lambda d: answer(d, True))
+    item.get_by_role("button", name="Delete").click()
+    item.wait_for(state="detached")
+    page.reload()
+    assert page.locator(f"[data-item='{title}']").count() == 0
