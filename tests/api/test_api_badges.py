@@ -74,3 +74,34 @@ def test_colour_by_percent_and_escaping() -> None:
     from app.web.badges import flat_svg
 
     ET.fromstring(flat_svg('<a&"b>', "x", "#fff"))  # escaped: still parses
+
+
+# The shields endpoint schema (https://shields.io/badges/endpoint-badge) as JSON Schema;
+# shields validates with Joi, which refuses keys it does not know.
+SHIELDS_SCHEMA = {
+    "type": "object",
+    "required": ["schemaVersion", "label", "message"],
+    "additionalProperties": False,
+    "properties": {
+        "schemaVersion": {"const": 1},
+        "label": {"type": "string"},
+        "message": {"type": "string", "minLength": 1},
+        "color": {"type": "string"},
+        "labelColor": {"type": "string"},
+        "isError": {"type": "boolean"},
+        "namedLogo": {"type": "string"},
+        "logoSvg": {"type": "string"},
+        "logoColor": {"type": "string"},
+        "logoWidth": {"type": "number"},
+        "style": {"enum": ["plastic", "flat", "flat-square", "for-the-badge", "social"]},
+        "cacheSeconds": {"type": "integer", "minimum": 300},
+    },
+}
+
+
+def test_endpoint_json_validates_against_the_shields_schema(scanned, client) -> None:
+    import jsonschema_rs  # schemathesis' own validator, already installed with it
+
+    for url in ("/api/badge/migration", "/api/badge/migration?group=apps", "/api/badge/blockers"):
+        jsonschema_rs.validate(SHIELDS_SCHEMA, client.get(url).json())
+    assert client.get("/api/badge/migration").json()["color"] in COLOURS  # a colour shields knows by name

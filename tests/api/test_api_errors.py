@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from app.store.db import session_scope
+
 
 def shape(response) -> dict:
     body = response.json()
@@ -55,3 +57,34 @@ def test_a_failed_scan_is_reported_on_the_job(make_client, tmp_path, new_token) 
     assert response.status_code == 202
     job = client.get(f"/api/scans/{response.json()['id']}").json()
     assert job["state"] == "failed" and job["error"]
+
+
+def test_every_refusal_has_the_shape(make_client, db_url, new_token) -> None:
+    """401, 403, 405, 409 and 429 come from different places (auth, Starlette, the store, the limiter)."""
+    from app.store.progress_doc import import_document
+
+    from .test_api_progress import DOCUMENT
+
+    with session_scope(db_url) as session:
+        import_document(session, DOCUMENT.read_bytes(), who="test")
+    client = make_client()
+    token = {"Authorization": f"Bearer {new_token('alice')}"}
+    blocker = client.get("/api/blockers").json()["open"][0]
+    stale = {"version": blocker["version"], "note": "done"}
+    assert client.post(f"/api/blockers/{blocker['id']}/resolve", json=stale, headers=token).status_code == 200
+    conflict = client.post(f"/api/blockers/{blocker['id']}/resolve", json=stale, headers=token)
+    assert conflict.status_code == 409 and "alice" in shape(conflict)["message"]
+    assert shape(client.post("/api/backlog", json={"category": "X", "title": "Y"}))["status"] == 401
+    assert shape(client.put("/api/modules"))["status"] == 405
+    assert "allow" in client.put("/api/modules").headers
+
+    assert client.post("/signin", data={"token": new_token("bob")}).status_code == 303
+    refused = client.post("/api/backlog", json={"category": "X", "title": "Y"})
+    assert refused.status_code == 403 and "CSRF" in shape(refused)["message"]
+
+    client.cookies.clear()
+    for _ in range(5):
+        client.post("/signin", data={"token": "wrong"})
+    slowed = client.post("/signin", data={"token": "wrong"}, headers={"Accept": "application/json"})
+    assert slowed.status_code == 429 and int(slowed.headers["retry-after"]) >= 1
+    assert "try again" in shape(slowed)["message"]
