@@ -114,11 +114,13 @@ def serve(
     port: int | None = typer.Option(None, "--port", help="Port to listen on (default 8000)."),
 ) -> None:
     """Migrate the database and serve the dashboard."""
-    from app.web.server import run_server
+    from app.web.server import address_problem, run_server
 
     if repo is not None and not repo.exists():
         fail(f"no repository at {repo}")
     settings = settings_with(repo=repo.resolve() if repo else None, host=host, port=port)
+    if problem := address_problem(settings.host, settings.port):
+        fail(problem)
     open_store(settings)
     typer.echo(f"Sawmill on http://{settings.host}:{settings.port}", err=True)
     run_server(settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -68,3 +69,17 @@ def test_serve_refuses_bad_options_in_one_line(tmp_path: Path, db_url: str) -> N
     assert missing.exit_code == 1 and missing.output.strip() == f"error: no repository at {tmp_path / 'nope'}"
     port = runner.invoke(cli, ["serve", "--port", "70000"], env=env)
     assert port.exit_code == 1 and port.output.strip() == "error: SAWMILL_PORT must be between 1 and 65535"
+
+
+def test_serve_on_a_busy_port_says_so_in_one_line(db_url: str) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = runner.invoke(cli, ["serve", "--port", str(port)], env={"SAWMILL_DATABASE_URL": db_url})
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        f"error: port {port} on 127.0.0.1 is already in use: stop what runs there or pick another with --port (make run PORT=...)"
+    )
+    unknown = runner.invoke(cli, ["serve", "--host", "no-such-host.invalid"], env={"SAWMILL_DATABASE_URL": db_url})
+    assert unknown.exit_code == 1 and unknown.output.strip() == "error: cannot listen on no-such-host.invalid: no such address"
