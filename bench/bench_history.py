@@ -141,7 +141,7 @@ def run() -> list[Result]:
             with session_scope(url) as session:
                 stats["update"] = update_history(session, path, f"bench-{next(keys)}", config)
 
-        base, took = turn_about(lambda: floor(path, paths), backfill, repeat=7)
+        base, took = turn_about(lambda: floor(path, paths), backfill, repeat=11)
         full = stats["update"]
         stream = best_of(lambda: stream_only(path, paths), repeat=3)
         incremental = []

@@ -22,7 +22,7 @@ NETWORKING = f"{INFRA}/networking-core"
 def event_lines(page: str) -> list[str]:
     """The overview's event list as a reader sees it: tags dropped, spaces collapsed."""
     events = page.split('data-testid="history-events"', 1)[1].split("</ol>", 1)[0]
-    items = re.findall(r"<li[^>]*>(.*?)</li>", events, re.S)
+    items = re.findall(r"<li[^>]*>(.*?)</li>", events, re.DOTALL)
     return [" ".join(re.sub(r"<[^>]+>", " ", item).split()).replace(" ,", ",") for item in items]
 
 
