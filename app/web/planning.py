@@ -23,7 +23,7 @@ from app.store.backlog import (
     update_backlog_item,
 )
 from app.store.blockers import add_blocker, reopen_blocker, resolve_blocker
-from app.store.errors import Invalid
+from app.store.errors import Invalid, NotFound
 from app.store.progress import BACKLOG_STATUSES
 from app.web.auth import WriterDep
 from app.web.deps import MAX_ID, HtmxDep, Id, SessionDep
@@ -192,7 +192,10 @@ def blocker_reopen(
 
 @router.get("/document", include_in_schema=False)
 def document_page(request: Request, session: SessionDep) -> Response:
-    text = progress_read.export_document(session)
+    try:
+        text = progress_read.export_document(session)
+    except NotFound:  # nothing imported yet: the page says how to get one, it is not a missing page
+        text = ""
     return render(request, "document.html", {"html": render_markdown(text), "empty": not text.strip()})
 
 

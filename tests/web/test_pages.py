@@ -177,3 +177,17 @@ def test_an_impossible_id_in_a_page_address_is_a_404_page(client, bearer, path: 
     response = client.post(path, data={"status": "done", "version": "1", "note": "x", "done": "true"}, headers=bearer)
     assert response.status_code == 404
     assert "Page not found" in response.text and "Traceback" not in response.text
+
+
+def test_the_document_page_before_any_import_says_how_to_get_one(db_url) -> None:
+    from app.config import Settings
+    from app.web.main import create_app
+
+    from .conftest import TestClient
+
+    bare = TestClient(create_app(Settings(database_url=db_url)), raise_server_exceptions=False)
+    page = bare.get("/document")
+    assert page.status_code == 200
+    assert "No progress document yet" in page.text and "sawmill import FILE" in page.text
+    assert 'data-testid="download"' not in page.text
+    assert bare.get("/document.md").status_code == 404  # nothing to download
