@@ -150,3 +150,20 @@ def test_deleting_a_backlog_item_asks_first(with_document, serve, page_for) -> N
     item.wait_for(state="detached")
     page.reload()
     assert page.locator(f"[data-item='{title}']").count() == 0
+
+
+def test_a_write_without_signing_in_says_so_in_the_page(with_document, serve, page_for, shot) -> None:
+    live = serve()
+    page = page_for()
+    page.goto(live.url + "/blockers")
+    page.evaluate("window.sawmillMarker = 'same page'")
+    blocker = page.locator(f"[data-list=open] [data-blocker='{BLOCKER}']")
+    blocker.get_by_label("Resolution note").fill("anonymous fix")
+    blocker.get_by_role("button", name="Resolve").click()
+    flash = page.locator("#flash .flash")
+    flash.wait_for()
+    assert "Sign in" in flash.inner_text()
+    assert flash.get_by_role("link", name="Sign in").get_attribute("href") == "/signin?next=/blockers"
+    assert page.evaluate("window.sawmillMarker") == "same page"
+    assert blocker.count() == 1 and open_blockers(with_document) == [BLOCKER]
+    shot(page, "signin-needed")
