@@ -50,7 +50,7 @@ cli.add_typer(token_cli, name="token")
 
 
 @token_cli.command("create")
-def token_create(name: str) -> None:
+def token_create(name: str = typer.Argument(metavar="NAME", help="Who the token is for, e.g. ci-bot.")) -> None:
     """Make a token for NAME and print it once; only its hash is kept."""
     from app.store.db import session_scope
     from app.store.errors import StoreError
@@ -67,7 +67,7 @@ def token_create(name: str) -> None:
 
 
 @token_cli.command("revoke")
-def token_revoke(name: str) -> None:
+def token_revoke(name: str = typer.Argument(metavar="NAME", help="The name the token was made for.")) -> None:
     """Revoke NAME's token; its sessions end too."""
     from app.store.db import session_scope
     from app.store.errors import StoreError

@@ -73,3 +73,10 @@ def test_trusted_proxies_parse_and_refuse_nonsense(monkeypatch) -> None:
     monkeypatch.setenv("SAWMILL_TRUSTED_PROXIES", "proxy.example")
     with pytest.raises(ValidationError, match="SAWMILL_TRUSTED_PROXIES"):
         Settings()
+
+
+def test_help_names_the_argument_as_the_issue_does(sawmill) -> None:
+    for command in ("create", "revoke"):
+        assert "NAME" in sawmill("token", command, "--help").output
+    bad = sawmill("token", "create", "bad name")
+    assert bad.exit_code == 1 and bad.stderr.strip().startswith("error: a token name is")
