@@ -91,6 +91,8 @@ def test_a_form_error_shows_beside_its_field_and_nothing_is_stored(with_document
     add.get_by_role("button", name="Add").click()
     page.locator("[data-testid=add-item] .field-error").wait_for()
     assert "title is required" in page.locator("[data-testid=add-item] .field-error").inner_text()
+    with session_scope(with_document) as session:
+        assert sum(len(items) for g in progress_read.backlog(session) for items in g["items"].values()) == 8
 
 
 def test_moving_a_backlog_item(with_document, serve, page_for, shot) -> None:
