@@ -157,3 +157,20 @@ def test_every_write_by_session_needs_csrf(api, method, url, body, new_token) ->
     assert api.post("/signin", data={"token": new_token("carol")}).status_code == 303
     kwargs = {"json": body} if body is not None else {}
     assert api.request(method.upper(), url, **kwargs).status_code == 403
+
+
+@pytest.mark.parametrize(("method", "url", "body"), WRITES)
+def test_every_write_with_a_revoked_token_is_refused(api, method, url, body, new_token, revoke) -> None:
+    token = new_token("dave")
+    revoke("dave")
+    kwargs = {"json": body} if body is not None else {}
+    response = api.request(method.upper(), url, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(("method", "url", "body"), WRITES)
+def test_every_write_ignores_a_proxy_header_from_an_untrusted_address(api, make_client, method, url, body) -> None:
+    client = make_client(client=("192.168.1.9", 1), trust_proxy_header=True, trusted_proxies=["10.0.0.0/24"])
+    kwargs = {"json": body} if body is not None else {}
+    response = client.request(method.upper(), url, headers={"Remote-User": "mallory", "X-CSRF-Token": "x"}, **kwargs)
+    assert response.status_code == 401
