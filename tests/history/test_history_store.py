@@ -224,3 +224,18 @@ def test_the_board_names_the_branch_in_flight(gitops: GitOps, days, db_url: str)
     assert "chainsaw on <code>media-chainsaw</code>" in card
     assert 'data-status="in_progress"' in board.split(f'data-module="{MEDIA}"', 1)[0].rsplit("<section", 1)[1]
     assert "media-chainsaw" in client.get(f"/modules/{MEDIA}").text
+
+
+def test_a_backfill_reports_its_progress_from_the_first_commit_to_the_tip(gitops: GitOps, days, db_url: str) -> None:
+    """What the progress bar draws: a fraction per commit walked, rising to 1 at the tip."""
+    from app.store.history import record_history
+
+    base(gitops, days())
+    for n in range(3):
+        bump(gitops, MEDIA, f"1.{n}", days())
+    gitops.migrate_suite("infra-a", pr=1, date=days())
+    gitops.builder.flush()
+    heard: list[float] = []
+    with session_scope(db_url) as session:
+        record_history(session, gitops.builder.path, progress=heard.append)
+    assert heard == [0.0, 0.25, 0.5, 0.75, 1.0]  # five commits a week apart; the last one is the tip
