@@ -328,13 +328,14 @@ def cached(request: Request, snap: Snapshot, body: bytes, etag: str, media_type:
     # shared cache must not hand the answer to others.
     private = request.app.state.settings.read_requires_signin
     match = request.headers.get("if-none-match")
-    return snap.response(body, etag, media_type, private, fresh=bool(match) and etag in _etags(match))
+    return snap.response(body, etag, media_type, private, fresh=bool(match) and _matches(match, etag))
 
 
-def _etags(header: str) -> list[str]:
+def _matches(header: str, etag: str) -> bool:
+    # Weak comparison, as RFC 9110 asks of If-None-Match; "*" matches any current answer.
     if header.strip() == "*":
-        return ["*"]
-    return [tag.strip().removeprefix("W/") for tag in header.split(",")]
+        return True
+    return etag in (tag.strip().removeprefix("W/") for tag in header.split(","))
 
 
 # -- reads ----------------------------------------------------------------------

@@ -41,6 +41,7 @@ def test_etag_and_304(scanned, client) -> None:
     assert again.headers["etag"] == etag
     assert client.get("/api/status", headers={"If-None-Match": '"other"'}).status_code == 200
     assert client.get("/api/status", headers={"If-None-Match": f'"x", W/{etag}'}).status_code == 304
+    assert client.get("/api/status", headers={"If-None-Match": "*"}).status_code == 304
 
 
 def test_a_new_scan_changes_the_answer_and_the_etag(scanned, client, db_url) -> None:
