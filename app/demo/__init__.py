@@ -114,10 +114,15 @@ def prepare_demo(path: Path, database_url: str) -> str:
     from app.store.progress_doc import has_document, import_document
 
     path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ScanError(f"{path} is a file, not a folder; give the demo an empty or new folder")
     if path.exists() and any(path.iterdir()) and not is_repository(path):
         raise ScanError(f"{path} exists and is not a git repository; give the demo an empty or new folder")
     if not is_repository(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ScanError(f"cannot create the demo folder {path} ({exc.filename}: {exc.strerror})") from None
         build_demo_repo(path)
     with session_scope(database_url) as session:
         # Only into an empty store: a second `make run` must not undo what people changed on the board.

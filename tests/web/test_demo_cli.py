@@ -83,3 +83,14 @@ def test_serve_on_a_busy_port_says_so_in_one_line(db_url: str) -> None:
     )
     unknown = runner.invoke(cli, ["serve", "--host", "no-such-host.invalid"], env={"SAWMILL_DATABASE_URL": db_url})
     assert unknown.exit_code == 1 and unknown.output.strip() == "error: cannot listen on no-such-host.invalid: no such address"
+
+
+def test_demo_into_a_file_says_so_in_one_line(tmp_path: Path, db_url: str) -> None:
+    (tmp_path / "notes.txt").write_text("mine\n")
+    env = {"SAWMILL_DATABASE_URL": db_url}
+    file = runner.invoke(cli, ["demo", str(tmp_path / "notes.txt")], env=env)
+    assert file.exit_code == 1
+    assert file.output.strip() == f"error: {tmp_path / 'notes.txt'} is a file, not a folder; give the demo an empty or new folder"
+    under = runner.invoke(cli, ["demo", str(tmp_path / "notes.txt" / "demo")], env=env)
+    assert under.exit_code == 1 and under.output.startswith("error: cannot create the demo folder ")
+    assert under.output.count("\n") == 1 and (tmp_path / "notes.txt").read_text() == "mine\n"
