@@ -119,9 +119,11 @@ async def handle(request: Request, exc: Exception) -> Response:
     form: FormView | None = getattr(request.state, "form", None)
     if form is not None and problem.status in (409, 422):
         try:
-            return _form_again(request, form, problem)
-        except Exception as again:  # drawing the form failed too: fall back to the plain page
-            log.error("cannot redraw the form on %s", request.url.path, exc_info=again)
+            again = _form_again(request, form, problem)
+            if again is not None:
+                return again
+        except Exception as failed:  # drawing the form failed too: fall back to the plain page
+            log.error("cannot redraw the form on %s", request.url.path, exc_info=failed)
     if is_htmx(request):
         here = urlsplit(request.headers.get("hx-current-url", "/")).path or "/"
         html = render_html("_flash.html", {"problem": problem, "here": here})
@@ -134,18 +136,24 @@ async def handle(request: Request, exc: Exception) -> Response:
     return response
 
 
-def _form_again(request: Request, form: FormView, problem: Problem) -> Response:
+def _form_again(request: Request, form: FormView, problem: Problem) -> Response | None:
+    """The form's page again with the message in place, or None when the page has no place for it."""
     settings = request.app.state.settings
     with session_scope(settings.database_url) as session:
         context = form.build(session)
     context["values"] = {form.key: form.values}
     context["errors"] = {form.key: {problem.field or "_form": problem.message}}
     response = render(request, form.template, context, block=form.block, status_code=problem.status)
-    if problem.field and escape(problem.message) not in response.body.decode():
+    if problem.field and not _shows(response, problem):
         # The field has no visible input to sit beside (a hidden one): say it above the form instead.
         context["errors"] = {form.key: {"_form": problem.message}}
         response = render(request, form.template, context, block=form.block, status_code=problem.status)
-    return response
+    # The form may be gone from the page (someone else moved its item): then the plain message.
+    return response if _shows(response, problem) else None
+
+
+def _shows(response: Response, problem: Problem) -> bool:
+    return str(escape(problem.message)) in response.body.decode()
 
 
 def _in_path(exc: Exception) -> bool:

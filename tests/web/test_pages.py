@@ -191,3 +191,27 @@ def test_the_document_page_before_any_import_says_how_to_get_one(db_url) -> None
     assert "No progress document yet" in page.text and "sawmill import FILE" in page.text
     assert 'data-testid="download"' not in page.text
     assert bare.get("/document.md").status_code == 404  # nothing to download
+
+
+def test_reopening_a_resolved_blocker_and_a_stale_reopen(client, bearer, db_url) -> None:
+    with session_scope(db_url) as session:
+        first = progress_read.blockers(session)["resolved"][0]
+    reopened = client.post(f"/blockers/{first['id']}/reopen", data={"version": str(first["version"])}, headers=bearer)
+    assert reopened.status_code == 303 and reopened.headers["location"] == f"/blockers#blocker-{first['id']}"
+    with session_scope(db_url) as session:
+        assert first["title"] in [b["title"] for b in progress_read.blockers(session)["open"]]
+    stale = client.post(f"/blockers/{first['id']}/reopen", data={"version": str(first["version"])}, headers={**bearer, **HTMX})
+    assert stale.status_code == 409
+    assert stale.text.lstrip().startswith('<section id="blockers"')  # the block again, in place
+    article = re.search(rf'<article class="blocker open" id="blocker-{first["id"]}".*?</article>', stale.text, re.S).group(0)
+    assert 'class="form-error"' in article
+
+
+def test_a_message_with_no_place_on_its_page_still_reaches_the_reader(client, bearer, db_url) -> None:
+    # No task 9999 on the page, so no form to draw the message beside: it comes alone, in the flash slot.
+    response = client.post("/milestones/tasks/9999", data={"done": "maybe"}, headers={**bearer, **HTMX})
+    assert response.status_code == 422
+    assert response.headers["hx-retarget"] == "#flash"
+    assert response.text == '<p class="flash" role="alert">done must be true or false</p>'
+    page = client.post("/milestones/tasks/9999", data={"done": "maybe"}, headers=bearer)
+    assert page.status_code == 422 and "done must be true or false" in page.text
