@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from app.scanner.model import ScanError
+from app.scanner.source import decode_paths
 
 # \x01 marks the first field of each commit's header.
 _FORMAT = "%x01%H%x00%P%x00%ct%x00%an%x00%s"
@@ -91,10 +92,10 @@ def _tokens(stream) -> Iterator[str]:
         if cut < 0:
             continue
         # NUL never occurs inside a multi-byte UTF-8 sequence: cutting there is safe
-        text, pending = pending[:cut].decode("utf-8", "surrogateescape"), pending[cut + 1 :]
+        text, pending = decode_paths(pending[:cut]), pending[cut + 1 :]
         yield from text.split("\0")
     if pending:
-        yield pending.decode("utf-8", "surrogateescape")
+        yield decode_paths(pending)
 
 
 def _records(stream) -> Iterator[LogCommit]:
@@ -131,5 +132,5 @@ def git_lines(repo: Path | str, *args: str) -> list[str]:
     if done.returncode != 0:
         return []
     # split on "\n" only: str.splitlines would also cut at characters a path may hold
-    lines = done.stdout.decode("utf-8", "surrogateescape").split("\n")
+    lines = decode_paths(done.stdout).split("\n")
     return lines[:-1] if lines and lines[-1] == "" else lines

@@ -105,7 +105,10 @@ class GitSource:
     def tree(self, commit_sha: str) -> dict[str, BlobRef]:
         """Every blob and symlink of a commit's tree: path -> BlobRef (submodules left out)."""
         try:
-            out = self.repo.git.ls_tree("-r", "-l", "-z", "--full-tree", commit_sha, strip_newline_in_stdout=False)
+            raw = self.repo.git.ls_tree(
+                "-r", "-l", "-z", "--full-tree", commit_sha, strip_newline_in_stdout=False, stdout_as_string=False
+            )
+            out = decode_paths(raw)
         except git.GitCommandError as exc:  # a damaged repository: say so, in one line
             raise ScanError(f"cannot list {commit_sha[:12]} in {self.path}: {_first_line(exc.stderr)}") from exc
         files: dict[str, BlobRef] = {}
@@ -188,3 +191,13 @@ def _committer_date(commit: bytes) -> datetime:
             minutes = sign * (int(offset[1:3]) * 60 + int(offset[3:5]))
             return datetime.fromtimestamp(int(stamp), timezone(timedelta(minutes=minutes)))
     raise ScanError("a commit without a committer line")
+
+
+def decode_paths(raw: bytes) -> str:
+    """Git output holding paths, as text every later step can store and print.
+
+    Git paths are bytes; one that is not UTF-8 gets U+FFFD where its bad bytes
+    were. Every reader of paths (the tree listing, the history's log) decodes
+    the same way, so the same file keeps the same name throughout.
+    """
+    return raw.decode("utf-8", "replace")

@@ -116,3 +116,26 @@ def test_a_huge_blob_without_a_known_size_is_read_but_not_parsed(make_repo: Make
         ref = source.tree(source.resolve().sha)["big.yaml"]
         sizeless = type(ref)(ref.mode, ref.sha)  # as a git log --raw walk knows it
         assert ParseCache(source.read).parse(sizeless).problem == "file over 1 MiB, not read"
+
+
+def test_a_file_name_that_is_not_utf8_is_scanned_stored_and_printed(make_repo: MakeRepo, tmp_path) -> None:
+    """Git paths are bytes: a Latin-1 module folder must not crash the store, the history or the JSON."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+    from app.store.db import migrate
+
+    odd = "apps/subsystems/caf\udce9"  # b"caf\xe9": written to git as raw bytes
+    repo = make_repo({**module("networking-core"), f"{odd}/kustomization.yaml": kustomize([]),
+                      f"{SUITE}/t\udce9st.yaml": "a: 1\n"})  # fmt: skip
+    url = f"sqlite:///{tmp_path / 'odd.db'}"
+    migrate(url)
+    result = CliRunner().invoke(cli, ["scan", str(repo), "--json"], env={"SAWMILL_DATABASE_URL": url})
+    assert result.exit_code == 0, result.output
+    paths = [m["path"] for m in json.loads(result.output)["modules"]]
+    assert "apps/subsystems/caf\ufffd" in paths  # the bad byte shown as U+FFFD, the same in every reader
+    history = CliRunner().invoke(cli, ["history", str(repo), "--json"], env={"SAWMILL_DATABASE_URL": url})
+    assert history.exit_code == 0, history.output
+    assert "apps/subsystems/caf\ufffd" in {e["module"] for e in json.loads(history.output)["events"]}
