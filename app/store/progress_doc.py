@@ -143,22 +143,34 @@ def _ending(doc: Document) -> str:
     return "\r" if doc.eol == "\r\n" else ""
 
 
-def _pair(
-    existing: Iterable[Any], incoming: list[_Placed], key_row: Callable[[Any], Any], key_new: Callable[[_Placed], Any]
-) -> tuple[list[tuple[Any | None, _Placed]], list[Any]]:
-    """Match incoming blocks to existing rows by key (and by occurrence, for repeated keys)."""
-    rows: dict[tuple[Any, int], Any] = {}
-    seen: Counter[Any] = Counter()
-    for row in existing:
-        rows[(key_row(row), seen[key_row(row)])] = row
-        seen[key_row(row)] += 1
-    seen.clear()
-    pairs = []
-    for new in incoming:
-        k = key_new(new)
-        pairs.append((rows.pop((k, seen[k]), None), new))
-        seen[k] += 1
-    return pairs, list(rows.values())
+Key = tuple[Callable[[Any], Any], Callable[[_Placed], Any]]
+
+
+def _pair(existing: Iterable[Any], incoming: list[_Placed], *keys: Key) -> tuple[list[tuple[Any | None, _Placed]], list[Any]]:
+    """Match incoming blocks to existing rows by key (and by occurrence, for repeated keys).
+
+    Keys are tried in turn on what is still unmatched: (section, title) first, so repeated
+    titles in two sections keep their own rows; then title alone, so a row that moved
+    section (a blocker resolved in the document) is still the same row.
+    """
+    matched: dict[int, Any] = {}
+    left = list(existing)
+    for key_row, key_new in keys:
+        rows: dict[tuple[Any, int], Any] = {}
+        seen: Counter[Any] = Counter()
+        for row in left:
+            rows[(key_row(row), seen[key_row(row)])] = row
+            seen[key_row(row)] += 1
+        seen.clear()
+        for index, new in enumerate(incoming):
+            if index in matched:
+                continue
+            k = key_new(new)
+            if (row := rows.pop((k, seen[k]), None)) is not None:
+                matched[index] = row
+            seen[k] += 1
+        left = list(rows.values())
+    return [(matched.get(i), new) for i, new in enumerate(incoming)], left
 
 
 def _apply(row: SQLModel, values: dict[str, Any]) -> bool:
@@ -196,8 +208,8 @@ def _points(points: list[Point]) -> list[dict]:
 
 
 def _import_checklists(session: Session, placed: list[_Placed], who: str, report: ImportReport) -> None:
-    items = session.exec(select(CapabilityItem).order_by(CapabilityItem.position)).all()
-    pairs, gone = _pair(items, placed, lambda r: (r.checklist, r.text), lambda p: (p.slot.key, p.block.text))
+    items = session.exec(select(CapabilityItem).order_by(CapabilityItem.part, CapabilityItem.position)).all()
+    pairs, gone = _pair(items, placed, (lambda r: (r.checklist, r.text), lambda p: (p.slot.key, p.block.text)))
     rows = []
     for row, p in pairs:
         values = {"checklist": p.slot.key, "text": p.block.text, "done": p.block.mark == "x", **_placement(p)}
@@ -269,8 +281,8 @@ def _import_entry(
 
 
 def _import_backlog(session: Session, placed: list[_Placed], report: ImportReport) -> None:
-    rows = session.exec(select(BacklogItem).order_by(BacklogItem.position)).all()
-    pairs, gone = _pair(rows, placed, lambda r: (r.category, r.title), lambda p: (p.slot.key, p.block.text))
+    rows = session.exec(select(BacklogItem).order_by(BacklogItem.part, BacklogItem.position)).all()
+    pairs, gone = _pair(rows, placed, (lambda r: (r.category, r.title), lambda p: (p.slot.key, p.block.text)))
     for row, p in pairs:
         item: Item = p.block  # type: ignore[assignment]
         values = {
@@ -285,8 +297,11 @@ def _import_backlog(session: Session, placed: list[_Placed], report: ImportRepor
 
 
 def _import_milestones(session: Session, placed: list[_Placed], report: ImportReport) -> None:
-    rows = session.exec(select(Milestone).order_by(Milestone.position)).all()
-    pairs, gone = _pair(rows, placed, lambda r: r.title, lambda p: p.block.title)
+    rows = session.exec(select(Milestone).order_by(Milestone.part, Milestone.position)).all()
+    pairs, gone = _pair(
+        rows, placed, (lambda r: (r.state, r.title), lambda p: (p.slot.key, p.block.title)),
+        (lambda r: r.title, lambda p: p.block.title),
+    )
     for row, p in pairs:
         group: Group = p.block  # type: ignore[assignment]
         values = {"state": p.slot.key, "number": group.number, "title": group.title, **_placement(p)}
@@ -296,8 +311,7 @@ def _import_milestones(session: Session, placed: list[_Placed], report: ImportRe
         task_pairs, gone_tasks = _pair(
             sorted(tasks, key=lambda t: t.position),
             [_Placed(p.slot, 0, i, Item(" ", pt.text)) for i, pt in enumerate(group.points)],
-            lambda t: t.text,
-            lambda q: q.block.text,
+            (lambda t: t.text, lambda q: q.block.text),
         )
         for (task, q), point in zip(task_pairs, group.points, strict=True):
             values = {"milestone_id": row.id, "position": q.position, "text": point.text, "done": point.done}
@@ -308,8 +322,11 @@ def _import_milestones(session: Session, placed: list[_Placed], report: ImportRe
 
 
 def _import_blockers(session: Session, placed: list[_Placed], who: str, report: ImportReport) -> None:
-    rows = session.exec(select(Blocker).order_by(Blocker.position)).all()
-    pairs, gone = _pair(rows, placed, lambda r: r.title, lambda p: p.block.title)
+    rows = session.exec(select(Blocker).order_by(Blocker.part, Blocker.position)).all()
+    pairs, gone = _pair(
+        rows, placed, (lambda r: (r.status, r.title), lambda p: (p.slot.key, p.block.title)),
+        (lambda r: r.title, lambda p: p.block.title),
+    )
     for row, p in pairs:
         group: Group = p.block  # type: ignore[assignment]
         values: dict[str, Any] = {
@@ -332,8 +349,8 @@ def _import_blockers(session: Session, placed: list[_Placed], who: str, report: 
 
 
 def _import_next_steps(session: Session, placed: list[_Placed], report: ImportReport) -> None:
-    rows = session.exec(select(NextStep).order_by(NextStep.position)).all()
-    pairs, gone = _pair(rows, placed, lambda r: (r.kind, r.title), lambda p: (p.slot.key, p.block.title))
+    rows = session.exec(select(NextStep).order_by(NextStep.part, NextStep.position)).all()
+    pairs, gone = _pair(rows, placed, (lambda r: (r.kind, r.title), lambda p: (p.slot.key, p.block.title)))
     for row, p in pairs:
         group: Group = p.block  # type: ignore[assignment]
         values = {

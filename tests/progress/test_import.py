@@ -186,3 +186,16 @@ def test_an_import_leaves_one_audit_row_with_what_changed(seeded: str, seed: byt
     assert row["before"]["backlog"] == 8 and row["after"]["backlog"] == 7
     assert row["after"]["changes"] == ["removed backlog item 'Kubernetes-aware testing'"]
     assert row["after"]["result"] == "0 created, 1 updated, 1 removed"  # the item below moved up one place
+
+
+def test_a_title_repeated_in_two_sections_keeps_its_own_rows_on_reimport(db_url: str) -> None:
+    text = ("## Milestones\n\n### Completed\n\n1. Docs\n\n2. Storage\n   - [x] block\n\n### Current Focus\n\n"
+            "1. Storage\n   - [ ] object\n\n## Blockers & Challenges\n\n### Resolved Challenges\n\n1. DNS\n\n"
+            "2. CI\n   - old\n\n### Current Blockers\n\n1. CI\n   - new\n")  # fmt: skip
+    run(db_url, import_document, text, who="bob")
+    before = dump_store(db_url)
+    report = run(db_url, import_document, text, who="bob")
+    assert (report.created, report.updated, report.removed) == (0, 0, 0)
+    after = dump_store(db_url)
+    assert {t: rows for t, rows in after.items() if t != "audit_entry"} == {
+        t: rows for t, rows in before.items() if t != "audit_entry"}  # fmt: skip

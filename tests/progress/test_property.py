@@ -7,10 +7,16 @@ groups, blank lines and a missing final newline.
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text as sql
+from sqlmodel import Session
 
 from app.progress.document import parse, render
+from app.progress.sections import classify, entry_modules
 from app.store.db import migrate, session_scope
 from app.store.progress_doc import export_document, import_document
 
@@ -110,9 +116,26 @@ def section(draw: st.DrawFn) -> list[list[str]]:
 
 
 @st.composite
+def seedlike(draw: st.DrawFn) -> list[list[str]]:
+    """The seed's shape: a title, then every known section in order, each with one to three
+    sub-sections of items or groups, now and then unknown text between them."""
+    blocks: list[list[str]] = [[f"# {draw(WORDS)}"]]
+    for h2, subs in list(SUBSECTIONS.items())[:5]:
+        blocks.append([f"## {h2}"])
+        for h3 in draw(st.lists(st.sampled_from(subs[:2]), min_size=1, max_size=3)):
+            blocks.append([f"### {h3}"])
+            for n in range(1, draw(st.integers(min_value=1, max_value=4)) + 1):
+                blocks.append(draw(group(n)) if h2 in GROUPED else draw(item()))
+        if draw(st.integers(0, 3)) == 0:
+            blocks.append(draw(block()))
+    return blocks
+
+
+@st.composite
 def document(draw: st.DrawFn) -> str:
     blocks: list[list[str]] = [draw(block())] if draw(st.booleans()) else []
-    for part in draw(st.lists(st.one_of(section(), block().map(lambda b: [b])), min_size=1, max_size=6)):
+    mixed = st.lists(st.one_of(section(), block().map(lambda b: [b])), min_size=1, max_size=6)
+    for part in draw(st.one_of(mixed, seedlike().map(lambda b: [b]))):
         blocks.extend(part)
     lines = gapped(draw, blocks)
     lines.extend([""] * draw(GAP))
@@ -127,15 +150,65 @@ def test_render_parse_is_the_identity(text: str) -> None:
     assert render(parse(text)) == text
 
 
+def typed_counts(text: str) -> dict[str, int]:
+    """What the store must hold for ``text``, from the pure parser: proof the data is typed, not kept as raw text."""
+    doc = parse(text)
+    counts = dict.fromkeys(TABLES.values(), 0)
+    for block, slot in zip(doc.blocks, classify(doc), strict=True):
+        if slot is None:
+            continue
+        counts[TABLES[slot.kind]] += 1
+        if slot.kind == "checklist":
+            counts["migration_entry"] += sum(1 for p in block.points if p.done is not None and entry_modules(p.text))
+        if slot.kind == "milestones":
+            counts["milestone_task"] += len(block.points)
+    return counts
+
+
+def stored(session: Session) -> dict[str, list[int]]:
+    return {t: list(session.exec(sql(f"SELECT id FROM {t} ORDER BY id")).scalars()) for t in set(TABLES.values())}
+
+
+TABLES = {
+    "checklist": "capability_item", "backlog": "backlog_item", "milestones": "milestone", "blockers": "blocker",
+    "next_steps": "next_step", "migration_entry": "migration_entry", "milestone_task": "milestone_task",
+}  # fmt: skip
+
+
+def fresh_store(factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{factory.mktemp('prop') / 'p.db'}"
+    migrate(url)
+    return url
+
+
 @given(first=document(), second=document())
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_export_import_is_the_identity_and_reimport_updates_in_place(tmp_path_factory, first: str, second: str) -> None:
-    url = f"sqlite:///{tmp_path_factory.mktemp('prop') / 'p.db'}"
-    migrate(url)
+    url = fresh_store(tmp_path_factory)
     with session_scope(url) as session:
         import_document(session, first, who="prop")
     with session_scope(url) as session:
         assert export_document(session) == first
+        assert {t: len(ids) for t, ids in stored(session).items()} == typed_counts(first)
         import_document(session, second, who="prop")
     with session_scope(url) as session:
         assert export_document(session) == second
+        assert {t: len(ids) for t, ids in stored(session).items()} == typed_counts(second)
+
+
+@given(doc=document(), flips=st.lists(st.booleans(), min_size=1))
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_reimporting_an_edited_document_keeps_every_row(tmp_path_factory, doc: str, flips: list[bool]) -> None:
+    """Ticking and unticking boxes anywhere is an edit in place: the same rows, with the new ticks."""
+    marks = iter(flips * (doc.count("[") + 1))
+    edited = re.sub(r"^( *)- \[([ x])\]", lambda m: f"{m[1]}- [{'x' if m[2] == ' ' else ' '}]" if next(marks)
+                    else m[0], doc, flags=re.MULTILINE)  # fmt: skip
+    url = fresh_store(tmp_path_factory)
+    with session_scope(url) as session:
+        import_document(session, doc, who="prop")
+        rows = stored(session)
+    with session_scope(url) as session:
+        import_document(session, edited, who="prop")
+    with session_scope(url) as session:
+        assert export_document(session) == edited
+        assert stored(session) == rows
