@@ -76,3 +76,16 @@ def test_a_migrated_module_page_shows_the_test_the_flux_manifest_assertions_and_
     assert "pair: kubernetes-extra" in page
     other = text(client.get(f"/modules/{INFRA}/networking-core").text)
     assert BROKEN not in other and "None for this module's files." in other
+
+
+def test_the_backlog_groups_each_column_by_category(client, bearer) -> None:
+    client.post("/backlog", data={"category": "Testing Improvements", "title": "Run chainsaw on kind"}, headers=bearer)
+    client.post("/backlog/1/move", data={"status": "doing"}, headers=bearer)
+    page = client.get("/backlog").text
+    lanes = {s: text(html) for s, html in re.findall(r'<section class="lane st-(\w+)".*?>(.*?)</section>', page, re.S)}
+    assert list(lanes) == ["todo", "doing", "done"]
+    todo = lanes["todo"]
+    assert todo.index("Infrastructure Evolution") < todo.index("Default alert configurations") < todo.index("Testing Improvements")
+    assert todo.index("Testing Improvements") < todo.index("Run chainsaw on kind")
+    assert "Migration from flannel + metallb to cillium" in lanes["doing"] and "Infrastructure Evolution" in lanes["doing"]
+    assert "nothing here" in lanes["done"]
