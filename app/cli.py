@@ -273,16 +273,23 @@ def export_command(
 def log_command(
     limit: int = typer.Option(50, "--limit", "-n", min=1, help="How many entries, newest first."),
     target: str | None = typer.Option(None, "--target", help="Only one row's history, e.g. blocker:3."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object a line, with the whole before and after."),
 ) -> None:
     """Print the audit log: every change to the progress data, newest first."""
+    import json
+
     from app.store.audit import format_entry
     from app.store.db import session_scope
     from app.store.progress_read import audit_entries
 
     url = open_store()
     with session_scope(url) as session:
-        for entry in audit_entries(session, limit=limit, target=target):
-            typer.echo(format_entry(entry))
+        entries = audit_entries(session, limit=limit, target=target)
+    for entry in entries:
+        line = json.dumps({**entry, "at": entry["at"].isoformat()}, ensure_ascii=False) if as_json else None
+        typer.echo(line or format_entry(entry))
+    if not entries:
+        typer.echo("no changes recorded" + (f" for {target}" if target else ""), err=True)
 
 
 @cli.command("pin")

@@ -47,18 +47,53 @@ def audit_log(session: Session, limit: int = 100, target: str | None = None) -> 
     return list(session.exec(query.order_by(AuditEntry.id.desc()).limit(limit)))
 
 
-def format_entry(entry: dict[str, Any]) -> str:
-    """One line of ``sawmill log``."""
+def format_entry(entry: dict[str, Any], width: int = 240) -> str:
+    """One line of ``sawmill log``: when, who, what, and only the fields that changed."""
     at = entry["at"].strftime("%Y-%m-%d %H:%M:%S") if isinstance(entry["at"], datetime) else str(entry["at"])
-    change = f"{_brief(entry['before'])} -> {_brief(entry['after'])}"
+    change = describe(entry["before"], entry["after"])
+    if len(change) > width:
+        change = change[: width - 1] + "…"
     return f"{at}  {entry['who']}  {entry['action']}  {entry['target']}  {change}"
 
 
-def _brief(value: Any, limit: int = 160) -> str:
+def describe(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
+    """``status: "open" -> "resolved"; version: 1 -> 2``; a new row lists what it holds, a deleted one what it held."""
+    if before is None and after is None:
+        return "-"
+    if before is None:
+        return "new: " + "; ".join(f"{k}: {_value(v)}" for k, v in _fields(after))
+    if after is None:
+        return "deleted, was: " + "; ".join(f"{k}: {_value(v)}" for k, v in _fields(before))
+    return "; ".join(_changes(before, after)) or "no change"
+
+
+def _fields(values: dict[str, Any] | None) -> list[tuple[str, Any]]:
+    return [(k, v) for k, v in (values or {}).items() if v not in (None, [], {}, "")]
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    out = []
+    for key in [*after, *(k for k in before if k not in after)]:
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        if isinstance(old, dict | None) and isinstance(new, dict) or isinstance(old, dict) and new is None:
+            out.extend(_changes(old or {}, new or {}))  # nested, as a scan's {"modules": {path: status}}
+        elif key not in before:
+            if new not in (None, [], ""):
+                out.append(f"{key}: {_value(new)}")
+        else:
+            out.append(f"{key}: {_value(old)} -> {_value(new)}")
+    return out
+
+
+def _value(value: Any) -> str:
     if value is None:
         return "-"
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value):
+        return value[:12]  # a digest: its head is enough to tell two apart
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 80 else text[:79] + "…"
 
 
 def _plain(value: Any) -> Any:

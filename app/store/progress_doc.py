@@ -146,7 +146,9 @@ def _ending(doc: Document) -> str:
 Key = tuple[Callable[[Any], Any], Callable[[_Placed], Any]]
 
 
-def _pair(existing: Iterable[Any], incoming: list[_Placed], *keys: Key) -> tuple[list[tuple[Any | None, _Placed]], list[Any]]:
+def _pair(
+    existing: Iterable[Any], incoming: list[_Placed], *keys: Key
+) -> tuple[list[tuple[Any | None, _Placed]], list[Any]]:
     """Match incoming blocks to existing rows by key (and by occurrence, for repeated keys).
 
     Keys are tried in turn on what is still unmatched: (section, title) first, so repeated

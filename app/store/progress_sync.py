@@ -159,8 +159,10 @@ def pin_entry(
     reason = " ".join(reason.split())
     if not reason:
         raise Invalid("a pin needs a reason", field="reason")
-    if len(reason) > MAX_PIN_REASON or ")" in reason:
-        raise Invalid(f"a pin reason is at most {MAX_PIN_REASON} characters, without ')'", field="reason")
+    if len(reason) > MAX_PIN_REASON:
+        raise Invalid(f"a pin reason is at most {MAX_PIN_REASON} characters", field="reason")
+    if ")" in reason:  # the export writes it inside "(pinned: ...)"; a ')' would end it early
+        raise Invalid("a pin reason cannot hold ')': the document shows it inside parentheses", field="reason")
     if until is not None and until < (today or date.today()):
         raise Invalid(f"the pin's expiry {until.isoformat()} is in the past", field="until")
     before = {**_pin_state(entry), "done": entry.done}

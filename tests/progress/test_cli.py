@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
+from hashlib import sha256
 from pathlib import Path
 
 import pytest
@@ -54,8 +56,17 @@ def test_pin_unpin_and_the_log(sawmill: Sawmill) -> None:
     lines = sawmill("log").stdout.splitlines()
     assert [line.split("  ")[1:4] for line in lines] == [
         ["erin", "entry.unpin", "entry:11"], ["erin", "entry.pin", "entry:11"], ["alice", "import", "document"]]  # fmt: skip
-    assert '"pin_reason": "being retired"' in lines[1]
+    assert lines[1].endswith('  pin_reason: - -> "being retired"; pin_until: - -> "2999-01-01"; pin_done: - -> true; '
+                             'pinned_by: - -> "erin"; done: false -> true')  # fmt: skip
+    assert lines[0].endswith('  pin_reason: "being retired" -> -; pin_until: "2999-01-01" -> -; pin_done: true -> -; '
+                             'pinned_by: "erin" -> -')  # fmt: skip
+    assert lines[2].endswith('; source: "' + str(SEED) + '"; sha256: ' + sha256(SEED.read_bytes()).hexdigest()[:12]
+                             + '; result: "65 created, 0 updated, 0 removed"')  # fmt: skip
     assert len(sawmill("log", "-n", "1").stdout.splitlines()) == 1
+    full = [json.loads(line) for line in sawmill("log", "--json").stdout.splitlines()]
+    assert full[1]["after"]["pin_reason"] == "being retired" and full[2]["after"]["changes"] == []
+    quiet = sawmill("log", "--target", "blocker:99")
+    assert (quiet.exit_code, quiet.stdout, quiet.stderr) == (0, "", "no changes recorded for blocker:99\n")
 
 
 @pytest.mark.parametrize(

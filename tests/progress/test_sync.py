@@ -116,9 +116,11 @@ def test_a_pin_without_expiry_can_hold_an_entry_unticked_and_be_dropped(seeded: 
 
 def test_pins_refuse_bad_input(seeded: str) -> None:
     entry = run(seeded, find_entry, "coder app module").id
-    for reason, until, field in (("", None, "reason"), ("why (not)", None, "reason"),
-                                 ("ok", date(2000, 1, 1), "until")):  # fmt: skip
-        with pytest.raises(Invalid) as caught:
+    for reason, until, field, message in (("", None, "reason", "needs a reason"),
+                                          ("why (not)", None, "reason", "cannot hold '\\)'"),
+                                          ("x" * 501, None, "reason", "at most 500 characters"),
+                                          ("ok", date(2000, 1, 1), "until", "in the past")):  # fmt: skip
+        with pytest.raises(Invalid, match=message) as caught:
             run(seeded, pin_entry, entry, reason, "erin", until=until)
         assert caught.value.field == field
 
@@ -175,3 +177,57 @@ def test_a_document_the_commit_does_not_have_is_not_imported(tmp_path: Path, db_
     assert stored.warnings == []
     with pytest.raises(NotFound):
         run(db_url, export_document)
+
+
+def test_an_entry_naming_a_pair_stays_unticked_while_only_one_half_is_migrated(seeded: str, tmp_path: Path) -> None:
+    core, extra = (f"infrastructure/subsystems/networking-{half}" for half in ("core", "extra"))
+    with RepoBuilder(tmp_path / "half") as builder:
+        gitops = GitOps(builder)
+        seed_history(gitops)
+        builder.delete(gitops.suites["infra-networking"].manifest(core))
+        gitops.add_legacy_suite("infra-networking", [extra])
+        gitops.add_chainsaw_suite("infra-networking-core", [core])
+        half = gitops.commit("test: networking-core on chainsaw, extra still legacy")
+        gitops.migrate_suite("infra-networking", pr=1011)
+    result = scan(tmp_path / "half", ref=half.sha)
+    assert {m.path: str(m.status) for m in result.modules if m.path in (core, extra)} == {core: "migrated",
+                                                                                          extra: "legacy"}  # fmt: skip
+    report = run(seeded, sync_with_scan, result, today=TODAY)
+    assert "networking-core/extra modules" not in report.ticked
+    state = entries(seeded)["networking-core/extra modules"]
+    assert (state["done"], state["scan_status"]) == (False, "legacy")
+    report = run(seeded, sync_with_scan, scan(tmp_path / "half", ref="HEAD"), today=TODAY)
+    assert report.ticked == ["networking-core/extra modules"]
+
+
+def test_every_kind_of_change_leaves_an_audit_row_naming_who_with_before_and_after(seeded: str, repo: Path) -> None:
+    from app.store.audit import format_entry
+    from app.store.blockers import add_blocker, edit_blocker, reopen_blocker, resolve_blocker
+
+    run(seeded, sync_with_scan, scan(repo, ref="networking"), today=TODAY)
+    networking = run(seeded, find_entry, "networking-core/extra modules").id
+    blocker = run(seeded, read.blockers)["open"][0]["id"]
+    run(seeded, edit_blocker, blocker, 1, "carol", title="Testing gaps")
+    run(seeded, resolve_blocker, blocker, 2, "kind in CI", "dave")
+    run(seeded, reopen_blocker, blocker, 3, "erin")
+    added = run(seeded, lambda s: add_blocker(s, "Registry quota", "frank").id)
+    harbor = run(seeded, find_entry, "harbor app module").id
+    run(seeded, pin_entry, harbor, "being retired", "gina", today=TODAY)
+    run(seeded, unpin_entry, harbor, "gina", today=TODAY)
+    log = list(reversed(run(seeded, read.audit_entries)))
+    assert [(a["who"], a["action"], a["target"]) for a in log] == [
+        ("alice", "import", "document"), ("scanner", "scan.sync", "modules"),
+        ("scanner", "scan.sync", f"entry:{networking}"), ("carol", "blocker.edit", f"blocker:{blocker}"),
+        ("dave", "blocker.resolve", f"blocker:{blocker}"), ("erin", "blocker.reopen", f"blocker:{blocker}"),
+        ("frank", "blocker.add", f"blocker:{added}"), ("gina", "entry.pin", f"entry:{harbor}"),
+        ("gina", "entry.unpin", f"entry:{harbor}"), ("scanner", "scan.sync", f"entry:{harbor}"),
+    ]  # fmt: skip
+    lines = [format_entry(a).split("  ", 4)[4] for a in log]
+    assert lines[2] == 'done: false -> true; text: "networking-core/extra modules"'
+    assert lines[3] == 'title: "Testing Framework" -> "Testing gaps"; version: 1 -> 2'
+    assert lines[4].startswith('status: "open" -> "resolved"; resolved_at: - -> "20')
+    assert lines[4].endswith('resolved_by: - -> "dave"; resolution_note: - -> "kind in CI"; version: 2 -> 3')
+    assert lines[6] == 'new: title: "Registry quota"; status: "open"; version: 1'
+    assert lines[9] == 'done: true -> false; text: "harbor app module"'
+    assert lines[1].startswith('apps/subsystems/bitwarden: - -> "legacy"; ') and lines[1].endswith("…")
+    assert log[1]["after"]["modules"]["infrastructure/subsystems/networking-core"] == "migrated"
