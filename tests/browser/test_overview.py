@@ -115,3 +115,26 @@ def test_module_page_shows_the_evidence(gitops_repo, db_url, serve, page_for) ->
     response = page.goto(live.url + "/modules/no/such/module")
     assert response.status == 404
     assert "No module at" in page.locator("main").inner_text()
+
+
+def test_the_board_refreshes_itself_every_minute_but_not_while_read(gitops_repo, db_url, serve, page_for) -> None:
+    path, repo = gitops_repo
+    scan_and_store(db_url, path)
+    live = serve(repo=path)
+    page = page_for()
+    page.clock.install()
+    page.goto(live.url + "/")
+    networking = f"{INFRA}/networking-core"
+    repo.migrate_suite("infra-networking", pr=1010)
+    repo.builder.checkout()
+    scan_and_store(db_url, path)  # a scan made elsewhere (CLI, CI)
+
+    page.locator("[data-testid=last-scan] summary").click()  # someone reads the warnings
+    page.clock.run_for("01:05")
+    page.wait_for_load_state("networkidle")
+    assert column_of(page, networking) == "legacy"
+    assert page.locator("[data-testid=last-scan]").get_attribute("open") is not None
+
+    page.locator("[data-testid=last-scan] summary").click()  # done reading
+    page.clock.run_for("01:05")
+    page.locator(f"section[data-status=migrated] article[data-modules~='{networking}']").wait_for()
