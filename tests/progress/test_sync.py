@@ -231,3 +231,21 @@ def test_every_kind_of_change_leaves_an_audit_row_naming_who_with_before_and_aft
     assert lines[9] == 'done: true -> false; text: "harbor app module"'
     assert lines[1].startswith('apps/subsystems/bitwarden: - -> "legacy"; ') and lines[1].endswith("…")
     assert log[1]["after"]["modules"]["infrastructure/subsystems/networking-core"] == "migrated"
+
+
+def test_reimporting_the_export_keeps_pins_and_resolutions_as_the_store_had_them(seeded: str, repo: Path) -> None:
+    from app.store.blockers import resolve_blocker
+
+    run(seeded, sync_with_scan, scan(repo, ref="main"), today=TODAY)
+    harbor = run(seeded, find_entry, "harbor app module").id
+    run(seeded, pin_entry, harbor, "being retired", "erin", until=date(2999, 1, 1), today=TODAY)
+    blocker = run(seeded, read.blockers)["open"][0]
+    run(seeded, resolve_blocker, blocker["id"], blocker["version"], "kind in CI", "carol")
+    before = (entries(seeded), run(seeded, read.blockers))
+    exported = run(seeded, export_document)
+    report = run(seeded, import_document, exported, who="bob")
+    assert (report.created, report.updated, report.removed) == (2, 0, 0)  # the two lines for missing modules
+    after = entries(seeded)
+    assert {text: after[text] for text in before[0]} == before[0] and run(seeded, read.blockers) == before[1]
+    assert entries(seeded)["harbor app module"]["pinned_by"] == "erin"
+    assert run(seeded, export_document) == exported
