@@ -35,3 +35,10 @@ def test_a_pin_with_an_expiry_shows_as_pinned_in_every_view(seeded: str, tmp_pat
     entry = next(e for e in client.get("/api/entries").json() if e["id"] == harbor)
     assert (entry["done"], entry["pinned"], entry["pin_reason"], entry["pin_until"], entry["pinned_by"]) == (
         True, True, "being retired", until.isoformat(), "erin")  # fmt: skip
+
+
+def test_a_module_no_entry_names_is_flagged_missing_from_the_document_on_its_page(seeded: str, tmp_path: Path) -> None:
+    scan_and_store(seeded, build_seed_repo(tmp_path / "platform"))
+    client = TestClient(create_app(Settings(database_url=seeded)), raise_server_exceptions=False)
+    assert "Missing from the document" in client.get("/modules/apps/subsystems/bitwarden").text
+    assert "Missing from the document" not in client.get("/modules/apps/subsystems/harbor").text
