@@ -68,6 +68,7 @@ def import_document(session: Session, data: bytes | str, who: str, source: str =
     before = document_summary(session)
     placed = _write_layout(session, doc)
     report = ImportReport()
+    report.warnings.extend(_capital_ticks(render(doc)))
     _import_checklists(session, [p for p in placed if p.slot.kind == "checklist"], who, report)
     _import_backlog(session, [p for p in placed if p.slot.kind == "backlog"], report)
     _import_milestones(session, [p for p in placed if p.slot.kind == "milestones"], report)
@@ -250,6 +251,18 @@ def _import_checklists(session: Session, placed: list[_Placed], who: str, report
             session.add(row)
     session.flush()
     _remove(session, gone, report, lambda r: f"checklist item '{r.text}'")
+
+
+CAPITAL_TICK = re.compile(r" *- \[X\] ")
+
+
+def _capital_ticks(text: str) -> list[str]:
+    """GitHub shows "[X]" ticked, but the grammar reads only "[x]": such a line is kept as text, not as a tick."""
+    return [
+        f"line {number}: '[X]' is kept as text, not read as a tick; write '[x]'"
+        for number, line in enumerate(text.splitlines(), start=1)
+        if CAPITAL_TICK.match(line)
+    ]
 
 
 def _warn_near_entry(report: ImportReport, line: int, point: Point) -> None:

@@ -97,3 +97,14 @@ def test_other_user_errors_are_one_line(sawmill: Sawmill, tmp_path: Path) -> Non
     assert sawmill("pin", "ghost module", "--reason", "x").stderr == "error: no migration entry 'ghost module'\n"
     assert sawmill("pin", "1", "--reason", "x", "--until", "soon").stderr == "error: --until 'soon' is not a date (YYYY-MM-DD)\n"
     assert sawmill("unpin", "1").stderr == "error: entry 'networking-core/extra modules' is not pinned\n"
+
+
+def test_a_capital_x_tick_is_imported_as_text_with_a_warning_naming_the_line(sawmill: Sawmill, tmp_path: Path) -> None:
+    doc = tmp_path / "capital.md"
+    doc.write_text(SEED.read_text().replace("  - [ ] storage-core module\n", "  - [X] storage-core module\n")
+                   .replace("- [x] FluxCD integration complete\n", "- [X] FluxCD integration complete\n"))  # fmt: skip
+    result = sawmill("import", doc)
+    assert result.exit_code == 0
+    assert result.stderr == (f"warning: {doc}: line 13: '[X]' is kept as text, not read as a tick; write '[x]'\n"
+                             f"warning: {doc}: line 31: '[X]' is kept as text, not read as a tick; write '[x]'\n")  # fmt: skip
+    assert sawmill("export").stdout == doc.read_text()
