@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -78,7 +79,7 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
         if old == new:
             continue
         if isinstance(old, dict | None) and isinstance(new, dict) or isinstance(old, dict) and new is None:
-            out.extend(_changes(old or {}, new or {}))  # nested, as a scan's {"modules": {path: status}}
+            out.extend(_nested(key, old or {}, new or {}))
         elif key not in before:
             if new not in (None, [], ""):
                 out.append(f"{key}: {_value(new)}")
@@ -87,11 +88,21 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     return out
 
 
+def _nested(key: str, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """A scan's {"modules": {path: status}}: each path when a few moved, counts by move when many did."""
+    changes = _changes(before, after)
+    if len(changes) <= 4:
+        return changes
+    moves = Counter(f"{_value(before.get(k))} -> {_value(after.get(k))}" for k in before.keys() | after.keys()
+                    if before.get(k) != after.get(k))  # fmt: skip
+    return [f"{count} {key}: {move}" for move, count in sorted(moves.items(), key=lambda m: (-m[1], m[0]))]
+
+
 def _value(value: Any) -> str:
     if value is None:
         return "-"
-    if isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value):
-        return value[:12]  # a digest: its head is enough to tell two apart
+    if isinstance(value, str) and len(value) in (40, 64) and all(c in "0123456789abcdef" for c in value):
+        return value[:12]  # a commit or a digest: its head is enough to tell two apart
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 80 else text[:79] + "…"
 

@@ -229,7 +229,8 @@ def test_every_kind_of_change_leaves_an_audit_row_naming_who_with_before_and_aft
     assert lines[4].endswith('resolved_by: - -> "dave"; resolution_note: - -> "kind in CI"; version: 2 -> 3')
     assert lines[6] == 'new: title: "Registry quota"; status: "open"; version: 1'
     assert lines[9] == 'done: true -> false; text: "harbor app module"'
-    assert lines[1].startswith('apps/subsystems/bitwarden: - -> "legacy"; ') and lines[1].endswith("…")
+    commit = log[1]["after"]["commit"][:12]
+    assert lines[1] == f'14 modules: - -> "legacy"; 4 modules: - -> "migrated"; commit: {commit}'
     assert log[1]["after"]["modules"]["infrastructure/subsystems/networking-core"] == "migrated"
 
 
@@ -249,3 +250,13 @@ def test_reimporting_the_export_keeps_pins_and_resolutions_as_the_store_had_them
     assert {text: after[text] for text in before[0]} == before[0] and run(seeded, read.blockers) == before[1]
     assert entries(seeded)["harbor app module"]["pinned_by"] == "erin"
     assert run(seeded, export_document) == exported
+
+
+def test_the_log_lists_each_module_when_a_scan_moves_a_few(seeded: str, repo: Path) -> None:
+    from app.store.audit import format_entry
+
+    run(seeded, sync_with_scan, scan(repo, ref="networking"), today=TODAY)
+    run(seeded, sync_with_scan, scan(repo, ref="main"), today=TODAY)
+    row = next(a for a in run(seeded, read.audit_entries) if a["target"] == "modules")
+    commit = row["after"]["commit"][:12]
+    assert format_entry(row).split("  ", 4)[4] == f'apps/subsystems/media: "legacy" -> "migrated"; commit: {commit}'
