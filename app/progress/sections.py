@@ -92,7 +92,7 @@ def _fits(slot: Slot, block: Block) -> bool:
 
 INFRA_ROOT = "infrastructure/subsystems"
 APPS_ROOT = "apps/subsystems"
-NAME = r"[a-z0-9][a-z0-9._-]*"
+NAME = r"[A-Za-z0-9_][A-Za-z0-9._-]*"  # a folder name as Kubernetes repositories spell them
 PAIR_LINE = re.compile(rf"({NAME})-core/extra modules?")
 APP_LINE = re.compile(rf"({NAME}) app modules?")
 MODULE_LINE = re.compile(rf"({NAME}) modules?")

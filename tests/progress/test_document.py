@@ -107,3 +107,16 @@ def test_bad_input_is_refused_with_a_clear_message(data: bytes, message: str) ->
         parse(data)
     assert caught.value.field == "file"
     assert "\n" not in caught.value.message
+
+
+def test_every_missing_line_reads_back_as_the_modules_it_was_written_for() -> None:
+    """Else each export -> import round would add the same module again."""
+    infra = "infrastructure/subsystems"
+    modules = [
+        ScannedName(f"{infra}/DNS-core", "DNS-core", "infrastructure", "DNS"),
+        ScannedName(f"{infra}/DNS-extra", "DNS-extra", "infrastructure", "DNS"),
+        ScannedName(f"{infra}/_internal", "_internal", "infrastructure", None),
+        ScannedName("apps/subsystems/Wiki.js", "Wiki.js", "apps", None),
+    ]
+    for text, paths in missing_lines(modules):
+        assert entry_modules(text) == paths, text
