@@ -11,7 +11,6 @@ import random
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from app.scanner.history_log import iter_log
 from app.scanner.history_scan import relevant_paths
 from app.store.db import migrate, session_scope
 from app.store.history import update_history
-from bench.common import Result, best_of
+from bench.common import Result, best_of, turn_about
 
 COMMITS = 3000
 SUITES = 20
@@ -113,17 +112,6 @@ def floor(repo: Path, paths: list[str]) -> None:
     subprocess.run(
         ["git", "log", "--name-only", "--format=%H", "--", *paths], cwd=repo, capture_output=True, check=True
     )
-
-
-def turn_about(first: Callable[[], object], second: Callable[[], object], repeat: int) -> tuple[float, float]:
-    """The best times of two functions run alternately: on a shared machine both meet the same load,
-    where five of one then five of the other can meet very different loads."""
-    first(), second()  # warm the page cache and the imports for both
-    a, b = [], []
-    for _ in range(repeat):
-        a.append(best_of(first, repeat=1))
-        b.append(best_of(second, repeat=1))
-    return min(a), min(b)
 
 
 def run() -> list[Result]:

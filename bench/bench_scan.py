@@ -8,7 +8,6 @@ blobs outside the modules (tests, workflows, cluster manifests) through ONE
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 import subprocess
 import tempfile
 from pathlib import Path
@@ -18,7 +17,7 @@ import yaml
 from app.repobuilder.gitops import build_synthetic_repo
 from app.scanner import scan
 from app.scanner.config import DEFAULT_COMPONENT_ROOTS, DEFAULT_MODULE_ROOTS, glob_match
-from bench.common import Result, best_of
+from bench.common import Result, turn_about
 
 YAML = re.compile(r"\.ya?ml$")
 
@@ -58,23 +57,13 @@ def floor(repo: Path) -> int:
     return docs
 
 
-def interleaved(first: Callable[[], object], second: Callable[[], object], repeat: int = 11) -> tuple[float, float]:
-    """Best times of two functions run turn about, so both meet the same load on a shared machine."""
-    first(), second()  # warm both
-    a, b = [], []
-    for _ in range(repeat):
-        a.append(best_of(first, repeat=1))
-        b.append(best_of(second, repeat=1))
-    return min(a), min(b)
-
-
 def run() -> list[Result]:
     with tempfile.TemporaryDirectory(prefix="sawmill-bench-scan-") as tmp:
         repo = build_synthetic_repo(Path(tmp) / "synthetic.git")
         listing = ["git", "ls-tree", "-r", "--name-only", "HEAD"]
         files = subprocess.run(listing, cwd=repo, capture_output=True, check=True, text=True).stdout.count("\n")
         blobs = len(relevant_blobs(repo))
-        base, took = interleaved(lambda: floor(repo), lambda: scan(repo))
+        base, took = turn_about(lambda: floor(repo), lambda: scan(repo))
     return [
         Result(
             "scan HEAD vs floor",

@@ -34,3 +34,14 @@ def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def turn_about(first: Callable[[], object], second: Callable[[], object], repeat: int = 11) -> tuple[float, float]:
+    """The best times of two functions run alternately: on a shared machine both meet the
+    same load, where five of one then five of the other can meet very different loads."""
+    first(), second()  # warm the page cache and the imports for both
+    a, b = [], []
+    for _ in range(repeat):
+        a.append(best_of(first, repeat=1))
+        b.append(best_of(second, repeat=1))
+    return min(a), min(b)
