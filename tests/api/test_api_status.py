@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from app.store.db import session_scope
 from app.store.tokens import create_token
-from app.web.api import snapshot
 
 from .factory import MODULES, module, record
 from app.scanner.model import Status
