@@ -20,7 +20,7 @@ from app.scanner.config import ScanConfig
 from app.scanner.history_log import iter_log
 from app.scanner.history_scan import relevant_paths
 from app.store.db import migrate, session_scope
-from app.store.history import update_history
+from app.services.history import update_history
 from bench.common import Result, best_of, turn_about
 
 COMMITS = 3000

@@ -9,9 +9,10 @@ each blob is read once, parsed once, and each test analysed once per version.
 from __future__ import annotations
 
 import posixpath
+import subprocess
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from app.scanner import load_config as scanner_config
@@ -34,12 +35,35 @@ class Tip:
 
 @dataclass(frozen=True)
 class BranchProgress:
-    """A module legacy on the default branch with chainsaw tests on ``branch``."""
+    """A module legacy on the default branch that ``branch``'s own commits move to chainsaw."""
 
     path: str
     branch: str
     commit: str
     status: str  # the module's status on that branch
+    stale: bool = False  # the branch has been idle too long to count
+
+
+@dataclass(frozen=True)
+class BranchTip:
+    name: str  # the short name: ``feature/x``, ``origin/wip``
+    ref: str  # the full ref: ``refs/remotes/origin/wip``
+    sha: str
+    date: datetime  # its tip's committer date
+
+
+@dataclass(frozen=True)
+class Branches:
+    """A repository's branches as one ``for-each-ref`` saw them, split around the default branch."""
+
+    default: str  # the default branch's name (``main``), or ``HEAD`` when nothing names one
+    tip: Tip | None  # what the history walk follows; None before the first commit
+    twins: tuple[BranchTip, ...] = ()  # refs/heads/<default> and refs/remotes/*/<default>
+    others: tuple[BranchTip, ...] = ()  # every other local or remote-tracking branch
+
+    def newest(self) -> BranchTip | Tip | None:
+        """The newest of the default branch's refs: where other branches fork from."""
+        return max([*self.twins, *([self.tip] if self.tip else [])], key=lambda t: t.date, default=None)
 
 
 class TrackingCache(ParseCache):
@@ -99,24 +123,42 @@ class HistoryScanner:
         paths = {path for path, ref in latest.items() if id(ref) in likely}
         self.cache.prefetch([ref for path, ref in entries if path in paths])
 
-    def branch_progress(self, tip: Tip, statuses: Mapping[str, str]) -> list[BranchProgress]:
-        """Modules legacy at ``tip`` that another local or remote-tracking branch migrates."""
+    def branch_progress(
+        self, refs: Branches, statuses: Mapping[str, str], stale_days: int = 60
+    ) -> list[BranchProgress]:
+        """Modules legacy in ``statuses`` (the default branch's tip) that another branch's
+        own commits move to chainsaw: its tip has them migrated or in progress, its fork
+        point did not. Branches idle more than ``stale_days`` (0: never) before the
+        default branch's newest commit come back ``stale``."""
         legacy = {path for path, status in statuses.items() if status == Status.LEGACY}
-        if not legacy:
+        newest = refs.newest()
+        if not legacy or newest is None:
             return []
         paths = relevant_paths(self.config)
-        found: dict[str, BranchProgress] = {}
-        seen_trees: dict[str, dict[str, str]] = {}
-        for name, sha in other_branches(self.repo, tip):
-            if sha not in seen_trees:
-                files = relevant_files(self.repo, sha, paths)
-                self.prefetch(files)  # only blobs the walk has not read yet are fetched
-                seen_trees[sha] = self.statuses(files)
+        exclude = sorted({t.sha for t in refs.twins} | ({refs.tip.sha} if refs.tip else set()))
+        trees = {refs.tip.sha: dict(statuses)} if refs.tip else {}  # commit -> statuses: the tip's are known
+        forks: dict[str, str | None | bool] = {}  # branch sha -> fork point; False: no commits of its own
+        found: list[BranchProgress] = []
+        for branch in refs.others:
+            if branch.sha not in forks:
+                forks[branch.sha] = fork_point(self.repo, branch.sha, exclude, newest.sha)
+            fork = forks[branch.sha]
+            if fork is False:
+                continue
+            before = self._statuses_at(fork, paths, trees) if fork else {}
+            after = self._statuses_at(branch.sha, paths, trees)
+            stale = bool(stale_days) and newest.date - branch.date > timedelta(days=stale_days)
             for path in sorted(legacy):
-                status = seen_trees[sha].get(path)
-                if status in _CHAINSAW and path not in found:
-                    found[path] = BranchProgress(path, name, sha, status)
-        return [found[p] for p in sorted(found)]
+                if after.get(path) in _CHAINSAW and before.get(path) not in _CHAINSAW:
+                    found.append(BranchProgress(path, branch.name, branch.sha, after[path], stale))
+        return sorted(found, key=lambda b: (b.path, b.stale, b.branch))
+
+    def _statuses_at(self, commit: str, paths: list[str], seen: dict[str, dict[str, str]]) -> dict[str, str]:
+        if commit not in seen:
+            files = relevant_files(self.repo, commit, paths)
+            self.prefetch(files)  # only blobs the walk has not read yet are fetched
+            seen[commit] = self.statuses(files)
+        return seen[commit]
 
 
 # -- git queries: a few per update, never one per commit -----------------------
@@ -196,29 +238,93 @@ def relevant_files(repo: Path | str, commit: str, paths: list[str]) -> dict[str,
     return files
 
 
-def other_branches(repo: Path | str, tip: Tip) -> list[tuple[str, str]]:
-    """(name, sha) of local and remote-tracking branches, not merged yet, other than the default one."""
-    # Branches already merged into the tip hold nothing the default branch lacks.
+def read_branches(repo: Path | str, explicit: str | None = None) -> Branches:
+    """The default branch (see ``default_branch``), the tip the walk follows (the local
+    branch of that name, else ``origin/<name>``), its twins and the other branches."""
+    if not Path(repo).is_dir():
+        raise ScanError(f"{repo} does not exist")
+    found, symrefs = _for_each_ref(repo)
+    if not found:  # no branch at all: an empty repository, or a detached HEAD alone
+        tip = resolve(repo, "HEAD")
+        return Branches(explicit or "HEAD", tip)
+    name = default_branch(repo, explicit, symrefs)
+    twins = tuple(b for b in found if _is_twin(b.ref, name))
+    by_ref = {b.ref: b for b in twins}
+    follow = by_ref.get(f"refs/heads/{name}") or by_ref.get(f"refs/remotes/origin/{name}")
+    if follow is not None:
+        tip = Tip(follow.sha, name, follow.date)
+    elif explicit:
+        raise ScanError(f"no branch {explicit!r} in {repo}")
+    else:  # HEAD names a branch not made yet, or origin/HEAD a branch not fetched
+        tip = resolve(repo, "HEAD")
+    others = tuple(b for b in found if b.ref not in by_ref)
+    return Branches(name, tip, twins, others)
+
+
+def default_branch(repo: Path | str, explicit: str | None = None, symrefs: Mapping[str, str] | None = None) -> str:
+    """The remote's default branch: ``explicit`` (SAWMILL_BRANCH); in a bare repository
+    (a mirror) the branch HEAD names; in a clone the branch ``origin/HEAD`` names; else
+    the branch HEAD names; else ``HEAD``. ``symrefs``: what ``for-each-ref`` already read."""
+    if explicit:
+        return explicit
+    lines = git_lines(repo, "rev-parse", "--is-bare-repository", "--symbolic-full-name", "HEAD")
+    if len(lines) < 2:  # HEAD names a branch with no commit yet
+        lines = [*git_lines(repo, "rev-parse", "--is-bare-repository"), *git_lines(repo, "symbolic-ref", "-q", "HEAD")]
+    bare, head = lines[0] == "true" if lines else False, lines[1] if len(lines) > 1 else ""
+    if not bare:
+        origin = (symrefs if symrefs is not None else _for_each_ref(repo)[1]).get("refs/remotes/origin/HEAD", "")
+        if origin.startswith("refs/remotes/origin/"):
+            return origin[len("refs/remotes/origin/"):]
+    return head[len("refs/heads/"):] if head.startswith("refs/heads/") else "HEAD"
+
+
+def fork_point(repo: Path | str, branch: str, default: Collection[str], newest: str) -> str | None | bool:
+    """Where ``branch`` left the default branch (whose refs are the shas ``default``):
+    False when it has no commits of its own, None when it shares no history with it.
+
+    One ``rev-list``: its boundary is the fork point when there is one; a branch
+    that merged the default branch in has several, and then the merge base with
+    ``newest`` (the default branch's newest ref) is where it stands.
+    """
+    lines = git_lines(repo, "rev-list", "--boundary", branch, "--not", *default)
+    boundary = [line[1:] for line in lines if line.startswith("-")]
+    if len(boundary) == len(lines):
+        return False
+    if len(boundary) == 1:
+        return boundary[0]
+    return merge_base(repo, branch, newest) if boundary else None
+
+
+def is_ancestor(repo: Path | str, commit: str, of: str) -> bool:
+    """Whether ``commit`` is ``of`` or one of its ancestors."""
+    done = subprocess.run(
+        ["git", "merge-base", "--is-ancestor", commit, of], cwd=repo, capture_output=True, stdin=subprocess.DEVNULL
+    )
+    return done.returncode == 0
+
+
+def _for_each_ref(repo: Path | str) -> tuple[list[BranchTip], dict[str, str]]:
+    """Local and remote-tracking branches (one process), and the symbolic ones (origin/HEAD)."""
     lines = git_lines(
-        repo, "for-each-ref", f"--no-merged={tip.sha}",
-        "--format=%(refname)%00%(objectname)%00%(symref)", "refs/heads", "refs/remotes",
+        repo, "for-each-ref", "--format=%(refname)%00%(objectname)%00%(symref)%00%(committerdate:unix)",
+        "refs/heads", "refs/remotes",
     )  # fmt: skip
-    out = []
+    found, symrefs = [], {}
     for line in lines:
-        ref, sha, symref = line.split("\0")
-        if symref:  # refs/remotes/origin/HEAD
+        ref, sha, symref, stamp = line.split("\0")
+        if symref:
+            symrefs[ref] = symref
             continue
-        if ref.startswith("refs/heads/"):
-            name = ref[len("refs/heads/"):]
-            if name == tip.branch:
-                continue
-        else:
-            name = ref[len("refs/remotes/"):]
-            if name.split("/", 1)[-1] == tip.branch:  # origin/main is the default branch too
-                continue
-        if sha != tip.sha:
-            out.append((name, sha))
-    return sorted(out)
+        name = ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else ref[len("refs/remotes/"):]
+        found.append(BranchTip(name, ref, sha, datetime.fromtimestamp(int(stamp or 0), UTC)))
+    return sorted(found, key=lambda b: b.name), symrefs
+
+
+def _is_twin(ref: str, default: str) -> bool:
+    """refs/heads/<default>, or a remote's <default> (origin/main, upstream/main)."""
+    if ref.startswith("refs/heads/"):
+        return ref == f"refs/heads/{default}"
+    return ref[len("refs/remotes/"):].split("/", 1)[-1] == default
 
 
 def load_config(repo: Path | str, commit: str, config_file: Path | None = None) -> ScanConfig:

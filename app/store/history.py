@@ -1,25 +1,22 @@
 """Migration history in the store: events, the last processed commit, branches in flight.
 
-``update_history`` brings a repository's stored history up to its tip: only
-new commits are walked; when the stored commit is no longer on the branch (a
-force-push), the events after the merge base are dropped and recomputed, and
-the returned note says so.
+Persistence only: ``app.services.history`` walks git and hands over what it
+found; this module stores it and reads it back for the pages and the CLI.
+A scan of an older commit reads the events "up to" a seq: the cut stored on
+its ``Scan`` row.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlmodel import Field, Session, SQLModel, delete, select
 
-from app.scanner import history_scan
-from app.scanner.config import ScanConfig
-from app.scanner.history import Start, Transition, Walk, replay, walk_history
+from app.scanner.history import Transition
 from app.scanner.history_metrics import Forecast, Point, burndown, forecast
+from app.scanner.history_scan import BranchProgress
 
 
 class HistoryEvent(SQLModel, table=True):
@@ -60,7 +57,7 @@ class HistoryState(SQLModel, table=True):
 
 
 class HistoryBranch(SQLModel, table=True):
-    """A module legacy on the default branch that another branch is migrating."""
+    """A module legacy on the default branch that another branch's own commits migrate."""
 
     __tablename__ = "history_branch"
 
@@ -70,136 +67,59 @@ class HistoryBranch(SQLModel, table=True):
     branch: str
     commit_sha: str
     status: str  # the module's status on that branch
+    stale: bool = False  # idle too long: listed apart, never counted as in flight
 
 
-@dataclass
-class HistoryUpdate:
-    events: list[Transition] = field(default_factory=list)  # the new ones
-    commits: int = 0  # relevant commits walked
-    full: bool = False  # walked from the first commit
-    note: str | None = None  # set when history was rewritten
-    last_commit: str | None = None
-    seconds: float = 0.0
+# -- writing: what the history use case (app.services.history) hands over ----
 
 
-def update_history(
-    session: Session,
-    repo: Path | str,
-    repository: str,
-    config: ScanConfig,
-    ref: str = "HEAD",
-    progress: Callable[[float], None] | None = None,
-    rebuild: bool = False,
-    tip: history_scan.Tip | None = None,
-) -> HistoryUpdate:
-    """Bring the stored history of ``repository`` (at ``repo``) up to ``ref``.
-
-    ``rebuild`` forgets what was stored and walks from the first commit (after
-    a change to the module roots in ``sawmill.yaml``, say). ``tip``: ``ref``
-    already resolved, when the caller has it.
-    """
-    started = time.perf_counter()
-    tip = tip or history_scan.resolve(repo, ref)
-    if tip is None:  # an empty repository has no history yet
-        return HistoryUpdate()
-    paths = history_scan.relevant_paths(config)
-    # Locked (where the database can) so two rescans at once cannot both append the same events.
+def lock_state(session: Session, repository: str) -> HistoryState | None:
+    """The stored state, locked (where the database can) so two rescans at once
+    cannot both append the same events."""
     query = select(HistoryState).where(HistoryState.repository == repository).with_for_update()
-    state = session.exec(query).first()
-    if rebuild and state is not None:
-        _drop_after(session, repository, repo, _stored(session, repository), None, paths)
-        state.last_commit = ""
-    start_commit, stored, note = _resume_point(session, repository, repo, state, tip, paths)
-    with history_scan.HistoryScanner(repo, config) as scanner:
-        walk = _walk(repo, tip, paths, scanner, start_commit, stored, progress)
-        seq = stored[-1].seq + 1 if stored else 0
-        for offset, t in enumerate(walk.transitions):
-            session.add(_row(repository, seq + offset, t))
-        _store_branches(session, repository, scanner.branch_progress(tip, walk.statuses))
-    state = state or HistoryState(repository=repository, branch=tip.branch, last_commit=tip.sha, updated_at=_now())
-    state.branch, state.last_commit, state.updated_at, state.note = tip.branch, tip.sha, _now(), note
-    session.add(state)
-    session.flush()
-    return HistoryUpdate(
-        events=walk.transitions, commits=walk.commits, full=start_commit is None, note=note,
-        last_commit=tip.sha, seconds=time.perf_counter() - started,
-    )  # fmt: skip
+    return session.exec(query).first()
 
 
-def _walk(repo, tip, paths, scanner, start_commit, stored, progress) -> Walk:
-    """The walk from ``start_commit`` (None: from the first commit) to the tip."""
-    statuses = replay(e.transition() for e in stored)
-    if start_commit == tip.sha:  # nothing new: no tree to list, no log to read
-        return Walk(statuses=statuses)
-    start = None
-    if start_commit:
-        start = Start(start_commit, history_scan.relevant_files(repo, start_commit, paths), statuses)
-    return walk_history(
-        repo, tip.sha, paths, scanner, start=start, progress=_dated(progress, tip.date) if progress else None
-    )
-
-
-def _resume_point(session, repository, repo, state, tip, paths) -> tuple[str | None, list[HistoryEvent], str | None]:
-    """Where the walk resumes, the events kept, and what to say about a rewritten history."""
-    stored = _stored(session, repository)
-    last = state.last_commit if state else None
-    if not last or history_scan.on_first_parent_chain(repo, last, tip.sha):
-        return last or None, stored, None
-    base = history_scan.merge_base(repo, last, tip.sha)
-    if base and not history_scan.on_first_parent_chain(repo, base, tip.sha):
-        base = None
-    note = (
-        f"history was rewritten: {last[:8]} is no longer on {tip.branch}; "
-        f"recomputed from {base[:8] if base else 'the first commit'}"
-    )
-    return base, _drop_after(session, repository, repo, stored, base, paths), note
-
-
-def record_history(
-    session: Session,
-    repo: Path | str,
-    config_path: Path | None = None,
-    progress: Callable[[float], None] | None = None,
-    rebuild: bool = False,
-) -> HistoryUpdate:
-    """The scan's history step: bring the default branch's (HEAD's) history up to date.
-
-    Whatever ref a scan looks at, history follows the branch HEAD names, so a
-    scan of an old tag never rewinds it. ``repository`` is keyed like scans.
-    """
-    tip = history_scan.resolve(repo, "HEAD")
-    if tip is None:
-        return HistoryUpdate()
-    config = history_scan.load_config(repo, tip.sha, config_path)
-    return update_history(session, repo, str(Path(repo).resolve()), config, "HEAD", progress, rebuild, tip)
-
-
-def _dated(progress: Callable[[float], None], last: datetime) -> Callable[[datetime], None]:
-    """Turn commit dates into a 0..1 fraction of the walk's span (the oldest commit comes first)."""
-    first: list[datetime] = []
-
-    def report(when: datetime) -> None:
-        if not first:
-            first.append(when)
-        span = max((last - first[0]).total_seconds(), 1.0)
-        progress(min(max((when - first[0]).total_seconds() / span, 0.0), 1.0))
-
-    return report
-
-
-def _stored(session: Session, repository: str) -> list[HistoryEvent]:
+def stored_events(session: Session, repository: str) -> list[HistoryEvent]:
+    """Every stored event of ``repository``, in seq order."""
     query = select(HistoryEvent).where(HistoryEvent.repository == repository).order_by(HistoryEvent.seq)
     return list(session.exec(query))
 
 
-def _drop_after(session, repository, repo, stored, base, paths) -> list[HistoryEvent]:
-    """Delete the events of commits that are not on ``base``'s first-parent line."""
-    kept_commits = history_scan.first_parent_commits(repo, base, paths) if base else set()
-    kept = [e for e in stored if e.commit_sha in kept_commits]
-    doomed = [e.id for e in stored if e.commit_sha not in kept_commits]
+def keep_events(session: Session, stored: list[HistoryEvent], commits: Collection[str]) -> list[HistoryEvent]:
+    """Delete the events whose commit is not in ``commits``; return those kept."""
+    doomed = [e.id for e in stored if e.commit_sha not in commits]
     if doomed:
         session.exec(delete(HistoryEvent).where(HistoryEvent.id.in_(doomed)))
-    return kept
+    return [e for e in stored if e.commit_sha in commits]
+
+
+def append_events(session: Session, repository: str, seq: int, transitions: list[Transition]) -> None:
+    """Store ``transitions`` as the events numbered from ``seq``."""
+    for offset, t in enumerate(transitions):
+        session.add(_row(repository, seq + offset, t))
+
+
+def replace_branches(session: Session, repository: str, found: list[BranchProgress]) -> None:
+    session.exec(delete(HistoryBranch).where(HistoryBranch.repository == repository))
+    for item in found:
+        session.add(
+            HistoryBranch(
+                repository=repository, path=item.path, branch=item.branch, commit_sha=item.commit,
+                status=item.status, stale=item.stale,
+            )
+        )  # fmt: skip
+
+
+def save_state(
+    session: Session, repository: str, state: HistoryState | None, branch: str, last_commit: str, note: str | None
+) -> HistoryState:
+    """Record that ``repository``'s history now runs to ``last_commit`` of ``branch``."""
+    state = state or HistoryState(repository=repository, branch=branch, last_commit=last_commit, updated_at=_now())
+    state.branch, state.last_commit, state.updated_at, state.note = branch, last_commit, _now(), note
+    session.add(state)
+    session.flush()
+    return state
 
 
 def _row(repository: str, seq: int, t: Transition) -> HistoryEvent:
@@ -208,16 +128,6 @@ def _row(repository: str, seq: int, t: Transition) -> HistoryEvent:
         kind=t.kind, renamed_from=t.renamed_from, regression=t.regression, commit_sha=t.commit,
         commit_date=t.date, author=t.author, subject=t.subject, pr=t.pr,
     )  # fmt: skip
-
-
-def _store_branches(session: Session, repository: str, found: list[history_scan.BranchProgress]) -> None:
-    session.exec(delete(HistoryBranch).where(HistoryBranch.repository == repository))
-    for item in found:
-        session.add(
-            HistoryBranch(
-                repository=repository, path=item.path, branch=item.branch, commit_sha=item.commit, status=item.status
-            )
-        )
 
 
 def _now() -> datetime:
@@ -235,28 +145,33 @@ class HistoryView:
     points: list[Point]
     forecast: Forecast
     regressions: list[dict]  # regressions that still stand
-    branches: list[dict]
+    branches: list[dict]  # in flight: counted
     note: str | None
     last_commit: str | None
+    stale_branches: list[dict] = field(default_factory=list)  # idle too long: listed apart, not counted
 
 
-def events(session: Session, repository: str, module: str | None = None) -> list[dict]:
+def events(session: Session, repository: str, module: str | None = None, upto: int | None = None) -> list[dict]:
     """Stored events, oldest first, as dicts (the ``sawmill history --json`` shape).
 
     ``module`` is the module's current path (renames followed); with a
     ``module``, only its own timeline, including what happened under older names.
+    ``upto``: only the events up to that seq (a scan of an older commit); None: all.
     """
-    rows = _stored(session, repository)
+    rows = _upto(stored_events(session, repository), upto)
     current = _current_names(rows)
     out = [_event_dict(e, current.get((e.path, e.seq), e.path)) for e in rows]
     return [e for e in out if module is None or e["module"] == module]
 
 
-def history_view(session: Session, repository: str, as_of: datetime | None = None) -> HistoryView:
-    rows = _stored(session, repository)
+def history_view(
+    session: Session, repository: str, as_of: datetime | None = None, upto: int | None = None
+) -> HistoryView:
+    """The history as of ``as_of`` (default now); ``upto`` cuts it as ``events`` does."""
+    rows = _upto(stored_events(session, repository), upto)
     transitions = [e.transition() for e in rows]
     points = burndown(transitions)
-    state = session.exec(select(HistoryState).where(HistoryState.repository == repository)).first()
+    state = history_state(session, repository)
     current = _current_names(rows)
     all_events = [_event_dict(e, current.get((e.path, e.seq), e.path)) for e in rows]
     return HistoryView(
@@ -267,25 +182,57 @@ def history_view(session: Session, repository: str, as_of: datetime | None = Non
         branches=branches(session, repository),
         note=state.note if state else None,
         last_commit=state.last_commit if state else None,
+        stale_branches=branches(session, repository, stale=True),
     )
 
 
-def open_regressions(session: Session, repository: str) -> list[dict]:
+def open_regressions(session: Session, repository: str, upto: int | None = None) -> list[dict]:
     """Regression events whose module has not moved since: what ``--fail-on-regression`` fails on."""
-    return _standing_regressions(events(session, repository))
+    return _standing_regressions(events(session, repository, upto=upto))
 
 
 def history_note(session: Session, repository: str) -> str | None:
     """What the last update had to say (a rewritten history), if anything."""
-    state = session.exec(select(HistoryState).where(HistoryState.repository == repository)).first()
+    state = history_state(session, repository)
     return state.note if state else None
 
 
-def branches(session: Session, repository: str) -> list[dict]:
-    query = select(HistoryBranch).where(HistoryBranch.repository == repository).order_by(HistoryBranch.path)
+def history_state(session: Session, repository: str) -> HistoryState | None:
+    """Where the stored history runs to (``last_commit``, the default branch's tip at the last update)."""
+    return session.exec(select(HistoryState).where(HistoryState.repository == repository)).first()
+
+
+def branches(session: Session, repository: str, stale: bool = False) -> list[dict]:
+    """(module, branch) pairs in flight, by module then branch; ``stale``: the idle ones instead."""
+    query = (
+        select(HistoryBranch)
+        .where(HistoryBranch.repository == repository, HistoryBranch.stale == stale)
+        .order_by(HistoryBranch.path, HistoryBranch.branch)
+    )
     return [
         {"module": b.path, "branch": b.branch, "commit": b.commit_sha, "status": b.status} for b in session.exec(query)
     ]
+
+
+def in_flight(session: Session, repository: str) -> dict[str, str]:
+    """Module path -> the branch (first by name) whose chainsaw tests make it in progress."""
+    found: dict[str, str] = {}
+    for b in branches(session, repository):
+        found.setdefault(b["module"], b["branch"])
+    return found
+
+
+def event_commits(session: Session, repository: str) -> list[tuple[int, str]]:
+    """(last seq, commit) of each commit with events, oldest first: where a history can be cut."""
+    query = select(HistoryEvent.seq, HistoryEvent.commit_sha).where(HistoryEvent.repository == repository)
+    last: dict[str, int] = {}
+    for seq, commit in session.exec(query.order_by(HistoryEvent.seq)):
+        last[commit] = seq
+    return sorted((seq, commit) for commit, seq in last.items())
+
+
+def _upto(rows: list[HistoryEvent], upto: int | None) -> list[HistoryEvent]:
+    return rows if upto is None else [e for e in rows if e.seq <= upto]
 
 
 def _standing_regressions(all_events: list[dict]) -> list[dict]:

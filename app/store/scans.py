@@ -8,21 +8,22 @@ from sqlalchemy import JSON, Column
 from sqlmodel import Field, Session, SQLModel, select
 
 from app.scanner.model import ScanResult
+from app.store.scope import RepositoryScoped
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Scan(SQLModel, table=True):
+class Scan(RepositoryScoped, table=True):
     id: int | None = Field(default=None, primary_key=True)
-    repository: str
     ref: str
     commit_sha: str = Field(index=True)
     commit_date: datetime
     started_at: datetime
     finished_at: datetime | None = None
     warnings: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    history_upto: int | None = None  # the last history event seq this scan shows; None: all (a scan of the tip)
 
 
 class ModuleResult(SQLModel, table=True):

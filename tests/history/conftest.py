@@ -11,7 +11,8 @@ import pytest
 from app.repobuilder import RepoBuilder
 from app.repobuilder.gitops import APPS, INFRA, GitOps
 from app.store.db import session_scope
-from app.store.history import HistoryUpdate, events, record_history
+from app.services.history import HistoryUpdate, record_history
+from app.store.history import events
 
 A_CORE, A_EXTRA, B_CORE, MEDIA = f"{INFRA}/a-core", f"{INFRA}/a-extra", f"{INFRA}/b-core", f"{APPS}/media"
 START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
@@ -56,9 +57,10 @@ def bump(repo: GitOps, module: str, version: str, when: datetime) -> None:
     repo.commit(f"chore: bump {module.rsplit('/', 1)[1]} to {version}", date=when)
 
 
-def update(db_url: str, path: Path) -> HistoryUpdate:
+def update(db_url: str, path: Path, **options) -> HistoryUpdate:
+    """``record_history`` keyed like a scan of ``path``."""
     with session_scope(db_url) as session:
-        return record_history(session, path)
+        return record_history(session, path, str(path.resolve()), **options)
 
 
 def stored(db_url: str, path: Path, module: str | None = None) -> list[dict]:

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 def test_overview_shows_burndown_events_and_regressions(gitops_repo, db_url, serve, page_for, shot) -> None:  # noqa: F811
     path, repo = gitops_repo
     scan_and_store(db_url, path)
-    live = serve(repo=path)
+    live = serve(repo=str(path))
     page = page_for()
     sign_in(page, live)
 

@@ -104,3 +104,9 @@ def test_scan_says_when_history_was_rewritten(gitops: GitOps, days, run) -> None
     assert result.exit_code == 0
     assert f"history was rewritten: {dropped.sha[:8]} is no longer on main; recomputed from {kept.sha[:8]}" in result.output
     assert "history was rewritten" not in run("scan", path).output  # said once, when it happened
+
+
+def test_history_of_a_folder_that_does_not_exist_is_one_line(tmp_path: Path, run) -> None:
+    result = run("history", tmp_path / "nowhere")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [f"error: {tmp_path / 'nowhere'} does not exist"]

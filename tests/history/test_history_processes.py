@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from app.store.db import session_scope
-from app.store.history import record_history
+from app.services.history import record_history
 from bench.bench_history import build_history_repo
 
 
@@ -41,7 +41,7 @@ def git_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 def backfill(db_url: str, path: Path):
     with session_scope(db_url) as session:
-        return record_history(session, path)
+        return record_history(session, path, str(path))
 
 
 def test_a_backfill_starts_as_many_git_processes_for_a_long_history_as_for_a_short_one(
@@ -60,3 +60,20 @@ def test_a_backfill_starts_as_many_git_processes_for_a_long_history_as_for_a_sho
     assert len(many) == len(few), "\n".join(many)  # ...the same processes
     assert len(many) <= 10, "\n".join(many)
     assert sum("--raw" in line.split() for line in many) == 1  # the one stream over the whole history
+
+
+def test_branches_cost_one_for_each_ref_and_at_most_one_rev_list_each(tmp_path: Path, db_url: str, git_calls) -> None:
+    builder, repo = build_history_repo(tmp_path / "repo.git", commits=40, seed=5)
+    tip = builder.head()
+    for n in range(4):  # nothing of their own: one rev-list each says so, no tree is listed
+        builder.branch(f"merged/{n}", tip)
+    for n in range(3):  # a commit each: their tips and their one fork point are listed
+        builder.write(f"docs/{n}.md", "notes\n")
+        builder.commit(f"docs: {n}", branch=f"feature/{n}", parent=tip)
+    builder.flush()
+    builder.repo.close()
+
+    calls = git_calls(lambda: backfill(db_url, builder.path))
+    assert sum(line.startswith("for-each-ref") for line in calls) == 1
+    assert sum(line.startswith("rev-list") for line in calls) == 1 + 3, "\n".join(calls)  # branches at one commit share one
+    assert sum(line.startswith("ls-tree") for line in calls) == 1 + 3, "\n".join(calls)  # the walk's, then each branch tip's

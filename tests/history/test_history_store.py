@@ -8,7 +8,8 @@ from pathlib import Path
 from app.repobuilder.gitops import GitOps
 from app.scanner.config import ScanConfig
 from app.store.db import session_scope
-from app.store.history import branches, events, history_view, open_regressions, update_history
+from app.services.history import record_history, update_history
+from app.store.history import branches, events, history_view, open_regressions
 from tests.history.conftest import A_CORE, B_CORE, MEDIA, base, bump, moves, stored, update
 
 
@@ -74,8 +75,11 @@ def test_a_branch_with_a_migration_in_flight(gitops: GitOps, days, db_url: str) 
     gitops.add_chainsaw_suite("apps-media", [MEDIA])  # chainsaw beside the legacy suite: in progress
     remote = gitops.commit("wip: media", branch="scratch", parent=main)
     builder.remote_branch("origin", "media-chainsaw", remote)
-    builder.remote_branch("origin", "main", remote)  # the default branch's remote twin is not "another branch"
+    gitops.add_chainsaw_suite("apps-media", [MEDIA])
+    upstream = gitops.commit("wip: media, pushed to main", branch="twin", parent=main)
+    builder.remote_branch("origin", "main", upstream)  # the default branch's remote twin is not "another branch"
     builder.flush()
+    builder.repo.git.branch("-D", "twin")
     builder.repo.git.branch("-D", "scratch")
     path = builder.path
 
@@ -145,8 +149,6 @@ def test_a_branch_already_merged_is_not_in_flight(gitops: GitOps, days, db_url: 
 
 
 def test_rebuild_walks_everything_again_without_duplicates(gitops: GitOps, days, db_url: str) -> None:
-    from app.store.history import record_history
-
     base(gitops, days())
     gitops.migrate_suite("infra-a", pr=1, date=days())
     gitops.builder.flush()
@@ -154,7 +156,7 @@ def test_rebuild_walks_everything_again_without_duplicates(gitops: GitOps, days,
     update(db_url, path)
     before = moves(stored(db_url, path))
     with session_scope(db_url) as session:
-        again = record_history(session, path, rebuild=True)
+        again = record_history(session, path, str(path.resolve()), rebuild=True)
     assert (again.full, again.commits) == (True, 2)
     assert moves(stored(db_url, path)) == before
 
@@ -218,7 +220,7 @@ def test_the_board_names_the_branch_in_flight(gitops: GitOps, days, db_url: str)
     gitops.builder.flush()
     scan_and_store(db_url, gitops.builder.path)
 
-    client = TestClient(create_app(Settings(database_url=db_url, repo=gitops.builder.path)))
+    client = TestClient(create_app(Settings(database_url=db_url, repo=str(gitops.builder.path))))
     board = client.get("/").text
     card = board.split(f'data-module="{MEDIA}"', 1)[1].split("</article>", 1)[0]
     assert "chainsaw on <code>media-chainsaw</code>" in card
@@ -228,8 +230,6 @@ def test_the_board_names_the_branch_in_flight(gitops: GitOps, days, db_url: str)
 
 def test_a_backfill_reports_its_progress_from_the_first_commit_to_the_tip(gitops: GitOps, days, db_url: str) -> None:
     """What the progress bar draws: a fraction per commit walked, rising to 1 at the tip."""
-    from app.store.history import record_history
-
     base(gitops, days())
     for n in range(3):
         bump(gitops, MEDIA, f"1.{n}", days())
@@ -237,5 +237,5 @@ def test_a_backfill_reports_its_progress_from_the_first_commit_to_the_tip(gitops
     gitops.builder.flush()
     heard: list[float] = []
     with session_scope(db_url) as session:
-        record_history(session, gitops.builder.path, progress=heard.append)
+        record_history(session, gitops.builder.path, "key", progress=heard.append)
     assert heard == [0.0, 0.25, 0.5, 0.75, 1.0]  # five commits a week apart; the last one is the tip
