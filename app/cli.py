@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import typer
+from sqlmodel import select
 
 from app.cli_history import ProgressBar, event_line, regression_summary
 from app.config import Settings, get_settings
@@ -36,6 +37,14 @@ def open_store(settings: Settings | None = None) -> str:
     except Exception as exc:  # a locked, read-only or corrupt file: say so in one line
         fail(f"cannot open the database {settings.database_url}: {exc}")
     return settings.database_url
+
+
+def repository_for(url: str, settings: Settings | None = None) -> str:
+    """The repository a progress command works on (see ``services.jobs.store_repository``)."""
+    from app.services.jobs import store_repository
+
+    with session_scope(url) as session:
+        return store_repository(settings or get_settings(), session)
 
 
 @cli.command("migrate")
@@ -109,27 +118,34 @@ def demo(path: Path = typer.Argument(Path("var/demo-repo"), help="Where the demo
 
 @cli.command()
 def serve(
-    repo: Path | None = typer.Option(None, "--repo", help="The repository Rescan scans (default SAWMILL_REPO)."),
+    repo: str | None = typer.Option(
+        None, "--repo", metavar="PATH|URL", help="The repository to track: a path or a git URL (default SAWMILL_REPO)."
+    ),
     host: str | None = typer.Option(None, "--host", help="Address to listen on (default 127.0.0.1)."),
     port: int | None = typer.Option(None, "--port", help="Port to listen on (default 8000)."),
 ) -> None:
-    """Migrate the database and serve the dashboard."""
+    """Migrate the database, keep the repository current in the background, serve the dashboard."""
+    from app.services.mirror import is_url
+    from app.services.repos import tracked
     from app.web.server import address_problem, run_server
 
-    if repo is not None and not repo.exists():
+    if repo is not None and not is_url(repo) and not Path(repo).exists():
         fail(f"no repository at {repo}")
-    settings = settings_with(repo=repo.resolve() if repo else None, host=host, port=port)
+    settings = settings_with(repo=str(Path(repo).resolve()) if repo and not is_url(repo) else repo, host=host, port=port)
     if problem := address_problem(settings.host, settings.port):
         fail(problem)
     open_store(settings)
+    if settings.repo:
+        every = f"every {settings.fetch_interval} s" if settings.fetch_interval else "on start and on push webhooks"
+        typer.echo(f"tracking {tracked(settings.repo).key} (fetched {every})", err=True)
     typer.echo(f"Sawmill on http://{settings.host}:{settings.port}", err=True)
     run_server(settings)
 
 
 @cli.command("scan")
 def scan_command(
-    path: Path | None = typer.Argument(
-        None, metavar="PATH", help="The repository (default SAWMILL_REPO, then the current folder)."
+    path: str | None = typer.Argument(
+        None, metavar="PATH|URL", help="The repository: a path or a git URL (default SAWMILL_REPO, then the current folder)."
     ),
     ref: str | None = typer.Option(None, "--ref", metavar="REF", help="Branch, tag or commit to scan (default HEAD)."),
     config: Path | None = typer.Option(
@@ -149,17 +165,24 @@ def scan_command(
     from app.scanner import ScanError
     from app.scanner.report import table
     from app.services import scan_and_store
+    from app.services.jobs import local_copy
+    from app.services.mirror import FetchError
+    from app.services.repos import tracked
 
     settings = get_settings()
     url = open_store(settings)
+    repo = tracked(path or settings.repo or ".")
     try:
-        repo = path or settings.repo or Path(".")
+        local = local_copy(settings, repo, lambda line: typer.echo(line, err=True))
         bar = ProgressBar()
         try:
-            _, result = scan_and_store(url, repo, ref or settings.ref, config or settings.config, bar)
+            _, result = scan_and_store(
+                url, local, ref or settings.ref, config or settings.config, bar, repository=repo.key,
+                branch=settings.branch, stale_days=settings.stale_branch_days,
+            )  # fmt: skip
         finally:
             bar.close()
-    except ScanError as exc:
+    except (ScanError, FetchError) as exc:
         fail(str(exc))
     typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else "\n".join(table(result)))
     summary = result.summary
@@ -168,9 +191,9 @@ def scan_command(
         fail(f"{share:.1f}% of modules migrated, below --fail-under {fail_under:g}")
     from app.store.history import history_note, open_regressions
 
-    with session_scope(url) as session:
-        note = history_note(session, str(repo.resolve()))
-        regressed = open_regressions(session, str(repo.resolve())) if fail_on_regression else []
+    with session_scope(url, repo.key) as session:
+        note = history_note(session, repo.key)
+        regressed = open_regressions(session, repo.key) if fail_on_regression else []
     if note:
         typer.echo(note, err=True)
     if regressed:
@@ -179,7 +202,9 @@ def scan_command(
 
 @cli.command("history")
 def history_command(
-    path: Path | None = typer.Argument(None, help="The repository (default SAWMILL_REPO, then the current folder)."),
+    path: str | None = typer.Argument(
+        None, metavar="PATH|URL", help="The repository: a path or a git URL (default SAWMILL_REPO, then the current folder)."
+    ),
     module: str | None = typer.Option(None, "--module", help="Only this module's timeline (its path)."),
     config: Path | None = typer.Option(None, "--config", help="A sawmill.yaml to use instead of the repository's own."),
     as_json: bool = typer.Option(False, "--json", help="Print {events: [...]} instead of lines."),
@@ -189,20 +214,29 @@ def history_command(
     import json
 
     from app.scanner import ScanError
-    from app.store.history import events, history_view, record_history
+    from app.services.history import record_history
+    from app.services.jobs import local_copy
+    from app.services.mirror import FetchError
+    from app.services.repos import tracked
+    from app.store.history import events, history_view
 
     settings = get_settings()
     url = open_store(settings)
-    repo = path or settings.repo or Path(".")
+    tracked_repo = tracked(path or settings.repo or ".")
+    repository = tracked_repo.key
     bar = ProgressBar()
     try:
-        with session_scope(url) as session:
-            update = record_history(session, repo, config or settings.config, bar, rebuild)
+        repo = local_copy(settings, tracked_repo, lambda line: typer.echo(line, err=True))
+        with session_scope(url, repository) as session:
+            update = record_history(
+                session, repo, repository, config or settings.config, bar, rebuild, settings.branch,
+                settings.stale_branch_days,
+            )  # fmt: skip
             # a module as the shell completes it (trailing slash, ./) is the same module
             module = module.removeprefix("./").strip("/") if module else None
-            items = events(session, str(repo.resolve()), module)
-            view = history_view(session, str(repo.resolve()))
-    except ScanError as exc:
+            items = events(session, repository, module)
+            view = history_view(session, repository)
+    except (ScanError, FetchError) as exc:
         fail(str(exc))
     finally:
         bar.close()
@@ -236,7 +270,7 @@ def import_command(
         fail(f"cannot read {file}: {exc.strerror or exc}")
     url = open_store()
     try:
-        with session_scope(url) as session:
+        with session_scope(url, repository_for(url)) as session:
             report = import_document(session, data, who=who, source=str(file))
     except StoreError as exc:
         fail(f"{file}: {exc.message}")
@@ -256,7 +290,7 @@ def export_command(
 
     url = open_store()
     try:
-        with session_scope(url) as session:
+        with session_scope(url, repository_for(url)) as session:
             text = export_document(session)
     except StoreError as exc:
         fail(exc.message)
@@ -283,7 +317,7 @@ def log_command(
     from app.store.progress_read import audit_entries
 
     url = open_store()
-    with session_scope(url) as session:
+    with session_scope(url, repository_for(url)) as session:
         entries = audit_entries(session, limit=limit, target=target)
     for entry in entries:
         line = json.dumps({**entry, "at": entry["at"].isoformat()}, ensure_ascii=False) if as_json else None
@@ -313,7 +347,7 @@ def pin_command(
         fail(f"--until {until!r} is not a date (YYYY-MM-DD)")
     url = open_store()
     try:
-        with session_scope(url) as session:
+        with session_scope(url, repository_for(url)) as session:
             found = pin_entry(session, find_entry(session, entry).id, reason, who, until=expiry, done=not unticked)
             text = found.text
     except StoreError as exc:
@@ -333,11 +367,69 @@ def unpin_command(
 
     url = open_store()
     try:
-        with session_scope(url) as session:
+        with session_scope(url, repository_for(url)) as session:
             text = unpin_entry(session, find_entry(session, entry).id, who).text
     except StoreError as exc:
         fail(exc.message)
     typer.echo(f"unpinned '{text}'")
+
+
+@cli.command("info")
+def info_command(as_json: bool = typer.Option(False, "--json", help="One JSON object instead of lines.")) -> None:
+    """Where Sawmill keeps things and what it tracks: database, data folder, repository,
+    default branch, last scan, the job queue."""
+    import json
+
+    from app.store.history import HistoryState
+    from app.store.jobs import job_view, queue_state
+    from app.store.scans import latest_scan
+    from app.services.repos import tracked
+
+    settings = get_settings()
+    url = open_store(settings)
+    repository = repository_for(url, settings)
+    with session_scope(url, repository) as session:
+        scan = latest_scan(session)
+        state = session.exec(select(HistoryState).where(HistoryState.repository == repository)).first()
+        queue = [
+            {"id": j.id, "repository": j.repository, "state": j.state, "requested_by": j.requested_by,
+             "phase": j.phase, "run_after": j.run_after.isoformat()}  # fmt: skip
+            for j in queue_state(session)
+        ]
+        failed = job_view(session, repository)["failed"]
+    remote = bool(settings.repo) and tracked(settings.repo).remote
+    facts = {
+        "database": _redacted_url(url),
+        "data_dir": str(settings.data_dir),
+        "repository": repository or None,
+        "mirror": str(tracked(settings.repo).local(settings.data_dir)) if remote else None,
+        "default_branch": settings.branch or (state.branch if state else None),
+        "last_scan": {"commit": scan.commit_sha, "ref": scan.ref, "finished_at": scan.finished_at.isoformat() if scan.finished_at else None} if scan else None,
+        "queue": queue,
+        "last_failure": failed["error"] if failed else None,
+        "fetch_interval": settings.fetch_interval,
+    }
+    if as_json:
+        typer.echo(json.dumps(facts, indent=2))
+        return
+    for name, value in facts.items():
+        if name == "queue":
+            shown = ", ".join(f"#{j['id']} {j['state']} ({j['requested_by']})" for j in value) or "empty"
+        elif name == "last_scan":
+            shown = f"{value['commit'][:12]} on {value['ref']}, {value['finished_at']}" if value else "none yet"
+        else:
+            shown = "none" if value in (None, "") else str(value)
+        typer.echo(f"{name.replace('_', ' ') + ':':16}{shown}")
+
+
+def _redacted_url(url: str) -> str:
+    """A database URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
 
 
 def main() -> None:

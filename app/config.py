@@ -11,21 +11,46 @@ from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import SecretStr, field_validator
+from platformdirs import user_data_path
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SAWMILL_", extra="ignore")
 
-    database_url: str = "sqlite:///sawmill.db"
-    """Where the store lives; by default a SQLite file in the working directory."""
+    data_dir: Path = user_data_path("sawmill", appauthor=False)
+    """Sawmill's own folder: the default database and the mirrors of repositories tracked by URL."""
 
-    repo: Path | None = None
-    """The GitOps repository to scan (a work tree or a bare repository)."""
+    database_url: str = ""
+    """Where the store lives; by default ``sawmill.db`` in ``data_dir``, so every command agrees."""
+
+    repo: str | None = None
+    """The GitOps repository to track: a path (work tree or bare) or a git URL."""
 
     ref: str = "HEAD"
-    """The branch, tag or commit to scan."""
+    """The branch, tag or commit to scan; HEAD means the default branch's tip."""
+
+    branch: str | None = None
+    """The default branch; unset, the remote's (a mirror's HEAD, a clone's origin/HEAD)."""
+
+    git_token: SecretStr | None = None
+    """An HTTPS token for a private repository tracked by URL."""
+
+    git_token_file: Path | None = None
+    """A file holding that token (a mounted secret); read at start-up."""
+
+    fetch_interval: int = 300
+    """Seconds between fetches of the tracked repository; 0 turns the timer off."""
+
+    worker: bool = True
+    """Run the background worker (fetches, scans) inside ``sawmill serve``."""
+
+    webhook_secret: SecretStr | None = None
+    """Shared with the git host: push webhooks are refused unless signed with it."""
+
+    stale_branch_days: int = 60
+    """A branch idle longer than this is listed apart as stale, not counted as in flight."""
 
     config: Path | None = None
     """A sawmill.yaml to use instead of the one at the scanned repository's root."""
@@ -50,7 +75,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
-        if not value.startswith(("sqlite:", "postgresql:", "postgresql+")):
+        if value and not value.startswith(("sqlite:", "postgresql:", "postgresql+")):
             raise ValueError("SAWMILL_DATABASE_URL must be a sqlite:// or postgresql:// URL")
         return value
 
@@ -81,6 +106,32 @@ class Settings(BaseSettings):
                 "leave it unset and Sawmill makes one and keeps it in the store"
             )
         return value
+
+    @field_validator("repo", mode="before")
+    @classmethod
+    def _repo_given(cls, value: object) -> object:
+        if isinstance(value, Path):
+            return str(value)
+        return (value.strip() or None) if isinstance(value, str) else value
+
+    @field_validator("fetch_interval", "stale_branch_days")
+    @classmethod
+    def _not_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must be 0 or more")
+        return value
+
+    @model_validator(mode="after")
+    def _defaults_from_data_dir(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'sawmill.db'}"
+        if self.git_token_file is not None and self.git_token is None:
+            try:
+                token = self.git_token_file.read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ValueError(f"SAWMILL_GIT_TOKEN_FILE: cannot read {self.git_token_file}: {getattr(exc, 'strerror', None) or exc}") from None
+            self.git_token = SecretStr(token) if token else None
+        return self
 
     @field_validator("port")
     @classmethod

@@ -11,10 +11,12 @@ from pathlib import Path
 
 from app.scanner import GitSource, ParseCache, load_config, scan
 from app.scanner.model import ScanResult
+from app.services.history import history_cut, record_history
 from app.store.db import session_scope
-from app.store.history import branches, record_history
+from app.store.history import in_flight
 from app.store.progress_sync import after_scan
 from app.store.scans import Scan, record_scan, utcnow
+from app.store.scope import adopt
 
 
 def scan_and_store(
@@ -23,20 +25,29 @@ def scan_and_store(
     ref: str = "HEAD",
     config_path: Path | None = None,
     history_progress: Callable[[float], None] | None = None,
+    repository: str | None = None,
+    branch: str | None = None,
+    stale_days: int = 60,
 ) -> tuple[Scan, ScanResult]:
     """Scan ``ref`` of ``repo`` and record the result in one transaction.
 
-    Raises ``app.scanner.ScanError`` (one line for the user) when the scan
-    cannot start; nothing is stored then.
+    ``repository`` is the store key the results are kept under: the
+    repository's URL when ``repo`` is Sawmill's mirror of it; by default
+    ``repo``'s absolute path. ``branch`` names the default branch (None: the
+    remote's); branches idle ``stale_days`` are not in flight. Raises ``app.scanner.ScanError`` (one line for
+    the user) when the scan cannot start; nothing is stored then.
     """
     started_at = utcnow()
     result = scan(repo, ref=ref, config_path=config_path)
-    repository = str(Path(repo).resolve())
-    with session_scope(database_url) as session:
-        history = record_history(session, repo, config_path, history_progress)  # the default branch's, incremental
+    repository = repository or str(Path(repo).resolve())
+    with session_scope(database_url, repository) as session:
+        adopt(session, repository)  # a document imported before any scan belongs to the first repository scanned
+        # the default branch's history, incremental
+        history = record_history(session, repo, repository, config_path, history_progress, branch=branch, stale_days=stale_days)
         if history.last_commit == result.commit:  # work in flight elsewhere counts against the default branch only
-            result.mark_in_flight({b["module"]: b["branch"] for b in branches(session, repository)})
+            result.mark_in_flight(in_flight(session, repository))
         stored = record_scan(session, result, repository=repository, started_at=started_at)
+        stored.history_upto = history_cut(session, repo, repository, result.commit, history.last_commit)
         synced = after_scan(session, result, lambda: progress_document_at(repo, result.commit, config_path))
         if synced.import_error:  # the scan stands; the user sees why the document was not imported
             stored.warnings = [*stored.warnings, {"path": "progress_document", "reason": synced.import_error}]

@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, select
+
+from app.store.scope import RepositoryScoped
 
 
-class AuditEntry(SQLModel, table=True):
+class AuditEntry(RepositoryScoped, table=True):
     __tablename__ = "audit_entry"
 
     id: int | None = Field(default=None, primary_key=True)

@@ -59,9 +59,14 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 @contextmanager
-def session_scope(url: str) -> Iterator[Session]:
-    """A session that commits when the block ends cleanly and rolls back otherwise."""
-    with Session(get_engine(url), expire_on_commit=False) as session:
+def session_scope(url: str, repository: str | None = None) -> Iterator[Session]:
+    """A session that commits when the block ends cleanly and rolls back otherwise.
+
+    Bound to ``repository`` (None: the store's current one), see ``app.store.scope``.
+    """
+    from app.store.scope import bind
+
+    with bind(Session(get_engine(url), expire_on_commit=False), repository) as session:
         try:
             yield session
             session.commit()

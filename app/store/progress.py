@@ -16,12 +16,14 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Column
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from app.store.scope import RepositoryScoped
 
 BACKLOG_STATUSES = ("todo", "doing", "done")
 
 
-class ProgressLayout(SQLModel, table=True):
+class ProgressLayout(RepositoryScoped, table=True):
     __tablename__ = "progress_layout"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -35,7 +37,7 @@ class ProgressLayout(SQLModel, table=True):
     slot_part: int = 0
 
 
-class CapabilityItem(SQLModel, table=True):
+class CapabilityItem(RepositoryScoped, table=True):
     """A "- [x] text" line of a Current Status checklist, with its sub-points."""
 
     __tablename__ = "capability_item"
@@ -51,7 +53,7 @@ class CapabilityItem(SQLModel, table=True):
     points: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
-class MigrationEntry(SQLModel, table=True):
+class MigrationEntry(RepositoryScoped, table=True):
     """A checklist sub-point that names modules; the scanner decides whether it is ticked."""
 
     __tablename__ = "migration_entry"
@@ -73,7 +75,7 @@ class MigrationEntry(SQLModel, table=True):
         return self.pin_reason is not None and (self.pin_until is None or self.pin_until >= today)
 
 
-class BacklogItem(SQLModel, table=True):
+class BacklogItem(RepositoryScoped, table=True):
     __tablename__ = "backlog_item"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -86,7 +88,7 @@ class BacklogItem(SQLModel, table=True):
     points: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
-class Milestone(SQLModel, table=True):
+class Milestone(RepositoryScoped, table=True):
     id: int | None = Field(default=None, primary_key=True)
     state: str  # "current" or "completed"
     part: int = 0
@@ -96,7 +98,7 @@ class Milestone(SQLModel, table=True):
     title: str
 
 
-class MilestoneTask(SQLModel, table=True):
+class MilestoneTask(RepositoryScoped, table=True):
     __tablename__ = "milestone_task"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -106,7 +108,7 @@ class MilestoneTask(SQLModel, table=True):
     done: bool | None = None  # None: a plain bullet, not a checkbox
 
 
-class Blocker(SQLModel, table=True):
+class Blocker(RepositoryScoped, table=True):
     id: int | None = Field(default=None, primary_key=True)
     status: str = "open"  # "open" or "resolved"
     part: int = 0
@@ -121,7 +123,7 @@ class Blocker(SQLModel, table=True):
     version: int = 1
 
 
-class NextStep(SQLModel, table=True):
+class NextStep(RepositoryScoped, table=True):
     __tablename__ = "next_step"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -134,11 +136,12 @@ class NextStep(SQLModel, table=True):
     points: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
-class ProgressModule(SQLModel, table=True):
+class ProgressModule(RepositoryScoped, table=True):
     """The modules of the last scan the document was synced with."""
 
     __tablename__ = "progress_module"
 
+    repository: str = Field(default="", primary_key=True)
     path: str = Field(primary_key=True)
     name: str
     group: str

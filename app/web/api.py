@@ -14,27 +14,28 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.scanner.model import ScanError, Summary
+from app.scanner.model import Summary
 from app.store import progress_read
+from app.services.repos import repository_key
 from app.store.db import session_scope
 from app.store.errors import Invalid, NotFound
 from app.store.history import open_regressions
-from app.store.scan_jobs import get_job, mark_job, queue_job
+from app.services.jobs import request_sync
+from app.store.jobs import get_job, job_view
+from app.store.scope import repository_of
 from app.store.scans import ModuleResult, latest_scan, scan_modules
 from app.web import badges
 from app.web.auth import ReaderDep, WriterDep, reader
 from app.web.deps import Id, SessionDep, SettingsDep
 from app.web.status_cache import Memo, watch_for
 
-log = logging.getLogger("sawmill.api")
 router = APIRouter(prefix="/api", tags=["api"])
 badge_router = APIRouter(tags=["badges"])
 
@@ -113,6 +114,27 @@ class RegressionOut(BaseModel):
     pr: int | None
 
 
+class ActiveJobOut(BaseModel):
+    id: int
+    state: str = Field(description="queued or running")
+    phase: str | None = Field(description="fetching, scanning or history")
+    progress: float | None = Field(description="0..1 of the phase, when known")
+    commit: str | None
+    requested_by: str
+
+
+class FailedJobOut(BaseModel):
+    error: str | None = Field(description="why the last fetch or scan failed; the last good scan still stands")
+    at: datetime | None
+    attempts: int = Field(description="failures in a row")
+    retry_at: datetime | None = Field(description="when it is tried again")
+
+
+class JobsOut(BaseModel):
+    active: ActiveJobOut | None = Field(description="the fetch or scan under way")
+    failed: FailedJobOut | None = Field(description="the last job failed and none has succeeded since")
+
+
 class StatusOut(BaseModel):
     summary: SummaryOut
     groups: dict[str, SummaryOut] = Field(description="the same totals per module root (infrastructure, apps, ...)")
@@ -122,6 +144,7 @@ class StatusOut(BaseModel):
     milestones: list[MilestoneProgress]
     last_scan: ScanOut | None
     regressions: list[RegressionOut] = Field(description="standing regressions, once history exists")
+    jobs: JobsOut = Field(description="the background fetch and scan: under way, or failed")
 
 
 class ScanRequest(BaseModel):
@@ -131,16 +154,26 @@ class ScanRequest(BaseModel):
     )
 
 
-class ScanJobOut(BaseModel):
+class JobOut(BaseModel):
     id: int
     state: str = Field(description="queued, running, done or failed")
     ref: str
-    requested_by: str
+    requested_by: str = Field(description="a person, or timer, start, retry, webhook:github ...")
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    phase: str | None = Field(description="while running: fetching, scanning or history")
+    progress: float | None = Field(description="0..1 of the phase, when known")
+    commit: str | None = Field(description="the commit scanned (or found unchanged)")
+    fetched: bool = Field(description="whether the remote was asked")
+    scanned: bool = Field(description="whether a scan was stored (false: nothing had moved)")
     scan_id: int | None = Field(description="the stored scan, once done")
+    attempts: int = Field(description="failed tries before this one")
     error: str | None = Field(description="why it failed, one line")
+
+    @classmethod
+    def of(cls, job) -> JobOut:
+        return cls.model_validate({**job.model_dump(), "commit": job.commit_sha})
 
 
 class Ping(BaseModel):
@@ -174,6 +207,7 @@ _WHY = {
     403: "a session or proxy write without its CSRF token",
     404: "no such thing",
     409: "someone changed it first: read it again",
+    413: "the body is too large",
     422: "bad input; `field` names it",
 }
 
@@ -257,6 +291,7 @@ def build_status(session) -> dict[str, Any]:
         "milestones": _milestones(session),
         "last_scan": _scan(scan) if scan else None,
         "regressions": open_regressions(session, scan.repository) if scan else [],
+        "jobs": job_view(session, repository_of(session)),
     }
 
 
@@ -265,12 +300,12 @@ async def snapshot(request: Request) -> Snapshot:
     memo = getattr(state, "status_memo", None)
     if memo is None:
         url = state.settings.database_url
-        memo = state.status_memo = Memo(watch_for(url), lambda: Snapshot(_build(url)))
+        memo = state.status_memo = Memo(watch_for(url), lambda: Snapshot(_build(url, state.repository)))
     return memo.get()
 
 
-def _build(url: str) -> dict[str, Any]:
-    with session_scope(url) as session:
+def _build(url: str, repository: str | None) -> dict[str, Any]:
+    with session_scope(url, repository) as session:
         return build_status(session)
 
 
@@ -454,45 +489,18 @@ async def blockers_endpoint(request: Request, viewer: ReaderDep, snap: SnapshotD
 
 @router.post(
     "/scans",
-    response_model=ScanJobOut,
+    response_model=JobOut,
     status_code=202,
     responses=error_responses(401, 403, 422),
-    summary="Start a scan in the background",
+    summary="Fetch and scan in the background",
 )
-def start_scan(
-    who: WriterDep, settings: SettingsDep, background: BackgroundTasks, body: ScanRequest | None = None
-) -> ScanJobOut:
-    if settings.repo is None:
-        raise Invalid("no repository to scan: start Sawmill with --repo PATH (SAWMILL_REPO)")
+def start_scan(who: WriterDep, settings: SettingsDep, body: ScanRequest | None = None) -> JobOut:
+    """Queue a fetch and a scan (the one already waiting, if any, is joined) and answer at once."""
     ref = (body.ref if body else None) or settings.ref
-    with session_scope(settings.database_url) as session:
-        job, new = queue_job(session, ref, who.name)
-        out = ScanJobOut.model_validate(job, from_attributes=True)
-    if new:  # one scan at a time: a second request gets the job already under way
-        background.add_task(run_scan_job, settings.database_url, job.id, settings.repo, ref, settings.config)
-    return out
+    job, _new = request_sync(settings, who.name, ref=ref, force=True)
+    return JobOut.of(job)
 
 
-@router.get(
-    "/scans/{job_id}", response_model=ScanJobOut, responses=error_responses(401, 404, 422), summary="A scan job's state"
-)
-def scan_state(job_id: Id, session: SessionDep, viewer: ReaderDep) -> ScanJobOut:
-    return ScanJobOut.model_validate(get_job(session, job_id), from_attributes=True)
-
-
-def run_scan_job(url: str, job_id: int, repo, ref: str, config) -> None:
-    from app.services import scan_and_store
-
-    with session_scope(url) as session:
-        mark_job(session, job_id, "running")
-    scan_id, error = None, None
-    try:
-        stored, _ = scan_and_store(url, repo, ref, config)
-        scan_id = stored.id
-    except ScanError as exc:
-        error = str(exc)
-    except Exception as exc:  # the job must end either way, or it blocks every later scan
-        log.exception("scan job %s failed", job_id)
-        error = f"the scan failed: {type(exc).__name__}"
-    with session_scope(url) as session:
-        mark_job(session, job_id, "failed" if error else "done", scan_id=scan_id, error=error)
+@router.get("/scans/{job_id}", response_model=JobOut, responses=error_responses(401, 404, 422), summary="A job's state")
+def scan_state(job_id: Id, session: SessionDep, viewer: ReaderDep) -> JobOut:
+    return JobOut.of(get_job(session, job_id))

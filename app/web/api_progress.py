@@ -18,6 +18,7 @@ from app.config import Settings
 from app.store import backlog as backlog_store
 from app.store import blockers as blocker_store
 from app.store import progress_read as read
+from app.services.repos import repository_key
 from app.store.db import session_scope
 from app.store.progress_sync import pin_entry, unpin_entry
 from app.web.api import READ_ERRORS, WRITE_ERRORS, error_responses
@@ -195,7 +196,7 @@ def log(
 def _write(settings: Settings, action):
     # Commit inside the route, so a failure is this request's error and the
     # answer is sent only once the change is stored.
-    with session_scope(settings.database_url) as session:
+    with session_scope(settings.database_url, repository_key(settings.repo)) as session:
         return action(session)
 
 

@@ -21,9 +21,10 @@ def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_session(settings: SettingsDep) -> Iterator[Session]:
-    """One session per request; committed when the route returns, rolled back on error."""
-    with session_scope(settings.database_url) as session:
+def get_session(request: Request, settings: SettingsDep) -> Iterator[Session]:
+    """One session per request, bound to the tracked repository; committed when the route
+    returns, rolled back on error."""
+    with session_scope(settings.database_url, request.app.state.repository) as session:
         yield session
 
 

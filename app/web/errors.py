@@ -25,6 +25,7 @@ from markupsafe import escape
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.services.repos import repository_key
 from app.store.db import session_scope
 from app.store.errors import Invalid, StoreError
 from app.web.render import is_htmx, render, render_html
@@ -32,7 +33,7 @@ from app.web.render import is_htmx, render, render_html
 log = logging.getLogger("sawmill.web")
 
 TITLES = {400: "Bad request", 401: "Sign in needed", 403: "Not allowed", 404: "Page not found",
-          405: "Method not allowed", 409: "Conflict", 422: "Invalid input", 500: "Something went wrong"}
+          405: "Method not allowed", 409: "Conflict", 413: "Too large", 422: "Invalid input", 500: "Something went wrong"}
 
 
 @dataclass
@@ -139,7 +140,7 @@ async def handle(request: Request, exc: Exception) -> Response:
 def _form_again(request: Request, form: FormView, problem: Problem) -> Response | None:
     """The form's page again with the message in place, or None when the page has no place for it."""
     settings = request.app.state.settings
-    with session_scope(settings.database_url) as session:
+    with session_scope(settings.database_url, repository_key(settings.repo)) as session:
         context = form.build(session)
     context["values"] = {form.key: form.values}
     context["errors"] = {form.key: {problem.field or "_form": problem.message}}

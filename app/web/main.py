@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.config import Settings, get_settings
-from app.web import api, api_progress, errors, pages, planning
+from app.web import api, api_progress, errors, hooks, pages, planning
 from app.web.auth import auth_router, install_auth, page_reader
+from app.services.repos import repository_key
+from app.store.db import session_scope
+from app.store.scope import adopt
+from app.services.worker import Worker
 from app.web.render import STATIC
+
+
+@asynccontextmanager
+async def _worker_lifespan(app: FastAPI):
+    """The background worker runs while the server does (when there is a repository to track)."""
+    settings = app.state.settings
+    worker = Worker(settings) if settings.repo and settings.worker else None
+    if worker:
+        worker.start()
+    app.state.worker = worker
+    try:
+        yield
+    finally:
+        if worker:
+            worker.stop()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -17,8 +38,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     The database must already be migrated: ``sawmill serve`` and the test
     fixtures run Alembic first; the app never creates tables.
     """
-    app = FastAPI(title="Sawmill", version="0.1.0")
-    app.state.settings = settings or get_settings()
+    settings = settings or get_settings()
+    app = FastAPI(title="Sawmill", version="0.1.0", lifespan=_worker_lifespan)
+    app.state.settings = settings
+    app.state.repository = repository_key(settings.repo)
+    if app.state.repository is not None:  # a document imported before any scan belongs to the repository served
+        with session_scope(settings.database_url, app.state.repository) as session:
+            adopt(session, app.state.repository)
     errors.install(app)
     install_auth(app, app.state.settings)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -26,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(api.badge_router)
     app.include_router(api_progress.router)
+    app.include_router(hooks.router)
     # With SAWMILL_READ_REQUIRES_SIGNIN, every page sends an anonymous visitor to /signin.
     app.include_router(pages.router, dependencies=[Depends(page_reader)])
     app.include_router(planning.router, dependencies=[Depends(page_reader)])

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.scanner.model import ScanError
-from app.services import scan_and_store
+from app.services.jobs import request_sync
 from app.store import progress_read
+from app.services.repos import repository_key
 from app.store.db import session_scope
-from app.store.errors import Invalid
+from app.store.jobs import job_view
+from app.store.scope import repository_of
 from app.web.auth import WriterDep
 from app.web.deps import HtmxDep, SessionDep, SettingsDep
 from app.web.errors import form_view
 from app.web.history import history_context, module_history_context
 from app.web.render import render
+from app.web.status_cache import watch_for
 from app.web.views import module_view, scan_view
 
 router = APIRouter(tags=["pages"])
@@ -24,17 +27,30 @@ router = APIRouter(tags=["pages"])
 
 def overview_context(session) -> dict:
     milestones = progress_read.milestones(session)
+    repository = repository_of(session)
     return {
         **scan_view(session),
+        "repository": repository,
+        "jobs": job_view(session, repository),
         **history_context(session),
         "open_blockers": progress_read.blockers(session)["open"],
         "milestone": next((m for m in milestones if m["state"] == "current"), None),
     }
 
 
+def live_version(request: Request) -> str:
+    """A short fingerprint of the store (see ``status_cache.StoreWatch``): it moves with every write,
+    from any process, so the overview's poll can ask "anything new?" without a page being drawn."""
+    version = watch_for(request.app.state.settings.database_url).version()
+    return hashlib.blake2b(repr(version).encode(), digest_size=8).hexdigest()
+
+
 @router.get("/", include_in_schema=False)
-def overview(request: Request, session: SessionDep) -> Response:
-    return render(request, "overview.html", overview_context(session), block="live")
+def overview(request: Request, session: SessionDep, htmx: HtmxDep, since: str | None = None) -> Response:
+    version = live_version(request)
+    if htmx and since == version:  # the poll of an open overview: nothing changed, nothing to swap
+        return Response(status_code=204)
+    return render(request, "overview.html", {**overview_context(session), "live_version": version}, block="live")
 
 
 @router.post("/scan", include_in_schema=False)
@@ -45,17 +61,14 @@ def rescan(
     _who: WriterDep,
     _form: Annotated[object, Depends(form_view("overview.html", "live", overview_context, "rescan"))],
 ) -> Response:
-    if settings.repo is None:
-        raise Invalid("No repository to scan: start the dashboard with `sawmill serve --repo PATH`.")
-    try:
-        scan_and_store(settings.database_url, settings.repo, settings.ref, settings.config)
-    except ScanError as exc:
-        raise Invalid(str(exc)) from exc
+    # Queued, not run here: the worker fetches and scans; the page polls until it ends.
+    request_sync(settings, _who.name, ref=settings.ref, force=True)
     if not htmx:
         return RedirectResponse("/", status_code=303)
-    with session_scope(settings.database_url) as session:
+    version = live_version(request)
+    with session_scope(settings.database_url, repository_key(settings.repo)) as session:
         context = overview_context(session)
-    return render(request, "overview.html", context, block="live")
+    return render(request, "overview.html", {**context, "live_version": version}, block="live")
 
 
 @router.get("/modules/{path:path}", include_in_schema=False)

@@ -44,6 +44,7 @@ def environment() -> Environment:
     env.filters["short"] = lambda sha: (sha or "")[:8]
     env.filters["when"] = when
     env.filters["ago"] = ago
+    env.filters["ago_or_in"] = ago_or_in
     # The shared macros are globals, not `{% from %}` imports: a block rendered
     # on its own (an htmx fragment) does not see its template's top-level imports.
     env.globals.update(csrf_input=csrf_input, csrf_token=csrf_token, current_identity=current_identity)
@@ -106,3 +107,19 @@ def ago(value: datetime | None, now: datetime | None = None) -> str:
             count = seconds // size
             return f"{count} {unit}{'s' if count != 1 else ''} ago"
     return "just now"
+
+
+def ago_or_in(value: datetime | None, now: datetime | None = None) -> str:
+    """"in 3 minutes" for a time ahead, "now" when it is due, else like ``ago``."""
+    if value is None:
+        return "never"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    seconds = int((value - (now or datetime.now(UTC))).total_seconds())
+    if seconds <= 0:
+        return "now"
+    for unit, size in (("hour", 3600), ("minute", 60), ("second", 1)):
+        if seconds >= size:
+            count = seconds // size
+            return f"in {count} {unit}{'s' if count != 1 else ''}"
+    return "now"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from app.store.db import session_scope
@@ -52,11 +54,14 @@ def test_no_repository_configured_is_a_422(client, new_token) -> None:
 
 
 def test_a_failed_scan_is_reported_on_the_job(make_client, tmp_path, new_token) -> None:
-    client = make_client(repo=tmp_path / "not-a-repo")
-    response = client.post("/api/scans", headers={"Authorization": f"Bearer {new_token()}"})
-    assert response.status_code == 202
-    job = client.get(f"/api/scans/{response.json()['id']}").json()
-    assert job["state"] == "failed" and job["error"]
+    with make_client(repo=str(tmp_path / "not-a-repo"), fetch_interval=0) as client:  # the lifespan runs the worker
+        response = client.post("/api/scans", headers={"Authorization": f"Bearer {new_token()}"})
+        assert response.status_code == 202
+        deadline = time.monotonic() + 20
+        while (job := client.get(f"/api/scans/{response.json()['id']}").json())["state"] in ("queued", "running"):
+            assert time.monotonic() < deadline, job
+            time.sleep(0.05)
+    assert job["state"] == "failed" and "not-a-repo does not exist" in job["error"]
 
 
 def test_every_refusal_has_the_shape(make_client, db_url, new_token) -> None:

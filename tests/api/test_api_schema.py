@@ -57,8 +57,9 @@ def test_no_input_causes_a_server_error(fuzzed) -> None:
                 check_operation(operation, mode, token, seen)
             except Unsatisfiable:  # no parameters to break: nothing negative to send
                 assert mode is NEGATIVE
-    # Every operation was really driven past the identity check, not refused at the door.
-    assert all(codes - {401, 403} for codes in seen.values()), dict(seen)
+    # Every operation was really driven past the identity check, not refused at the door
+    # (webhooks excepted: no fuzzed body carries a valid signature; tests/api/test_webhooks.py signs them).
+    assert all(codes - {401, 403} for label, codes in seen.items() if "/api/hooks/" not in label), dict(seen)
     reads = [op for op in operations if op.method == "get" and "{" not in op.path]
     assert all(any(200 <= c < 300 for c in seen[op.label]) for op in reads), dict(seen)
 

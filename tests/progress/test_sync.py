@@ -11,6 +11,7 @@ from app.repobuilder import RepoBuilder
 from app.repobuilder.gitops import GitOps, seed_history
 from app.scanner import scan
 from app.services import scan_and_store
+from app.store.scope import adopt
 from app.store import progress_read as read
 from app.store.audit import audit_log
 from app.store.db import session_scope
@@ -126,7 +127,8 @@ def test_pins_refuse_bad_input(seeded: str) -> None:
 
 
 def test_sync_takes_stored_scan_rows_too(seeded: str, repo: Path) -> None:
-    with session_scope(seeded) as session:
+    with session_scope(seeded, str(repo)) as session:
+        adopt(session, str(repo))  # the document was imported before any scan, as scan_and_store does
         record_scan(session, scan(repo, ref="main"), repository=str(repo), started_at=utcnow())
     with session_scope(seeded) as session:
         report = sync_with_scan(session, latest_scan(session), today=TODAY)

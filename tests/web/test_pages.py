@@ -89,7 +89,7 @@ def test_the_document_renders_without_passing_html_through_and_downloads(client,
 def test_rescan_without_a_repository_says_so(client, bearer) -> None:
     response = client.post("/scan", headers=bearer)
     assert response.status_code == 422
-    assert "No repository to scan" in response.text
+    assert "no repository to scan" in response.text
 
 
 def test_a_server_error_is_a_page_not_a_traceback(client) -> None:

@@ -1,0 +1,179 @@
+"""Keeping the tracked repository current: fetch it, and scan when something moved.
+
+``request_sync`` queues a job (Rescan, ``POST /api/scans``, a push webhook,
+the fetch timer, start-up); ``run_job`` is what a worker does with one. A job
+fetches the repository (a URL: its mirror; a path: only its refs are re-read),
+and scans when the refs moved since the last scan, when no scan exists, or
+when someone asked (Rescan). The scan itself is ``scan_and_store``: history
+incremental, branches refreshed, document synced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlmodel import select
+
+from app.config import Settings
+from app.scanner.model import ScanError
+from app.services.mirror import FetchError, fetch, has_all, read_refs, redact
+from app.services.repos import Tracked, tracked
+from app.services.scan import scan_and_store
+from app.store import jobs
+from app.store.db import session_scope
+from app.store.errors import Invalid
+from app.store.jobs import Job
+from app.store.scans import Scan
+from app.store.scope import UNSCANNED, known_repositories
+
+log = logging.getLogger("sawmill.jobs")
+
+MAX_BACKOFF = timedelta(hours=1)
+_wakers: dict[str, set[threading.Event]] = {}  # database URL -> the events of this process's workers
+
+
+def tracked_repository(settings: Settings) -> Tracked:
+    """The repository the settings track; a user error when there is none."""
+    if not settings.repo:
+        raise Invalid("no repository to scan: start Sawmill with --repo PATH or URL (SAWMILL_REPO)")
+    return tracked(settings.repo)
+
+
+def request_sync(
+    settings: Settings,
+    requested_by: str,
+    ref: str = "HEAD",
+    want: dict[str, str] | None = None,
+    force: bool = False,
+) -> tuple[Job, bool]:
+    """Queue a fetch-and-scan of the tracked repository (joining one already waiting); wake the workers."""
+    repo = tracked_repository(settings)
+    with session_scope(settings.database_url) as session:
+        job, new = jobs.queue_job(session, repo.key, requested_by, ref=ref, want=want, force=force)
+    wake(settings.database_url)
+    return job, new
+
+
+def wake(database_url: str) -> None:
+    for event in _wakers.get(database_url, ()):
+        event.set()
+
+
+def register_waker(database_url: str, event: threading.Event) -> Callable[[], None]:
+    _wakers.setdefault(database_url, set()).add(event)
+    return lambda: _wakers.get(database_url, set()).discard(event)
+
+
+def local_copy(settings: Settings, repo: Tracked, progress: Callable[[str], None] | None = None) -> Path:
+    """The folder to scan for ``repo``: the repository itself, or its mirror brought up
+    to date (cloned on first use). Raises ``FetchError``."""
+    if not repo.remote:
+        return repo.local(settings.data_dir)
+    if progress:
+        progress(f"fetching {repo.key}")
+    token = settings.git_token.get_secret_value() if settings.git_token else None
+    return fetch(repo.url, settings.data_dir, token).path  # type: ignore[arg-type]
+
+
+def store_repository(settings: Settings, session, cwd: Path | None = None) -> str:
+    """The repository a command's progress data belongs to: the configured one
+    (SAWMILL_REPO, --repo); else the repository the current folder lies in, when the
+    store knows it; else the store's current repository (the one scanned last)."""
+    if settings.repo:
+        return tracked(settings.repo).key
+    top = _work_tree(cwd or Path.cwd())
+    known = known_repositories(session)
+    if top is not None and str(top) in known:
+        return str(top)
+    return known[0] if known else UNSCANNED
+
+
+def _work_tree(folder: Path) -> Path | None:
+    import git
+
+    try:
+        with git.Repo(folder, search_parent_directories=True) as repo:
+            return Path(repo.working_tree_dir or repo.git_dir).resolve()
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+
+
+@dataclass
+class Progress:
+    """What a running job has got to: the heartbeat writes it to the job row."""
+
+    phase: str | None = None
+    fraction: float | None = None
+    commit: str | None = None
+
+    def history(self, fraction: float) -> None:
+        self.phase, self.fraction = "history", fraction
+
+
+def run_job(settings: Settings, job: Job, progress: Progress) -> dict:
+    """Do ``job``: fetch, then scan if anything moved. Returns the job's outcome fields.
+
+    Raises ``FetchError``, ``ScanError`` or ``Invalid`` with a one-line message.
+    """
+    repo = tracked_repository(settings)
+    path = repo.local(settings.data_dir)
+    if not repo.remote and not path.is_dir():
+        raise ScanError(f"{path} does not exist")
+    fetched = False
+    if repo.remote and not (job.want and path.exists() and has_all(path, job.want)):
+        progress.phase = "fetching"
+        local_copy(settings, repo)
+        fetched = True
+    refs = read_refs(path)
+    digest = refs_digest(refs)
+    ref = job.ref if job.ref != "HEAD" else (settings.branch or "HEAD")
+    with session_scope(settings.database_url, repo.key) as session:
+        last = session.exec(select(Scan).order_by(Scan.id.desc()).limit(1)).first()
+        unchanged = last is not None and digest == _last_digest(session, repo.key)
+    outcome = {"fetched": fetched, "scanned": False, "refs_digest": digest}
+    if unchanged and not job.force and job.ref == "HEAD":
+        outcome["commit_sha"] = last.commit_sha
+        return outcome
+    progress.phase, progress.fraction = "scanning", None
+    stored, result = scan_and_store(
+        settings.database_url, path, ref, settings.config, progress.history, repository=repo.key,
+        branch=settings.branch, stale_days=settings.stale_branch_days,
+    )  # fmt: skip
+    return {**outcome, "scanned": True, "scan_id": stored.id, "commit_sha": result.commit}
+
+
+def refs_digest(refs: dict[str, str]) -> str:
+    """A fingerprint of every ref: when it is the same, nothing can have moved."""
+    lines = "".join(f"{name} {sha}\n" for name, sha in sorted(refs.items()))
+    return hashlib.blake2b(lines.encode(), digest_size=16).hexdigest()
+
+
+def _last_digest(session, repository: str) -> str | None:
+    query = select(Job.refs_digest).where(Job.repository == repository, Job.state == jobs.DONE)
+    return session.exec(query.order_by(Job.id.desc()).limit(1)).first()
+
+
+EXPECTED = (FetchError, ScanError, Invalid)  # failures with a message for the user; others are bugs, logged in full
+
+
+def failure_message(exc: BaseException) -> str:
+    """One line for the overview and the API, never a secret or a traceback."""
+    if isinstance(exc, (FetchError, ScanError)):
+        return redact(str(exc))
+    if isinstance(exc, Invalid):
+        return redact(exc.message)
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return redact(f"the scan failed: {type(exc).__name__}" + (f": {first}" if first else ""))
+
+
+def backoff(attempts: int, interval: int) -> timedelta:
+    """How long to wait before the next try after ``attempts`` failures in a row:
+    doubling from 10 s, never past the fetch interval (when set) or an hour."""
+    cap = min(MAX_BACKOFF, timedelta(seconds=interval)) if interval else MAX_BACKOFF
+    return min(timedelta(seconds=10 * 2 ** max(attempts - 1, 0)), cap)

@@ -1,0 +1,215 @@
+"""The job queue: fetches and scans waiting, running, done or failed, kept in the database.
+
+Kept in the store, not in memory, so any worker (any replica) can claim a job,
+any page can show it, and a job cut off by a restart is found and run again.
+Persistence only: ``app.services.jobs`` decides what a job does.
+
+- One job at a time per repository: a job is claimed only while no other job
+  of its repository runs (with a fresh heartbeat).
+- Deduplicated: a request for a repository and ref that already has a job
+  waiting joins it (the commits it wants are merged in), so fifty pushes in a
+  second make one job, not fifty.
+- Claimed with ``FOR UPDATE SKIP LOCKED`` where the database has it, then a
+  guarded update (``WHERE state = 'queued'``), so two workers never run one job.
+- A running job beats a heartbeat; one whose heartbeat stopped (its process
+  died) or whose owner is known dead goes back to the queue (``recover``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import JSON, Column, update
+from sqlmodel import Field, Session, SQLModel, select
+
+from app.store.errors import NotFound
+
+QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+ACTIVE = (QUEUED, RUNNING)
+HEARTBEAT = timedelta(seconds=5)  # how often a running job says it is alive
+STALE = timedelta(seconds=30)  # a running job silent this long died with its process
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Job(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    repository: str = Field(index=True)  # the store key: an absolute path or a URL without credentials
+    ref: str = "HEAD"  # HEAD: the default branch's tip
+    state: str = Field(default=QUEUED, index=True)
+    requested_by: str  # a person, "timer", "start", "webhook:github", "retry"
+    force: bool = False  # scan even when the tip has not moved (Rescan)
+    want: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # refname -> sha a push named
+    attempts: int = 0  # earlier failed attempts: the backoff grows with them
+    run_after: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    heartbeat_at: datetime | None = None
+    finished_at: datetime | None = None
+    owner: str | None = None  # the worker running it: host:pid:instance
+    phase: str | None = None  # fetching, scanning, history
+    progress: float | None = None  # 0..1 of the phase, when known
+    commit_sha: str | None = None  # what it scans
+    refs_digest: str | None = None  # every ref's sha, hashed: the next job scans only when it differs
+    fetched: bool = False  # whether it asked the remote
+    scanned: bool = False  # whether it stored a scan (False: nothing had moved)
+    scan_id: int | None = None
+    error: str | None = None
+
+
+def queue_job(
+    session: Session,
+    repository: str,
+    requested_by: str,
+    ref: str = "HEAD",
+    want: dict[str, str] | None = None,
+    force: bool = False,
+    run_after: datetime | None = None,
+    attempts: int = 0,
+) -> tuple[Job, bool]:
+    """A new queued job, or the waiting one it joins (False: not new)."""
+    query = select(Job).where(Job.repository == repository, Job.ref == ref, Job.state == QUEUED).with_for_update()
+    waiting = session.exec(query.order_by(Job.id)).first()
+    when = run_after or utcnow()
+    if waiting is not None:
+        waiting.want = {**waiting.want, **(want or {})}
+        waiting.force = waiting.force or force
+        waiting.run_after = min(aware(waiting.run_after), when)
+        waiting.attempts = max(waiting.attempts, attempts)
+        session.add(waiting)
+        session.flush()
+        return waiting, False
+    job = Job(
+        repository=repository, ref=ref, requested_by=requested_by, want=dict(want or {}), force=force,
+        run_after=when, attempts=attempts,
+    )  # fmt: skip
+    session.add(job)
+    session.flush()
+    return job, True
+
+
+def claim_next(
+    session: Session, owner: str, repositories: list[str] | None = None, now: datetime | None = None
+) -> Job | None:
+    """Take the oldest due job (of ``repositories``, when given) whose repository runs
+    nothing else; None when there is none."""
+    now = now or utcnow()
+    busy = select(Job.repository).where(Job.state == RUNNING, Job.heartbeat_at > now - STALE)
+    query = (
+        select(Job)
+        .where(Job.state == QUEUED, Job.run_after <= now, Job.repository.not_in(busy))
+        .where(Job.repository.in_(repositories) if repositories is not None else True)
+        .order_by(Job.run_after, Job.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    job = session.exec(query).first()
+    if job is None:
+        return None
+    claimed = session.exec(
+        update(Job)
+        .where(Job.id == job.id, Job.state == QUEUED)
+        .values(state=RUNNING, owner=owner, started_at=now, heartbeat_at=now, phase=None, progress=None, error=None)
+    )
+    session.flush()
+    if claimed.rowcount != 1:  # another worker took it between the read and the write
+        return None
+    session.refresh(job)
+    return job
+
+
+def beat(session: Session, job_id: int, owner: str, phase: str | None, progress: float | None, commit: str | None) -> bool:
+    """Record that ``owner`` still runs the job, and how far it is; False when it no longer owns it."""
+    result = session.exec(
+        update(Job)
+        .where(Job.id == job_id, Job.owner == owner, Job.state == RUNNING)
+        .values(heartbeat_at=utcnow(), phase=phase, progress=progress, commit_sha=commit)
+    )
+    return result.rowcount == 1
+
+
+def finish(session: Session, job_id: int, owner: str, error: str | None = None, **outcome) -> bool:
+    """End ``owner``'s job as done or failed (with ``error``); False when it no longer owned it."""
+    values = {"state": FAILED if error else DONE, "finished_at": utcnow(), "error": error, "phase": None, **outcome}
+    result = session.exec(update(Job).where(Job.id == job_id, Job.owner == owner, Job.state == RUNNING).values(**values))
+    return result.rowcount == 1
+
+
+def release(session: Session, job_id: int, owner: str) -> bool:
+    """Put ``owner``'s running job back in the queue (a worker shutting down mid-job)."""
+    result = session.exec(
+        update(Job)
+        .where(Job.id == job_id, Job.owner == owner, Job.state == RUNNING)
+        .values(state=QUEUED, owner=None, heartbeat_at=None, phase=None, progress=None, run_after=utcnow())
+    )
+    return result.rowcount == 1
+
+
+def recover(session: Session, is_dead: Callable[[str], bool], now: datetime | None = None) -> list[int]:
+    """Queue again every running job whose worker is gone: its heartbeat went silent
+    or ``is_dead(owner)`` says so. Returns their ids."""
+    now = now or utcnow()
+    running = session.exec(select(Job).where(Job.state == RUNNING).with_for_update()).all()
+    orphans = [j for j in running if aware(j.heartbeat_at or j.started_at or now) <= now - STALE or is_dead(j.owner or "")]
+    for job in orphans:
+        job.state, job.owner, job.heartbeat_at, job.phase, job.progress = QUEUED, None, None, None, None
+        job.run_after = now
+        session.add(job)
+    session.flush()
+    return [j.id for j in orphans]
+
+
+def get_job(session: Session, job_id: int) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"no job {job_id}")
+    return job
+
+
+def active_job(session: Session, repository: str) -> Job | None:
+    """The running job of ``repository``, else its next waiting one."""
+    query = select(Job).where(Job.repository == repository, Job.state.in_(ACTIVE))
+    jobs = list(session.exec(query.order_by(Job.id)))
+    return next((j for j in jobs if j.state == RUNNING), None) or (jobs[0] if jobs else None)
+
+
+def last_finished(session: Session, repository: str) -> Job | None:
+    query = select(Job).where(Job.repository == repository, Job.state.in_((DONE, FAILED)))
+    return session.exec(query.order_by(Job.finished_at.desc(), Job.id.desc()).limit(1)).first()
+
+
+def job_view(session: Session, repository: str) -> dict:
+    """What the overview and ``/api/status`` say of the queue: the job under way (or
+    waiting), and the last failure when no job has succeeded since (with when it is retried)."""
+    active = active_job(session, repository)
+    last = last_finished(session, repository)
+    failed = None
+    if last is not None and last.state == FAILED:
+        waiting = session.exec(
+            select(Job).where(Job.repository == repository, Job.state == QUEUED).order_by(Job.run_after).limit(1)
+        ).first()
+        failed = {
+            "error": last.error, "at": aware(last.finished_at) if last.finished_at else None,
+            "attempts": last.attempts + 1, "retry_at": aware(waiting.run_after) if waiting else None,
+        }  # fmt: skip
+    running = active is not None and (active.state == RUNNING or aware(active.run_after) <= utcnow())
+    return {
+        "active": {
+            "id": active.id, "state": active.state, "phase": active.phase, "progress": active.progress,
+            "commit": active.commit_sha, "requested_by": active.requested_by,
+        } if running else None,
+        "failed": failed,
+    }  # fmt: skip
+
+
+def queue_state(session: Session) -> list[Job]:
+    """Every waiting or running job, oldest first (``sawmill info``)."""
+    return list(session.exec(select(Job).where(Job.state.in_(ACTIVE)).order_by(Job.id)))
+
+
+def aware(value: datetime) -> datetime:
+    """SQLite hands datetimes back without their zone; they were stored in UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
