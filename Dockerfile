@@ -1,7 +1,8 @@
-# Sawmill's dashboard in a container: mount the GitOps repository at /repo
-# (read-only is enough: Sawmill never writes to it) and a volume at /data.
+# Sawmill as a service in a container: it tracks SAWMILL_REPO (a git URL, mirrored under /data,
+# or a repository mounted at /repo, read-only is enough) and keeps its store in the /data volume.
 #   docker build -t sawmill .
-#   docker run -p 8000:8000 -v "$PWD:/repo:ro" -v sawmill-data:/data sawmill
+#   docker run -p 8000:8000 -v sawmill-data:/data \
+#     -e SAWMILL_REPO=https://github.com/org/platform.git -e SAWMILL_GIT_TOKEN_FILE=/run/secrets/git-token sawmill
 FROM python:3.11-slim
 
 RUN apt-get update \
@@ -20,7 +21,7 @@ RUN pip install --no-cache-dir --editable . \
  && git config --system --add safe.directory '*'
 
 USER sawmill
-ENV SAWMILL_DATABASE_URL=sqlite:////data/sawmill.db \
+ENV SAWMILL_DATA_DIR=/data \
     SAWMILL_REPO=/repo
 EXPOSE 8000
 CMD ["sawmill", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -6,7 +6,9 @@ STAMP := $(VENV)/.installed
 REPO ?=
 HOST ?= 127.0.0.1
 PORT ?= 8000
-export SAWMILL_DATABASE_URL ?= sqlite:///$(CURDIR)/sawmill.db
+# The demo keeps its own database; a real repository uses Sawmill's one store (the data folder),
+# which every sawmill command and server agrees on wherever it runs.
+DEMO := SAWMILL_DATABASE_URL=sqlite:///$(CURDIR)/var/demo.db
 
 .PHONY: install run test bench demo clean
 
@@ -20,8 +22,8 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 ifeq ($(REPO),)
-	$(BIN)/sawmill demo var/demo-repo
-	$(BIN)/sawmill serve --repo var/demo-repo --host $(HOST) --port $(PORT)
+	$(DEMO) $(BIN)/sawmill demo var/demo-repo
+	$(DEMO) $(BIN)/sawmill serve --repo var/demo-repo --host $(HOST) --port $(PORT)
 else
 	$(BIN)/sawmill scan $(REPO)
 	$(BIN)/sawmill serve --repo $(REPO) --host $(HOST) --port $(PORT)
@@ -35,4 +37,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var sawmill.db sawmill.db-wal sawmill.db-shm
+	rm -rf $(VENV) var

@@ -136,8 +136,10 @@ def serve(
         fail(problem)
     open_store(settings)
     if settings.repo:
-        every = f"every {settings.fetch_interval} s" if settings.fetch_interval else "on start and on push webhooks"
-        typer.echo(f"tracking {tracked(settings.repo).key} (fetched {every})", err=True)
+        repo = tracked(settings.repo)
+        how = "fetched" if repo.remote else "its refs re-read"
+        every = f"every {settings.fetch_interval} s" if settings.fetch_interval else "on start, Rescan and push webhooks"
+        typer.echo(f"tracking {repo.key} ({how} {every})", err=True)
     typer.echo(f"Sawmill on http://{settings.host}:{settings.port}", err=True)
     run_server(settings)
 

@@ -15,3 +15,17 @@ def db_url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'sawmill.db'}"
     migrate(url)
     return url
+
+
+@pytest.fixture(autouse=True)
+def own_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test (and every ``sawmill`` it starts) gets its own SAWMILL_DATA_DIR: no test
+    reads or writes the user's data folder, where the default database lives."""
+    from app.config import get_settings
+
+    folder = tmp_path / "sawmill-data"
+    monkeypatch.setenv("SAWMILL_DATA_DIR", str(folder))
+    monkeypatch.delenv("SAWMILL_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    yield folder
+    get_settings.cache_clear()

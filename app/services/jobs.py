@@ -10,7 +10,6 @@ incremental, branches refreshed, document synced.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from app.config import Settings
 from app.scanner.model import ScanError
 from app.services.mirror import FetchError, fetch, has_all, read_refs, redact
 from app.services.repos import Tracked, tracked
-from app.services.scan import scan_and_store
+from app.services.scan import refs_digest, scan_and_store
 from app.store import jobs
 from app.store.db import session_scope
 from app.store.errors import Invalid
@@ -48,16 +47,46 @@ def tracked_repository(settings: Settings) -> Tracked:
 def request_sync(
     settings: Settings,
     requested_by: str,
-    ref: str = "HEAD",
+    ref: str | None = None,
     want: dict[str, str] | None = None,
     force: bool = False,
 ) -> tuple[Job, bool]:
-    """Queue a fetch-and-scan of the tracked repository (joining one already waiting); wake the workers."""
+    """Queue a fetch-and-scan of the tracked repository (joining one already waiting); wake the workers.
+
+    A push whose commits the last finished job already saw (same refs, nothing moved since)
+    queues nothing: that job is the answer. So a burst of deliveries for one push costs one
+    fetch and one scan, and a few rows, not fifty.
+    """
     repo = tracked_repository(settings)
-    with session_scope(settings.database_url) as session:
+    ref = ref or settings.ref
+    with session_scope(settings.database_url, repo.key) as session:
+        if want and not force and (seen := _already_seen(session, settings, repo, scanned_ref(settings, ref), want)):
+            return seen, False
         job, new = jobs.queue_job(session, repo.key, requested_by, ref=ref, want=want, force=force)
     wake(settings.database_url)
     return job, new
+
+
+def scanned_ref(settings: Settings, ref: str) -> str:
+    """What a job for ``ref`` scans: HEAD stands for the default branch, SAWMILL_BRANCH when set."""
+    return settings.branch if ref == "HEAD" and settings.branch else ref
+
+
+def _already_seen(session, settings: Settings, repo: Tracked, ref: str, want: dict[str, str]) -> Job | None:
+    """The job that saw the repository as it is, when its refs are those the last scan saw and
+    hold every wanted commit; None when a fetch or a scan is still due."""
+    path = repo.local(settings.data_dir)
+    if not path.is_dir():
+        return None
+    try:
+        refs = read_refs(path)
+    except FetchError:
+        return None
+    last = _last_scan(session, repo.key, ref)
+    if any(refs.get(r) != sha for r, sha in want.items()) or last is None or last.refs_digest != refs_digest(refs):
+        return None
+    # the job that brought them in: still ending (its scan is stored, its row not yet done), or done
+    return jobs.active_job(session, repo.key) or jobs.last_finished(session, repo.key)
 
 
 def wake(database_url: str) -> None:
@@ -130,33 +159,24 @@ def run_job(settings: Settings, job: Job, progress: Progress) -> dict:
         progress.phase = "fetching"
         local_copy(settings, repo)
         fetched = True
-    refs = read_refs(path)
-    digest = refs_digest(refs)
-    ref = job.ref if job.ref != "HEAD" else (settings.branch or "HEAD")
+    digest = refs_digest(read_refs(path))
+    ref = scanned_ref(settings, job.ref)
     with session_scope(settings.database_url, repo.key) as session:
-        last = session.exec(select(Scan).order_by(Scan.id.desc()).limit(1)).first()
-        unchanged = last is not None and digest == _last_digest(session, repo.key)
-    outcome = {"fetched": fetched, "scanned": False, "refs_digest": digest}
-    if unchanged and not job.force and job.ref == "HEAD":
-        outcome["commit_sha"] = last.commit_sha
-        return outcome
+        last = _last_scan(session, repo.key, ref)
+    if last is not None and last.refs_digest == digest and not job.force:
+        return {"fetched": fetched, "scanned": False, "commit_sha": last.commit_sha}  # nothing moved since
     progress.phase, progress.fraction = "scanning", None
     stored, result = scan_and_store(
         settings.database_url, path, ref, settings.config, progress.history, repository=repo.key,
         branch=settings.branch, stale_days=settings.stale_branch_days,
     )  # fmt: skip
-    return {**outcome, "scanned": True, "scan_id": stored.id, "commit_sha": result.commit}
+    return {"fetched": fetched, "scanned": True, "scan_id": stored.id, "commit_sha": result.commit}
 
 
-def refs_digest(refs: dict[str, str]) -> str:
-    """A fingerprint of every ref: when it is the same, nothing can have moved."""
-    lines = "".join(f"{name} {sha}\n" for name, sha in sorted(refs.items()))
-    return hashlib.blake2b(lines.encode(), digest_size=16).hexdigest()
-
-
-def _last_digest(session, repository: str) -> str | None:
-    query = select(Job.refs_digest).where(Job.repository == repository, Job.state == jobs.DONE)
-    return session.exec(query.order_by(Job.id.desc()).limit(1)).first()
+def _last_scan(session, repository: str, ref: str) -> Scan | None:
+    """The repository's newest scan of ``ref`` (a scan of another ref says nothing of this one)."""
+    query = select(Scan).where(Scan.repository == repository, Scan.ref == ref).order_by(Scan.id.desc()).limit(1)
+    return session.exec(query).first()
 
 
 EXPECTED = (FetchError, ScanError, Invalid)  # failures with a message for the user; others are bugs, logged in full

@@ -211,9 +211,14 @@ def _slug(public: str) -> str:
 # -- reading refs ---------------------------------------------------------------
 
 
+_SCANNED_REFS = ("refs/heads/", "refs/tags/", "refs/remotes/")
+
+
 def read_refs(path: Path) -> dict[str, str]:
-    """Every branch and tag of the repository at ``path`` (a work tree or a bare
-    repository), full refname -> sha, plus ``"HEAD"`` when HEAD resolves.
+    """Every branch, remote-tracking branch and tag of the repository at ``path`` (a work
+    tree or a bare repository), full refname -> sha, plus ``"HEAD"`` when HEAD resolves.
+    (A clone someone keeps pulled moves its ``refs/remotes``; a host's other refs, such as
+    ``refs/pull/*`` in a mirror, say nothing about what a scan sees and are left out.)
 
     One ``git show-ref`` and nothing written: comparing two reads tells whether
     anything moved. Raises ``FetchError`` (kind ``corrupt``) when ``path`` is not
@@ -222,12 +227,13 @@ def read_refs(path: Path) -> dict[str, str]:
     path = Path(path).resolve()
     # the ceiling stops git from reading a repository that merely contains path
     env = _environment(GIT_CEILING_DIRECTORIES=str(path.parent))
-    done = _run_local(["-C", str(path), "show-ref", "--head", "--heads", "--tags"], env)
+    done = _run_local(["-C", str(path), "show-ref", "--head"], env)
     if done.returncode == 1 and not done.stderr.strip():
         return {}  # no refs at all: a repository with no commit yet
     if done.returncode != 0:
         raise FetchError(f"cannot read the refs of {path}: {_detail(done.stderr)}", "corrupt")
-    return {name: sha for sha, _, name in (line.partition(" ") for line in done.stdout.splitlines())}
+    pairs = (line.partition(" ") for line in done.stdout.splitlines())
+    return {name: sha for sha, _, name in pairs if name == "HEAD" or name.startswith(_SCANNED_REFS)}
 
 
 def has_all(path: Path, want: dict[str, str]) -> bool:
@@ -339,15 +345,22 @@ def _clone_again(transfer: _Transfer, path: Path, corrupt: FetchError) -> FetchR
 
 def _update(transfer: _Transfer, path: Path) -> FetchResult:
     """Fetch into an existing mirror (pruning deleted refs) and point its HEAD at
-    the remote's default branch: two round trips, ``ls-remote`` and ``fetch``."""
+    the remote's default branch. One round trip (``ls-remote``) when no branch or
+    tag moved, which is most timer ticks; two (and ``fetch``) when one did."""
     before = _state(path)
     git_dir = f"--git-dir={path}"
-    listing = transfer.git(git_dir, "ls-remote", "--symref", "origin", "HEAD")
-    transfer.git(git_dir, "fetch", "--prune", "--quiet", "origin")  # the mirror refspec, +refs/*:refs/*
-    default = next((line[5:].split("\t")[0] for line in listing.splitlines() if line.startswith("ref: ")), None)
-    if default and default.startswith("refs/heads/") and default != before.head_ref:
+    listing = transfer.git(git_dir, "ls-remote", "--symref", "origin")
+    moved = _listed_branches_and_tags(listing) != _heads_and_tags(before.refs)
+    if moved:
+        transfer.git(git_dir, "fetch", "--prune", "--quiet", "origin")  # the mirror refspec, +refs/*:refs/*
+    default = next(
+        (line[5:].split("\t")[0] for line in listing.splitlines() if line.startswith("ref: ") and line.endswith("\tHEAD")),
+        None,
+    )
+    renamed = bool(default and default.startswith("refs/heads/") and default != before.head_ref)
+    if renamed:
         transfer.git(git_dir, "symbolic-ref", "HEAD", default)
-    after = _state(path)
+    after = _state(path) if moved or renamed else before
     logger.info("fetched %s%s", transfer.remote, "" if after != before else " (nothing new)")
     return FetchResult(path, after.head, _branches_and_tags(after.refs), changed=after != before, cloned=False)
 
@@ -370,6 +383,16 @@ def _state(path: Path) -> _State:
     refs = read_refs(path)
     done = _run_local([f"--git-dir={path}", "symbolic-ref", "--quiet", "HEAD"], _environment())
     return _State(refs, done.stdout.strip() if done.returncode == 0 else None)
+
+
+def _listed_branches_and_tags(listing: str) -> dict[str, str]:
+    """The branches and tags an ``ls-remote`` lists (peeled tag lines left out)."""
+    pairs = (line.split("\t", 1) for line in listing.splitlines() if "\t" in line and not line.startswith("ref: "))
+    return {name: sha for sha, name in pairs if name.startswith(("refs/heads/", "refs/tags/")) and not name.endswith("^{}")}
+
+
+def _heads_and_tags(refs: dict[str, str]) -> dict[str, str]:
+    return {name: sha for name, sha in refs.items() if name.startswith(("refs/heads/", "refs/tags/"))}
 
 
 def _branches_and_tags(refs: dict[str, str]) -> dict[str, str]:

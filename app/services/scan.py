@@ -6,12 +6,14 @@ line here rather than a second path through the code.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
 from app.scanner import GitSource, ParseCache, load_config, scan
 from app.scanner.model import ScanResult
 from app.services.history import history_cut, record_history
+from app.services.mirror import FetchError, read_refs
 from app.store.db import session_scope
 from app.store.history import in_flight
 from app.store.progress_sync import after_scan
@@ -38,6 +40,7 @@ def scan_and_store(
     the user) when the scan cannot start; nothing is stored then.
     """
     started_at = utcnow()
+    digest = _refs_digest_of(repo)  # before the scan: a push landing meanwhile moves it, and the next sync scans
     result = scan(repo, ref=ref, config_path=config_path)
     repository = repository or str(Path(repo).resolve())
     with session_scope(database_url, repository) as session:
@@ -46,12 +49,25 @@ def scan_and_store(
         history = record_history(session, repo, repository, config_path, history_progress, branch=branch, stale_days=stale_days)
         if history.last_commit == result.commit:  # work in flight elsewhere counts against the default branch only
             result.mark_in_flight(in_flight(session, repository))
-        stored = record_scan(session, result, repository=repository, started_at=started_at)
+        stored = record_scan(session, result, repository=repository, started_at=started_at, refs_digest=digest)
         stored.history_upto = history_cut(session, repo, repository, result.commit, history.last_commit)
         synced = after_scan(session, result, lambda: progress_document_at(repo, result.commit, config_path))
         if synced.import_error:  # the scan stands; the user sees why the document was not imported
             stored.warnings = [*stored.warnings, {"path": "progress_document", "reason": synced.import_error}]
     return stored, result
+
+
+def _refs_digest_of(repo: Path) -> str | None:
+    try:
+        return refs_digest(read_refs(Path(repo)))
+    except FetchError:  # not a repository: the scan says so in its own words
+        return None
+
+
+def refs_digest(refs: dict[str, str]) -> str:
+    """A fingerprint of every ref: when it is the same, nothing a scan sees can have moved."""
+    lines = "".join(f"{name} {sha}\n" for name, sha in sorted(refs.items()))
+    return hashlib.blake2b(lines.encode(), digest_size=16).hexdigest()
 
 
 def progress_document_at(repo: Path, commit: str, config_path: Path | None = None) -> tuple[bytes | None, str]:

@@ -53,7 +53,6 @@ class Job(SQLModel, table=True):
     phase: str | None = None  # fetching, scanning, history
     progress: float | None = None  # 0..1 of the phase, when known
     commit_sha: str | None = None  # what it scans
-    refs_digest: str | None = None  # every ref's sha, hashed: the next job scans only when it differs
     fetched: bool = False  # whether it asked the remote
     scanned: bool = False  # whether it stored a scan (False: nothing had moved)
     scan_id: int | None = None
@@ -70,9 +69,15 @@ def queue_job(
     run_after: datetime | None = None,
     attempts: int = 0,
 ) -> tuple[Job, bool]:
-    """A new queued job, or the waiting one it joins (False: not new)."""
-    query = select(Job).where(Job.repository == repository, Job.ref == ref, Job.state == QUEUED).with_for_update()
-    waiting = session.exec(query.order_by(Job.id)).first()
+    """A new queued job, or the one it joins (False: not new): the job waiting for the same
+    repository and ref, or the running one when it was asked for every commit wanted here
+    (it fetches after it was asked, so it brings them in)."""
+    query = select(Job).where(Job.repository == repository, Job.ref == ref, Job.state.in_(ACTIVE)).with_for_update()
+    active = list(session.exec(query.order_by(Job.id)))
+    running = next((j for j in active if j.state == RUNNING), None)
+    if running is not None and want and not force and want.items() <= running.want.items():
+        return running, False
+    waiting = next((j for j in active if j.state == QUEUED), None)
     when = run_after or utcnow()
     if waiting is not None:
         waiting.want = {**waiting.want, **(want or {})}

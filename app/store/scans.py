@@ -23,6 +23,7 @@ class Scan(RepositoryScoped, table=True):
     started_at: datetime
     finished_at: datetime | None = None
     warnings: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    refs_digest: str | None = None  # every ref's sha when it was scanned, hashed: a sync scans again only when it moved
     history_upto: int | None = None  # the last history event seq this scan shows; None: all (a scan of the tip)
 
 
@@ -41,9 +42,12 @@ class ModuleResult(SQLModel, table=True):
     evidence: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
-def record_scan(session: Session, result: ScanResult, repository: str, started_at: datetime) -> Scan:
+def record_scan(
+    session: Session, result: ScanResult, repository: str, started_at: datetime, refs_digest: str | None = None
+) -> Scan:
     """Store a finished scan and its modules; returns the new Scan row."""
     scan = Scan(
+        refs_digest=refs_digest,
         repository=repository,
         ref=result.ref,
         commit_sha=result.commit,

@@ -92,9 +92,12 @@ def adopt(session: Session, repository: str) -> bool:
 def _filter(state) -> None:
     if not (state.is_select or state.is_update or state.is_delete) or state.execution_options.get("all_repositories"):
         return
+    involved = [m.class_ for m in state.all_mappers if issubclass(m.class_, RepositoryScoped)]
+    if not involved:  # the queue, tokens, history: keyed by hand or not at all
+        return
     key = repository_of(state.session)
     state.statement = state.statement.options(
-        *(with_loader_criteria(table, table.repository == key, include_aliases=True) for table in scoped_tables())
+        *(with_loader_criteria(table, table.repository == key, include_aliases=True) for table in involved)
     )
 
 

@@ -62,7 +62,7 @@ def rescan(
     _form: Annotated[object, Depends(form_view("overview.html", "live", overview_context, "rescan"))],
 ) -> Response:
     # Queued, not run here: the worker fetches and scans; the page polls until it ends.
-    request_sync(settings, _who.name, ref=settings.ref, force=True)
+    request_sync(settings, _who.name, force=True)
     if not htmx:
         return RedirectResponse("/", status_code=303)
     version = live_version(request)

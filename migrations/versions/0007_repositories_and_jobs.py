@@ -1,4 +1,4 @@
-"""Every team's data keyed by its repository; one job queue for fetches and scans
+"""Every team's data keyed by its repository; one job queue for fetches and scans; what refs a scan saw
 
 Rows stored before this revision belong to the repository scanned last (or to
 no repository yet, when nothing was scanned). ``scan_job`` gives way to
@@ -35,6 +35,7 @@ def upgrade() -> None:
     _rekey_progress_module(["repository", "path"], owner)
     with op.batch_alter_table("scan") as batch_op:
         batch_op.create_index("ix_scan_repository", ["repository"], unique=False)
+        batch_op.add_column(sa.Column("refs_digest", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
     op.drop_table("scan_job")
     op.create_table(
         "job",
@@ -55,7 +56,6 @@ def upgrade() -> None:
         sa.Column("phase", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("progress", sa.Float(), nullable=True),
         sa.Column("commit_sha", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("refs_digest", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("fetched", sa.Boolean(), nullable=False),
         sa.Column("scanned", sa.Boolean(), nullable=False),
         sa.Column("scan_id", sa.Integer(), nullable=True),
@@ -83,6 +83,7 @@ def downgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("scan") as batch_op:
+        batch_op.drop_column("refs_digest")
         batch_op.drop_index("ix_scan_repository")
     # One repository's rows survive a downgrade: the one scanned last.
     owner = op.get_bind().execute(sa.text("SELECT repository FROM scan ORDER BY id DESC LIMIT 1")).scalar() or ""

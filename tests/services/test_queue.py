@@ -112,3 +112,12 @@ def test_the_view_shows_the_running_job_and_a_failure_until_a_job_succeeds(db_ur
         retry = jobs.claim_next(session, "host:1:a", now=jobs.utcnow() + timedelta(minutes=1))
         jobs.finish(session, retry.id, "host:1:a")
         assert jobs.job_view(session, REPO)["failed"] is None
+
+
+def test_a_push_the_running_job_was_asked_for_joins_it_and_a_new_commit_waits(db_url):
+    queue(db_url, want={"refs/heads/main": "a" * 40})
+    running = claim(db_url)
+    assert queue(db_url, want={"refs/heads/main": "a" * 40}) == (running.id, False)
+    newer, new = queue(db_url, want={"refs/heads/main": "b" * 40})
+    assert new and newer != running.id
+    assert queue(db_url, force=True)[0] == newer  # Rescan never joins a job already under way
