@@ -10,7 +10,7 @@ incremental, branches refreshed, document synced.
 
 from __future__ import annotations
 
-import logging
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,8 +30,6 @@ from app.store.errors import Invalid
 from app.store.jobs import Job
 from app.store.scans import Scan
 from app.store.scope import UNSCANNED, known_repositories
-
-log = logging.getLogger("sawmill.jobs")
 
 MAX_BACKOFF = timedelta(hours=1)
 _wakers: dict[str, set[threading.Event]] = {}  # database URL -> the events of this process's workers
@@ -159,8 +157,10 @@ def run_job(settings: Settings, job: Job, progress: Progress) -> dict:
         progress.phase = "fetching"
         local_copy(settings, repo)
         fetched = True
-    digest = refs_digest(read_refs(path))
+    refs = read_refs(path)
+    digest = refs_digest(refs)
     ref = scanned_ref(settings, job.ref)
+    progress.commit = _commit_of(refs, ref)
     with session_scope(settings.database_url, repo.key) as session:
         last = _last_scan(session, repo.key, ref)
     if last is not None and last.refs_digest == digest and not job.force:
@@ -171,6 +171,13 @@ def run_job(settings: Settings, job: Job, progress: Progress) -> dict:
         branch=settings.branch, stale_days=settings.stale_branch_days,
     )  # fmt: skip
     return {"fetched": fetched, "scanned": True, "scan_id": stored.id, "commit_sha": result.commit}
+
+
+def _commit_of(refs: dict[str, str], ref: str) -> str | None:
+    """The commit ``ref`` names among ``refs``, for the overview to show before the scan resolves it."""
+    if re.fullmatch(r"[0-9a-f]{40}", ref):
+        return ref
+    return next((refs[name] for name in (ref, f"refs/heads/{ref}", f"refs/tags/{ref}", f"refs/remotes/{ref}") if name in refs), None)
 
 
 def _last_scan(session, repository: str, ref: str) -> Scan | None:

@@ -159,9 +159,9 @@ class Worker:
                 )  # fmt: skip
 
     def _beat(self, job_id: int, progress: service.Progress, done: threading.Event) -> None:
-        """Write the job's heartbeat every HEARTBEAT, and its progress as it moves (every 0.5 s at most)."""
+        """Write the job's heartbeat every HEARTBEAT, and its progress as it moves (every 0.2 s at most)."""
         shown, last = None, time.monotonic()
-        while not done.wait(0.5):
+        while not done.wait(0.2):
             state = (progress.phase, None if progress.fraction is None else round(progress.fraction, 2))
             if state == shown and time.monotonic() - last < jobs.HEARTBEAT.total_seconds():
                 continue

@@ -25,9 +25,9 @@ SAWMILL = Path(sys.executable).with_name("sawmill")
 
 @pytest.fixture(scope="module")
 def long_history(tmp_path_factory) -> Path:
-    """A repository whose first scan (a history backfill of 2,500 commits) takes a few seconds."""
+    """A repository whose first scan (a history backfill of 6,000 commits) takes a few seconds."""
     path = tmp_path_factory.mktemp("long") / "platform.git"
-    builder, _ = build_history_repo(path, commits=2500)
+    builder, _ = build_history_repo(path, commits=6000)
     builder.repo.close()
     return path
 
@@ -97,13 +97,15 @@ def jobs(db_url: str) -> list[Job]:
 
 
 def running(server: Server):
+    """The job under way, once it has said which commit it scans."""
     active = server.status()["jobs"]["active"]
-    return active if active and active["state"] == "running" else None
+    return active if active and active["state"] == "running" and active["commit"] else None
 
 
 def test_kill_9_mid_scan_then_start_again_the_job_finishes_and_nothing_stays_running(server, db_url) -> None:
     server.start()
     cut = wait_for(lambda: running(server), "the first scan to start")
+    assert len(cut["commit"]) == 40 and cut["phase"] in ("scanning", "history")  # the overview: "Scanning 4f3c2a1, ..."
     server.stop(signal.SIGKILL)
     (left,) = [j for j in jobs(db_url) if j.id == cut["id"]]
     assert left.state == "running"  # as the crash left it
