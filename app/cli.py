@@ -178,7 +178,7 @@ def scan_command(
         local = local_copy(settings, repo, lambda line: typer.echo(line, err=True))
         bar = ProgressBar()
         try:
-            _, result = scan_and_store(
+            stored, result = scan_and_store(
                 url, local, ref or settings.ref, config or settings.config, bar, repository=repo.key,
                 branch=settings.branch, stale_days=settings.stale_branch_days,
             )  # fmt: skip
@@ -195,7 +195,8 @@ def scan_command(
 
     with session_scope(url, repo.key) as session:
         note = history_note(session, repo.key)
-        regressed = open_regressions(session, repo.key) if fail_on_regression else []
+        # as of the scanned commit: a scan of an older one is judged by the history up to it
+        regressed = open_regressions(session, repo.key, upto=stored.history_upto) if fail_on_regression else []
     if note:
         typer.echo(note, err=True)
     if regressed:

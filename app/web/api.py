@@ -290,7 +290,7 @@ def build_status(session) -> dict[str, Any]:
         "open_blockers": _open_blockers(session),
         "milestones": _milestones(session),
         "last_scan": _scan(scan) if scan else None,
-        "regressions": open_regressions(session, scan.repository) if scan else [],
+        "regressions": open_regressions(session, scan.repository, upto=scan.history_upto) if scan else [],
         "jobs": job_view(session, repository_of(session)),
     }
 

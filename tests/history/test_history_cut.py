@@ -107,3 +107,18 @@ def test_nothing_is_shown_before_the_first_event(gitops: GitOps, days, db_url: s
 
 def text_of(html: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", html).split()).replace(" .", ".").replace(" ;", ";").replace(" ,", ",")
+
+
+def test_a_regression_after_the_scanned_commit_is_not_held_against_it(gitops: GitOps, days, db_url: str) -> None:
+    base(gitops, days())
+    good = gitops.migrate_suite("infra-b", pr=7, date=days())
+    gitops.builder.delete("ci/test/infra-b/chainsaw-test.yaml")
+    gitops.commit("chore: drop the b test for now", date=days())
+    gitops.builder.flush()
+    path = gitops.builder.path
+    client = TestClient(create_app(Settings(database_url=db_url)))
+
+    scan_and_store(db_url, path)
+    assert [r["module"] for r in client.get("/api/status").json()["regressions"]] == [B_CORE]
+    scan_and_store(db_url, path, ref=good.sha)  # the commit before it broke: nothing stands against it
+    assert client.get("/api/status").json()["regressions"] == []

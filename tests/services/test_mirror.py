@@ -399,3 +399,20 @@ def test_read_refs_refuses_a_folder_that_is_no_repository_even_inside_one(tmp_pa
     with pytest.raises(FetchError) as error:
         read_refs(inner)  # not the repository around it
     assert error.value.kind == "corrupt" and str(inner) in str(error.value)
+
+
+def test_ssh_goes_through_the_users_git_ssh_command(server, data_dir, tmp_path, monkeypatch):
+    """An ssh:// URL is fetched through GIT_SSH_COMMAND, as git does it: here a stand-in for ssh
+    that runs the remote command (git-upload-pack '<path>') on this machine, and logs its call."""
+    with builder_for(server) as builder:
+        sha = commit(builder, "first")
+    log = tmp_path / "ssh.log"
+    fake = tmp_path / "fake-ssh"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {log}\nfor last; do :; done\nexec sh -c "$last"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("GIT_SSH_COMMAND", str(fake))
+    monkeypatch.setenv("GIT_SSH_VARIANT", "ssh")  # the stand-in takes OpenSSH's options (-p 2222)
+    url = f"ssh://git@git.example:2222{server.path('platform')}"
+    result = fetch(url, data_dir)
+    assert result.refs["refs/heads/main"] == sha
+    assert "-p 2222 git@git.example" in log.read_text() and "git-upload-pack" in log.read_text()
