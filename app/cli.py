@@ -91,6 +91,37 @@ def token_revoke(name: str = typer.Argument(metavar="NAME", help="The name the t
     typer.echo(f"token for {name} revoked")
 
 
+@token_cli.command("list")
+def token_list(as_json: bool = typer.Option(False, "--json", help="One JSON object a line.")) -> None:
+    """Show every active token: its name, when it was made and last used (never the token)."""
+    import json
+
+    from app.store.tokens import list_tokens
+
+    url = open_store()
+    with session_scope(url) as session:
+        rows = [(t.name, t.created_at, t.last_used_at) for t in list_tokens(session)]
+    if not rows:
+        typer.echo("no active tokens: make one with `sawmill token create NAME`", err=True)
+    for name, created, used in rows:
+        if as_json:
+            typer.echo(json.dumps({"name": name, "created_at": _iso(created), "last_used_at": _iso(used)}))
+        else:
+            typer.echo(f"{name:24} created {_day(created)}   last used {_day(used) if used else 'never'}")
+
+
+def _iso(value) -> str | None:
+    from app.store.jobs import aware
+
+    return aware(value).isoformat() if value else None
+
+
+def _day(value) -> str:
+    from app.store.jobs import aware
+
+    return aware(value).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def settings_with(**overrides: object) -> Settings:
     """The environment's settings with the command line's options on top."""
     from pydantic import ValidationError

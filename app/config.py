@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     worker: bool = True
     """Run the background worker (fetches, scans) inside ``sawmill serve``."""
 
+    admin_token: SecretStr | None = None
+    """A token accepted as the identity ``admin``: the first sign-in without a shell."""
+
+    admin_token_file: Path | None = None
+    """A file holding that token (a mounted Secret); read at start-up."""
+
     webhook_secret: SecretStr | None = None
     """Shared with the git host: push webhooks are refused unless signed with it."""
 
@@ -125,12 +131,10 @@ class Settings(BaseSettings):
     def _defaults_from_data_dir(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'sawmill.db'}"
-        if self.git_token_file is not None and self.git_token is None:
-            try:
-                token = self.git_token_file.read_text(encoding="utf-8").strip()
-            except (OSError, UnicodeDecodeError) as exc:
-                raise ValueError(f"SAWMILL_GIT_TOKEN_FILE: cannot read {self.git_token_file}: {getattr(exc, 'strerror', None) or exc}") from None
-            self.git_token = SecretStr(token) if token else None
+        self.git_token = self.git_token or _secret_from(self.git_token_file, "SAWMILL_GIT_TOKEN_FILE")
+        self.admin_token = self.admin_token or _secret_from(self.admin_token_file, "SAWMILL_ADMIN_TOKEN_FILE")
+        if self.admin_token is not None and len(self.admin_token.get_secret_value()) < 24:
+            raise ValueError("SAWMILL_ADMIN_TOKEN must be at least 24 characters (e.g. `openssl rand -base64 32`)")
         return self
 
     @field_validator("port")
@@ -139,6 +143,17 @@ class Settings(BaseSettings):
         if not 0 < value < 65536:
             raise ValueError("SAWMILL_PORT must be between 1 and 65535")
         return value
+
+
+def _secret_from(path: Path | None, name: str) -> SecretStr | None:
+    """The secret a mounted file holds (surrounding whitespace dropped), or None."""
+    if path is None:
+        return None
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{name}: cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    return SecretStr(value) if value else None
 
 
 @lru_cache

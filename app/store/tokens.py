@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, select, update
 
 from app.store.errors import Conflict, Invalid, NotFound
 
@@ -34,6 +34,7 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(unique=True)
     created_at: datetime = Field(default_factory=utcnow)
     revoked_at: datetime | None = None
+    last_used_at: datetime | None = None  # noted at most every few minutes per process
 
 
 class AuthSecret(SQLModel, table=True):
@@ -76,6 +77,33 @@ def revoke_token(session: Session, name: str) -> None:
         row.revoked_at = utcnow()
         session.add(row)
     session.flush()
+
+
+ADMIN = "admin"
+
+
+def ensure_admin_token(session: Session, token: str) -> bool:
+    """Make the configured admin token (SAWMILL_ADMIN_TOKEN) the active token named ``admin``:
+    a changed secret revokes the old one. True when a row was written."""
+    digest = hash_token(token)
+    rows = _active(session, ADMIN)
+    if [row.token_hash for row in rows] == [digest]:
+        return False
+    for row in rows:
+        row.revoked_at = utcnow()
+        session.add(row)
+    session.add(ApiToken(name=ADMIN, token_hash=digest))
+    session.flush()
+    return True
+
+
+def note_use(session: Session, token_id: int, at: datetime | None = None) -> None:
+    session.exec(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=at or utcnow()))
+
+
+def list_tokens(session: Session) -> list[ApiToken]:
+    """Every active token (never its value: only its hash is kept), oldest first."""
+    return list(session.exec(select(ApiToken).where(ApiToken.revoked_at.is_(None)).order_by(ApiToken.created_at)))
 
 
 def active_tokens(session: Session) -> dict[str, ActiveToken]:

@@ -38,6 +38,8 @@ revoked token stops working on the next request.
 
 from __future__ import annotations
 
+import logging
+
 import base64
 import hashlib
 import hmac
@@ -57,7 +59,10 @@ from markupsafe import Markup
 
 from app.config import Settings, get_settings
 from app.store.db import session_scope
-from app.store.tokens import ActiveToken, active_tokens, hash_token, session_secret
+from app.store.tokens import ActiveToken, active_tokens, hash_token, note_use, session_secret
+
+log = logging.getLogger("sawmill.auth")
+USE_NOTED = 300.0  # seconds between two notes of one token's use
 from app.web.status_cache import Memo, watch_for
 
 COOKIE = "sawmill_session"
@@ -136,6 +141,7 @@ class Auth:
         self.proxies = [ip_network(p, strict=False) for p in settings.trusted_proxies]
         self.limiter = SigninLimiter()
         self._tokens = Memo(watch_for(self.url), self._load_tokens)
+        self._noted: dict[int, float] = {}
         self._key: bytes | None = None
 
     def _load_tokens(self) -> tuple[dict[str, ActiveToken], set[int]]:
@@ -155,7 +161,23 @@ class Auth:
         return self._key
 
     def token(self, token: str) -> ActiveToken | None:
-        return self._tokens.get()[0].get(hash_token(token))
+        found = self._tokens.get()[0].get(hash_token(token))
+        if found is not None:
+            self._note_use(found.id)
+        return found
+
+    def _note_use(self, token_id: int) -> None:
+        """Record a token's last use (``sawmill token list``), at most every USE_NOTED seconds
+        per token and process: a bearer on every request must not mean a write on every request."""
+        now = time.monotonic()
+        if now - self._noted.get(token_id, -USE_NOTED) < USE_NOTED:
+            return
+        self._noted[token_id] = now
+        try:
+            with session_scope(self.url) as session:
+                note_use(session, token_id)
+        except Exception:  # a busy or read-only database must not turn a good token away
+            log.warning("could not note the use of token %s", token_id, exc_info=True)
 
     def token_id_active(self, token_id: int) -> bool:
         return token_id in self._tokens.get()[1]

@@ -8,11 +8,12 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.config import Settings, get_settings
-from app.web import api, api_progress, errors, hooks, pages, planning
+from app.web import api, api_progress, errors, health, hooks, pages, planning
 from app.web.auth import auth_router, install_auth, page_reader
 from app.services.repos import repository_key
 from app.store.db import session_scope
 from app.store.scope import adopt
+from app.store.tokens import ensure_admin_token
 from app.services.worker import Worker
 from app.web.render import STATIC
 
@@ -45,6 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if app.state.repository is not None:  # a document imported before any scan belongs to the repository served
         with session_scope(settings.database_url, app.state.repository) as session:
             adopt(session, app.state.repository)
+    if settings.admin_token is not None:  # the first sign-in needs no shell: the Secret's token is `admin`
+        with session_scope(settings.database_url) as session:
+            ensure_admin_token(session, settings.admin_token.get_secret_value())
     errors.install(app)
     install_auth(app, app.state.settings)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -53,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.badge_router)
     app.include_router(api_progress.router)
     app.include_router(hooks.router)
+    app.include_router(health.router)
     # With SAWMILL_READ_REQUIRES_SIGNIN, every page sends an anonymous visitor to /signin.
     app.include_router(pages.router, dependencies=[Depends(page_reader)])
     app.include_router(planning.router, dependencies=[Depends(page_reader)])

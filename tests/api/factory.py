@@ -31,7 +31,7 @@ MODULES = [
 ]
 
 
-def record(url: str, modules: list[Module] = MODULES, commit: str = "a" * 40) -> None:
+def record(url: str, modules: list[Module] = MODULES, commit: str = "a" * 40, repository: str = "/srv/gitops") -> None:
     """Store a scan through the store's own function, as the scanner service does."""
     result = ScanResult(
         commit=commit,
@@ -42,4 +42,4 @@ def record(url: str, modules: list[Module] = MODULES, commit: str = "a" * 40) ->
         warnings=[ScanWarning("tests/broken/chainsaw-test.yaml", "not valid YAML")],
     )
     with session_scope(url) as session:
-        record_scan(session, result, "/srv/gitops", datetime.now(UTC))
+        record_scan(session, result, repository, datetime.now(UTC))

@@ -1,0 +1,75 @@
+"""Health for orchestrators: ``/healthz`` (the process answers) and ``/readyz`` (it can serve).
+
+Both are JSON, need no sign-in and are never cached: a probe must see now.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from alembic.script import ScriptDirectory
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+
+from sqlmodel import Session
+
+from app.store.db import MIGRATIONS, get_engine
+from app.store.jobs import job_view
+
+router = APIRouter(tags=["health"])
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+@router.get("/healthz", summary="The process answers (liveness)")
+async def healthz() -> JSONResponse:
+    return JSONResponse({"ok": True}, headers=NO_STORE)
+
+
+@router.get("/readyz", summary="Database reachable, migrations at head, first scan done or running (readiness)")
+async def readyz(request: Request) -> JSONResponse:
+    checks = await run_in_threadpool(readiness, request.app.state.settings.database_url, request.app.state.repository)
+    ready = all(check["ok"] for check in checks.values())
+    return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503, headers=NO_STORE)
+
+
+def readiness(database_url: str, repository: str | None) -> dict[str, dict]:
+    """Each check: ``{"ok": bool, "detail": str}``; later checks are skipped once the database fails."""
+    checks: dict[str, dict] = {}
+    try:
+        with get_engine(database_url).connect() as connection:
+            checks["database"] = {"ok": True, "detail": "reachable"}
+            current = set(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+            heads = head_revisions()
+            checks["migrations"] = {
+                "ok": current == heads,
+                "detail": "at head" if current == heads else f"at {', '.join(sorted(current)) or 'nothing'}; head is {', '.join(sorted(heads))}",
+            }
+            checks["scan"] = _scan_check(connection, repository)
+    except Exception as exc:  # unreachable, refused, no such table: not ready, and why in one line
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        checks.setdefault("database", {"ok": False, "detail": reason[:200]})
+        if checks["database"]["ok"]:
+            checks["migrations"] = {"ok": False, "detail": reason[:200]}
+    return checks
+
+
+def _scan_check(connection, repository: str | None) -> dict:
+    if repository is None:
+        return {"ok": True, "detail": "no repository tracked"}
+    scanned = connection.execute(text("SELECT 1 FROM scan WHERE repository = :r LIMIT 1"), {"r": repository}).first()
+    if scanned:
+        return {"ok": True, "detail": "scanned"}
+    with Session(bind=connection) as session:
+        view = job_view(session, repository)
+    if view["active"]:
+        return {"ok": True, "detail": f"first scan {view['active']['state']}"}
+    if view["failed"]:
+        return {"ok": False, "detail": f"the first scan failed: {view['failed']['error']}"}
+    return {"ok": False, "detail": "no scan yet and none under way"}
+
+
+@lru_cache(maxsize=1)
+def head_revisions() -> set[str]:
+    return set(ScriptDirectory(str(MIGRATIONS)).get_heads())
