@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 import uuid
+from datetime import timedelta
 
 from app.config import Settings
 from app.services import jobs as service
@@ -96,7 +97,8 @@ class Worker:
             try:
                 if next_fetch is not None and now >= next_fetch:
                     next_fetch = now + interval
-                    self._queue("timer")
+                    if self._holds_timer(interval):
+                        self._queue("timer")
                 if now >= next_recover:
                     next_recover = now + jobs.STALE.total_seconds()
                     self._recover()
@@ -107,6 +109,14 @@ class Worker:
             wait = POLL if next_fetch is None else max(0.0, min(POLL, next_fetch - time.monotonic()))
             self._wake.wait(wait)
             self._wake.clear()
+
+    def _holds_timer(self, interval: int) -> bool:
+        """Whether this process runs the repository's fetch timer: with several replicas, one does
+        (it renews a lease each tick; when it stops, another takes the timer once the lease lapses)."""
+        if self.repository is None:
+            return False
+        with session_scope(self.settings.database_url) as session:
+            return jobs.take_lease(session, f"timer:{self.repository}", self.owner, timedelta(seconds=interval * 2.5))
 
     def _queue(self, why: str) -> None:
         if self.repository is not None:

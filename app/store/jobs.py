@@ -21,6 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import JSON, Column, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
 from app.store.errors import NotFound
@@ -57,6 +58,34 @@ class Job(SQLModel, table=True):
     scanned: bool = False  # whether it stored a scan (False: nothing had moved)
     scan_id: int | None = None
     error: str | None = None
+
+
+class Lease(SQLModel, table=True):
+    """Something only one process may do at a time (the fetch timer of a repository), held
+    until ``expires_at``; its holder renews it, and another takes it once it lapses."""
+
+    name: str = Field(primary_key=True)
+    owner: str
+    expires_at: datetime
+
+
+def take_lease(session: Session, name: str, owner: str, ttl: timedelta, now: datetime | None = None) -> bool:
+    """Take or renew the lease ``name`` for ``owner``; False while another holds it."""
+    now = now or utcnow()
+    lease = session.exec(select(Lease).where(Lease.name == name).with_for_update()).first()
+    if lease is None:
+        try:
+            with session.begin_nested():  # two processes may both find none: one insert wins
+                session.add(Lease(name=name, owner=owner, expires_at=now + ttl))
+        except IntegrityError:
+            return False
+        return True
+    if lease.owner != owner and aware(lease.expires_at) > now:
+        return False
+    lease.owner, lease.expires_at = owner, now + ttl
+    session.add(lease)
+    session.flush()
+    return True
 
 
 def queue_job(

@@ -11,9 +11,15 @@ request without touching the database:
   header matters because file times are coarse: two commits in one tick after
   a WAL reset can leave size and mtime the same.
 
+For PostgreSQL, where no file tells, a thread asks the server every quarter
+second for the first transaction id not yet assigned
+(``pg_snapshot_xmax(pg_current_snapshot())``): it moves whenever any session
+writes, so another replica's change bumps the counter here within that time,
+at the cost of one tiny query per interval and process, none per request.
+
 ``Memo`` holds one value per version; when the version moves it rebuilds on
-the next request. Other databases have only the counter, so a Memo there also
-expires after ``ttl`` seconds to notice other processes' writes.
+the next request. A database with neither (or a poll that fails) leaves the
+counter alone, so a Memo there also expires after ``ttl`` seconds.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
 from app.store.db import get_engine
@@ -32,6 +38,8 @@ from app.store.db import get_engine
 T = TypeVar("T")
 
 _WRITES = ("insert", "update", "delete", "replace", "create", "drop", "alter")
+POLL = 0.25  # seconds between two asks of PostgreSQL whether anything was written
+_WRITE_MARK = text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")
 _watches: dict[str, StoreWatch] = {}
 _watches_lock = threading.Lock()
 
@@ -44,7 +52,27 @@ class StoreWatch:
         self._shm_fd: int | None = None
         self._shm_for = 0
         self._shm_lock = threading.Lock()
+        self.polled = False  # true while the PostgreSQL poll answers
         _listen(get_engine(database_url), self)
+        if database_url.startswith("postgresql"):
+            threading.Thread(target=self._poll, name="sawmill-store-watch", daemon=True).start()
+
+    def _poll(self) -> None:
+        """Bump the counter when another process wrote (see the module's docstring)."""
+        last = None
+        while True:
+            try:
+                with get_engine(self.database_url).connect() as connection:
+                    while True:
+                        mark = connection.execute(_WRITE_MARK).scalar()
+                        connection.rollback()  # end the read transaction: the next ask sees new commits
+                        if last is not None and mark != last:
+                            self.bump()
+                        last, self.polled = mark, True
+                        time.sleep(POLL)
+            except Exception:  # the server went away: say so (Memos expire again), try again later
+                self.polled = False
+                time.sleep(POLL * 8)
 
     def bump(self) -> None:
         self.generation += 1
@@ -111,7 +139,7 @@ class Memo(Generic[T]):
             return self._value  # type: ignore[return-value]
 
     def _expired(self) -> bool:
-        if self._ttl is None and self._watch._files is not None:
+        if self._ttl is None and (self._watch._files is not None or self._watch.polled):
             return False
         return time.monotonic() - self._built_at > (self._ttl or 2.0)
 

@@ -121,3 +121,15 @@ def test_a_push_the_running_job_was_asked_for_joins_it_and_a_new_commit_waits(db
     newer, new = queue(db_url, want={"refs/heads/main": "b" * 40})
     assert new and newer != running.id
     assert queue(db_url, force=True)[0] == newer  # Rescan never joins a job already under way
+
+
+def test_one_process_holds_the_timer_until_its_lease_lapses(db_url):
+    ttl = timedelta(seconds=30)
+    with session_scope(db_url) as session:
+        assert jobs.take_lease(session, "timer:x", "host:1:a", ttl)
+        assert not jobs.take_lease(session, "timer:x", "host:2:b", ttl)  # another replica: its timer stays quiet
+        assert jobs.take_lease(session, "timer:x", "host:1:a", ttl)  # the holder renews
+        assert jobs.take_lease(session, "timer:y", "host:2:b", ttl)  # another repository's timer is apart
+        later = jobs.utcnow() + ttl + timedelta(seconds=1)
+        assert jobs.take_lease(session, "timer:x", "host:2:b", ttl, now=later)  # the holder stopped renewing
+        assert not jobs.take_lease(session, "timer:x", "host:1:a", ttl, now=later)
