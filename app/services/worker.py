@@ -27,6 +27,7 @@ log = logging.getLogger("sawmill.worker")
 HOST = socket.gethostname()
 INSTANCE = uuid.uuid4().hex[:8]  # tells this process from an earlier one that had the same pid
 POLL = 1.0  # seconds between looks at the queue for jobs queued by other processes
+RECOVER = 5.0  # seconds between looks for jobs a dead process left running (a replica's, say)
 
 
 def owner_name() -> str:
@@ -91,7 +92,7 @@ class Worker:
             log.exception("the worker could not start its first job")
         interval = self.settings.fetch_interval
         next_fetch = time.monotonic() + interval if interval else None
-        next_recover = time.monotonic() + jobs.STALE.total_seconds()
+        next_recover = time.monotonic() + RECOVER
         while not self._stop.is_set():
             now = time.monotonic()
             try:
@@ -100,7 +101,7 @@ class Worker:
                     if self._holds_timer(interval):
                         self._queue("timer")
                 if now >= next_recover:
-                    next_recover = now + jobs.STALE.total_seconds()
+                    next_recover = now + RECOVER
                     self._recover()
                 if self.run_one():
                     continue

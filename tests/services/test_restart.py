@@ -41,9 +41,9 @@ def free_port() -> int:
 class Server:
     """``sawmill serve`` over the test's database, started and stopped by the test."""
 
-    def __init__(self, db_url: str, repo: Path, data_dir: Path) -> None:
+    def __init__(self, db_url: str, repo: Path, data_dir: Path, **env: str) -> None:
         self.env = {**os.environ, "SAWMILL_DATABASE_URL": db_url, "SAWMILL_REPO": str(repo),
-                    "SAWMILL_DATA_DIR": str(data_dir), "SAWMILL_FETCH_INTERVAL": "0"}  # fmt: skip
+                    "SAWMILL_DATA_DIR": str(data_dir), "SAWMILL_FETCH_INTERVAL": "0", **env}  # fmt: skip
         self.process: subprocess.Popen | None = None
         self.url = ""
 
