@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     """Shared with the git host: push webhooks are refused unless signed with it."""
 
+    webhook_secret_file: Path | None = None
+    """A file holding that secret (a mounted Secret; a trailing newline is dropped)."""
+
     stale_branch_days: int = 60
     """A branch idle longer than this is listed apart as stale, not counted as in flight."""
 
@@ -133,6 +136,7 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.data_dir / 'sawmill.db'}"
         self.git_token = self.git_token or _secret_from(self.git_token_file, "SAWMILL_GIT_TOKEN_FILE")
         self.admin_token = self.admin_token or _secret_from(self.admin_token_file, "SAWMILL_ADMIN_TOKEN_FILE")
+        self.webhook_secret = self.webhook_secret or _secret_from(self.webhook_secret_file, "SAWMILL_WEBHOOK_SECRET_FILE")
         if self.admin_token is not None and len(self.admin_token.get_secret_value()) < 24:
             raise ValueError("SAWMILL_ADMIN_TOKEN must be at least 24 characters (e.g. `openssl rand -base64 32`)")
         return self

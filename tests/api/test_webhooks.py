@@ -142,3 +142,10 @@ def test_a_signed_body_that_is_not_json_is_422(hooked, db_url) -> None:
     response = hooked.post("/api/hooks/github", content=body, headers=github(body))
     assert response.status_code == 422 and "JSON" in response.json()["error"]["message"]
     assert jobs(db_url) == []
+
+
+def test_the_secret_can_come_from_a_mounted_file_with_its_trailing_newline(make_client, tmp_path, db_url) -> None:
+    secret = tmp_path / "webhook-secret"
+    secret.write_text(SECRET + "\n")
+    client = make_client(repo=str(tmp_path), webhook_secret_file=secret)
+    assert client.post("/api/hooks/github", content=BODY, headers=github(BODY)).status_code == 202
