@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 REPO ?=
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -14,11 +15,16 @@ DEMO := SAWMILL_DATABASE_URL=sqlite:///$(CURDIR)/var/demo.db
 
 install: $(STAMP)
 
+# `make run` installs what runs; `make test` and `make bench` add the test tools.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --editable '.[test]'
+	$(BIN)/pip install --quiet --editable .
 	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet --editable '.[test]'
+	touch $(TEST_STAMP)
 
 run: $(STAMP)
 ifeq ($(REPO),)
@@ -29,10 +35,10 @@ else
 	$(BIN)/sawmill serve --repo $(REPO) --host $(HOST) --port $(PORT)
 endif
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	@command -v wrk >/dev/null || echo "note: without wrk (apt-get install wrk) the API load comes from Python sharing the server's cores"
 	$(BIN)/python -m bench
 
