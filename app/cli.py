@@ -35,7 +35,7 @@ def open_store(settings: Settings | None = None) -> str:
     try:
         migrate(settings.database_url)
     except Exception as exc:  # a locked, read-only or corrupt file: say so in one line
-        fail(f"cannot open the database {settings.database_url}: {exc}")
+        fail(f"cannot open the database {_redacted_url(settings.database_url)}: {exc}")
     return settings.database_url
 
 
@@ -51,7 +51,7 @@ def repository_for(url: str, settings: Settings | None = None) -> str:
 def migrate_command() -> None:
     """Create or upgrade the database to the newest schema."""
     url = open_store()
-    typer.echo(f"database ready: {url}")
+    typer.echo(f"database ready: {_redacted_url(url)}")
 
 
 token_cli = typer.Typer(help="API tokens: who may change the board.", no_args_is_help=True)
@@ -294,12 +294,13 @@ def import_command(
     who: str = typer.Option("cli", "--who", help="Whose change this is, for the audit log."),
 ) -> None:
     """Import a progress document; re-importing updates the store in place."""
+    from app.progress.reading import read_document
     from app.store.db import session_scope
     from app.store.errors import StoreError
     from app.store.progress_doc import import_document
 
     try:
-        data = file.read_bytes()
+        data = read_document(file)  # never past the limit: /dev/zero or a FIFO must not hang or fill memory
     except OSError as exc:
         fail(f"cannot read {file}: {exc.strerror or exc}")
     url = open_store()

@@ -101,8 +101,8 @@ def decode(data: bytes | str) -> str:
     """The document's text, or Invalid for input no person meant as a progress document."""
     if isinstance(data, str):
         data = data.encode("utf-8", "surrogatepass")
-    if len(data) > MAX_BYTES:
-        raise Invalid(f"the document is {len(data):,} bytes; the limit is {MAX_BYTES:,} (5 MB)", field="file")
+    if len(data) > MAX_BYTES:  # readers stop at the limit and one byte more: the size itself is not known
+        raise Invalid(f"the document is over {MAX_BYTES >> 20} MiB; the limit is {MAX_BYTES:,} bytes", field="file")
     if b"\x00" in data:
         raise Invalid("the file is binary (it holds NUL bytes), not a markdown document", field="file")
     try:

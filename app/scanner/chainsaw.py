@@ -11,6 +11,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass, field
 
+from app.scanner.globs import GlobError, compile_glob
 from app.scanner.layout import CHAINSAW_FILES
 from app.scanner.model import ScanWarning
 from app.scanner.snapshot import Reader, is_expression, resolve
@@ -164,6 +165,11 @@ class _Walk:
             pattern = resolve(self.folder, ref)
             if pattern is None:
                 self.warn(source, f"reference leaves the repository: {ref}")
+                return
+            try:
+                compile_glob(pattern)
+            except GlobError as exc:
+                self.warn(source, f"bad glob {ref!r}: {exc}")
                 return
             matches = self.reader.glob(pattern)
             if not matches:

@@ -7,14 +7,14 @@ tests under ``ci/test``). See docs/scanner.md for the reference.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import yaml
 
+from app.scanner.globs import GlobError, compile_glob, glob_match, is_glob  # noqa: F401  (glob_match, is_glob: used from here)
 from app.scanner.model import ScanError
+from app.scanner.yamlload import AliasBomb, load
 
 CONFIG_FILE = "sawmill.yaml"
 DEFAULT_MODULE_ROOTS = ("infrastructure/subsystems/*", "apps/subsystems/*")
@@ -52,9 +52,11 @@ class ScanConfig:
 def parse_config(text: str | bytes, source: str = CONFIG_FILE) -> ScanConfig:
     """Read a sawmill.yaml; a bad file is a ScanError naming the key at fault."""
     try:
-        data = yaml.safe_load(text)
+        data = load(text)
+    except AliasBomb as exc:
+        raise ScanError(f"{source}: {exc}") from exc
     except yaml.YAMLError as exc:
-        raise ScanError(f"{source}: invalid YAML: {str(exc).splitlines()[0]}") from exc
+        raise ScanError(f"{source}: invalid YAML: {(str(exc).splitlines() or ['?'])[0]}") from exc
     if data is None:
         return ScanConfig()
     if not isinstance(data, dict):
@@ -66,6 +68,8 @@ def parse_config(text: str | bytes, source: str = CONFIG_FILE) -> ScanConfig:
     modules = _section(data, "modules", source)
     tests = _section(data, "tests", source)
     marker = _string(modules.get("marker"), "modules.marker", source)
+    if marker is not None:
+        _check_glob(marker, "modules.marker", source)
     roots_given = "roots" in modules
     roots = _globs(modules.get("roots"), "modules.roots", source) if roots_given else None
     return ScanConfig(
@@ -100,10 +104,19 @@ def _globs(value: Any, key: str, source: str) -> tuple[str, ...]:
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise ScanError(f"{source}: {key} must be a list of path globs")
-    for pattern in value:
+    for index, pattern in enumerate(value):
         if pattern.startswith("/") or ".." in pattern.split("/"):
             raise ScanError(f"{source}: {key} entry {pattern!r} must be relative to the repository root")
+        _check_glob(pattern, f"{key}[{index}]", source)
     return tuple(v.strip().rstrip("/") for v in value)
+
+
+def _check_glob(pattern: str, key: str, source: str) -> None:
+    """A glob that cannot be read stops the scan here, named, not at its first use."""
+    try:
+        compile_glob(pattern.strip().rstrip("/"))
+    except GlobError as exc:
+        raise ScanError(f"{source}: {key}: bad glob {pattern!r}: {exc}") from None
 
 
 def _string(value: Any, key: str, source: str) -> str | None:
@@ -112,43 +125,3 @@ def _string(value: Any, key: str, source: str) -> str | None:
     if not isinstance(value, str) or not value.strip():
         raise ScanError(f"{source}: {key} must be a non-empty string")
     return value.strip()
-
-
-def glob_match(pattern: str, path: str) -> bool:
-    """Match a repository path against a glob: ``*`` stays within one folder, ``**`` crosses folders."""
-    return _compile(pattern).fullmatch(path) is not None
-
-
-@lru_cache(maxsize=512)
-def _compile(pattern: str) -> re.Pattern[str]:
-    out, i = [], 0
-    while i < len(pattern):
-        c = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-            continue
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[":
-            end = pattern.find("]", i + 1)
-            if end == -1:
-                out.append(re.escape(c))
-            else:
-                body = pattern[i + 1 : end].replace("\\", "\\\\")
-                out.append(f"[{'^' + body[1:] if body.startswith('!') else body}]")
-                i = end
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return re.compile("".join(out))
-
-
-def is_glob(pattern: str) -> bool:
-    return any(c in pattern for c in "*?[")

@@ -24,7 +24,7 @@ A caller may keep ``files`` down to the paths ``relevant(path, config)``
 accepts when it uses no marker rule.
 
 Reading blobs one at a time costs a round trip to git each; give the
-ParseCache a bulk reader (``ParseCache(source.read, source.read_many)``) and
+ParseCache a bulk reader (``ParseCache.over(source)``, which also asks git for sizes) and
 ``prefetch`` what is about to be read (``likely_reads(files, config, blobs)`` for a
 first scan, a commit's changed blobs in a walk) to pipeline them.
 """

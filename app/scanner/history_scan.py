@@ -74,8 +74,8 @@ class TrackingCache(ParseCache):
     must be in to matter.
     """
 
-    def __init__(self, read, read_many=None) -> None:
-        super().__init__(read, read_many)
+    def __init__(self, read, read_many=None, sizes=None) -> None:
+        super().__init__(read, read_many, sizes)
         self.touched: set[str] = set()
 
     def raw(self, ref: BlobRef) -> bytes | str:
@@ -97,7 +97,7 @@ class HistoryScanner:
 
     def __enter__(self) -> HistoryScanner:
         self._source.__enter__()
-        self.cache = TrackingCache(self._source.read, self._source.read_many)
+        self.cache = TrackingCache.over(self._source)  # git's sizes first: a huge blob in history is never read
         self._last: tuple[object, dict[str, str]] = (None, {})
         return self
 
@@ -333,4 +333,4 @@ def load_config(repo: Path | str, commit: str, config_file: Path | None = None) 
     The whole walk uses this one config: today's rules applied to every commit.
     """
     with GitSource(repo) as source:
-        return scanner_config(source.tree(commit), ParseCache(source.read), config_file)
+        return scanner_config(source.tree(commit), ParseCache.over(source), config_file)

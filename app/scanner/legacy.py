@@ -16,10 +16,10 @@ import yaml
 from app.scanner.chainsaw import FluxLink, flux_target
 from app.scanner.layout import STEP_FILE
 from app.scanner.model import ScanWarning
-from app.scanner.parse import Loader, ParseCache
+from app.scanner.parse import TOO_LARGE, ParseCache
 from app.scanner.snapshot import Reader, resolve
 from app.scanner.source import BlobRef
-
+from app.scanner.yamlload import AliasBomb, load
 
 
 @dataclass
@@ -122,7 +122,10 @@ def _mappings(value: object):
 def _count_conditions(value: object, path: str, warnings: list[ScanWarning]) -> int:
     if isinstance(value, str):  # YAML inside a string input, as workflow_call inputs carry it
         try:
-            value = yaml.load(value, Loader=Loader)
+            value = load(value)
+        except AliasBomb as exc:
+            warnings.append(ScanWarning(path, f"success_conditions: {exc}, not read"))
+            return 0
         except yaml.YAMLError:
             warnings.append(ScanWarning(path, "success_conditions is not valid YAML"))
             return 0
@@ -143,6 +146,8 @@ def is_kuttl(doc: object, *kinds: str) -> bool:
 def analyse_suite_file(blobs: ParseCache, path: str, ref: BlobRef) -> tuple[list[str], list[ScanWarning]]:
     """The ``testDirs`` of the kuttl TestSuites in a file, as repository paths ("" is the root)."""
     raw = blobs.raw(ref)
+    if raw == TOO_LARGE:  # it could have been a TestSuite: say that it was not looked at
+        return [], [ScanWarning(path, raw)]
     if not isinstance(raw, bytes) or b"TestSuite" not in raw:
         return [], []  # a cheap byte test spares parsing every YAML file outside the modules
     parsed = blobs.parse(ref)

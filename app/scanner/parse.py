@@ -12,18 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import yaml
 
-from app.scanner.source import BlobRef
-
-try:  # libyaml is about 10x faster; the pure-Python loader is the fallback
-    from yaml import CSafeLoader as Loader
-except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as Loader  # type: ignore[assignment]
+from app.scanner.source import BlobRef, GitSource
+from app.scanner.yamlload import AliasBomb, load_all
 
 MAX_BYTES = 1024 * 1024
+TOO_LARGE = "file over 1 MiB, not read"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,16 +37,30 @@ class ParseCache:
 
     ``read`` is ``GitSource.read`` for a scan, or any reader over one
     persistent ``git cat-file --batch`` process for a walk over history.
+    ``sizes(shas) -> {sha: size}`` (``GitSource.sizes``) tells a blob's size
+    when its ``BlobRef`` does not (a ``git log --raw`` walk), so no blob over
+    the cap is ever read; without it such a blob is read, then refused.
+    ``ParseCache.over(source)`` wires all three to a ``GitSource``.
     """
 
     def __init__(
-        self, read: Callable[[str], bytes], read_many: Callable[[list[str]], dict[str, bytes]] | None = None
+        self,
+        read: Callable[[str], bytes],
+        read_many: Callable[[list[str]], dict[str, bytes]] | None = None,
+        sizes: Callable[[list[str]], dict[str, int]] | None = None,
     ) -> None:
         self._read = read
         self._read_many = read_many
+        self._sizes = sizes
         self._raw: dict[str, bytes | str] = {}
         self._parsed: dict[str, Parsed] = {}
         self.memo: dict[tuple, Any] = {}  # owned by app.scanner.core: analyses and layouts
+
+    @classmethod
+    def over(cls, source: GitSource) -> ParseCache:
+        """A cache reading through a ``GitSource``: sizes asked first, many blobs pipelined
+        (and one over the cap passed over even so, never held whole)."""
+        return cls(source.read, partial(source.read_many, limit=MAX_BYTES), source.sizes)
 
     def raw(self, ref: BlobRef) -> bytes | str:
         """The blob's bytes, or a warning reason (symlink, too large) when it must not be read."""
@@ -61,9 +73,17 @@ class ParseCache:
         """Read many blobs at once (when a bulk reader was given); parsing stays lazy."""
         if self._read_many is None:
             return
-        wanted = [r.sha for r in refs if r.sha not in self._raw and not r.is_symlink and (r.size or 0) <= MAX_BYTES]
+        fresh = [r for r in refs if r.sha not in self._raw and not r.is_symlink]
+        unsized = list(dict.fromkeys(r.sha for r in fresh if r.size is None))
+        if unsized and self._sizes is not None:  # one batch for the sizes git has not told yet
+            sizes = self._sizes(unsized)
+            fresh = [r if r.size is not None else BlobRef(r.mode, r.sha, sizes.get(r.sha)) for r in fresh]
+        for ref in fresh:
+            if ref.size is not None and ref.size > MAX_BYTES:
+                self._raw[ref.sha] = TOO_LARGE
+        wanted = [r.sha for r in fresh if r.sha not in self._raw]
         for sha, data in self._read_many(list(dict.fromkeys(wanted))).items():
-            self._raw[sha] = data if len(data) <= MAX_BYTES else "file over 1 MiB, not read"
+            self._raw[sha] = data if len(data) <= MAX_BYTES else TOO_LARGE
 
     def text(self, ref: BlobRef) -> str | None:
         """The blob as text, or None when it is unreadable (see ``parse`` for why)."""
@@ -85,11 +105,14 @@ class ParseCache:
     def _load(self, ref: BlobRef) -> bytes | str:
         if ref.is_symlink:
             return "symlink, not followed"
-        if ref.size is not None and ref.size > MAX_BYTES:
-            return "file over 1 MiB, not read"
+        size = ref.size
+        if size is None and self._sizes is not None:
+            size = self._sizes([ref.sha]).get(ref.sha)
+        if size is not None and size > MAX_BYTES:
+            return TOO_LARGE
         data = self._read(ref.sha)
         if len(data) > MAX_BYTES:
-            return "file over 1 MiB, not read"
+            return TOO_LARGE
         return data
 
     def _parse(self, ref: BlobRef) -> Parsed:
@@ -103,7 +126,9 @@ class ParseCache:
         except UnicodeDecodeError as exc:
             return Parsed(problem=f"not UTF-8 (byte {exc.start})")
         try:
-            docs = tuple(d for d in yaml.load_all(text, Loader=Loader) if d is not None)
+            docs = tuple(load_all(text))
+        except AliasBomb as exc:
+            return Parsed(problem=f"{exc}, not read")
         except yaml.YAMLError as exc:
             return Parsed(problem=_yaml_problem(text, exc))
         return Parsed(docs=docs)

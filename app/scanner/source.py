@@ -8,6 +8,7 @@ repository, not even its config.
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -121,30 +122,65 @@ class GitSource:
                 files[path] = BlobRef(mode, sha, int(size))
         return files
 
-    def read(self, sha: str) -> bytes:
-        """A blob's bytes, through the persistent ``cat-file --batch`` process."""
+    def read(self, sha: str, limit: int | None = None) -> bytes:
+        """A blob's bytes, through the persistent ``cat-file --batch`` process.
+
+        With ``limit``, at most that many: a larger blob's size is asked first
+        and only its start is read, through a ``git cat-file blob`` of its own.
+        """
+        if limit is not None and self.sizes([sha]).get(sha, 0) > limit:
+            return self._head(sha, limit)
         return self.repo.odb.stream(bytes.fromhex(sha)).read()
 
-    def read_many(self, shas: list[str], chunk: int = 400) -> dict[str, bytes]:
+    def read_many(self, shas: list[str], chunk: int = 400, limit: int | None = None) -> dict[str, bytes]:
         """Many blobs through the same persistent process, pipelined.
 
         One request at a time costs a round trip per blob; a chunk of requests
         written at once costs one. Chunks stay well under a pipe's buffer, so
-        neither side can block the other.
+        neither side can block the other. A blob over ``limit`` is left out,
+        passed over a piece at a time: it is never held whole.
         """
-        process = self.repo.git._get_persistent_cmd("cat_file_all", "cat_file", batch=True)
         out: dict[str, bytes] = {}
+        for header, stdout in self._batch("cat_file_all", shas, chunk, batch=True):
+            sha, _kind, size = header
+            if limit is not None and int(size) > limit:
+                _skip(stdout, int(size))
+            else:
+                out[sha] = stdout.read(int(size))
+            stdout.read(1)  # the newline after each object
+        return out
+
+    def sizes(self, shas: list[str], chunk: int = 400) -> dict[str, int]:
+        """Blob sizes, pipelined through one persistent ``cat-file --batch-check``: nothing is read."""
+        return {header[0]: int(header[2]) for header, _ in self._batch("cat_file_header", shas, chunk, batch_check=True)}
+
+    def _batch(self, name: str, shas: list[str], chunk: int, **option: bool):
+        """The ``(sha, kind, size)`` header of each object found, with the stream its body
+        (if any) must be read from before the next header."""
+        if not shas:
+            return  # nothing to ask: no process started for it
+        process = self.repo.git._get_persistent_cmd(name, "cat_file", **option)
         for start in range(0, len(shas), chunk):
             batch = shas[start : start + chunk]
             process.stdin.write("".join(f"{sha}\n" for sha in batch).encode())
             process.stdin.flush()
             for sha in batch:
-                header = process.stdout.readline().split()
-                if len(header) != 3:  # "<sha> missing": nothing follows
-                    continue
-                out[sha] = process.stdout.read(int(header[2]))
-                process.stdout.read(1)  # the newline after each object
-        return out
+                header = process.stdout.readline().decode().split()
+                if len(header) == 3:  # "<sha> missing": nothing follows
+                    yield (sha, header[1], header[2]), process.stdout
+
+    def _head(self, sha: str, limit: int) -> bytes:
+        process = subprocess.Popen(
+            ["git", "cat-file", "blob", sha], cwd=self.repo.git_dir, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        assert process.stdout is not None
+        try:
+            return process.stdout.read(limit)
+        finally:
+            process.kill()
+            process.wait()
+            process.stdout.close()
 
     def _has_commits(self) -> bool:
         try:
@@ -175,6 +211,15 @@ def _enclosing_work_tree(path: Path) -> str | None:
         return outer.working_tree_dir
     finally:
         outer.close()
+
+
+def _skip(stream, size: int, piece: int = 1 << 20) -> None:
+    """Pass over ``size`` bytes of ``stream`` a piece at a time."""
+    while size > 0:
+        got = len(stream.read(min(piece, size)))
+        if not got:
+            return
+        size -= got
 
 
 def _first_line(text: str | None) -> str:

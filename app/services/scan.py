@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
+from app.progress.document import MAX_BYTES as MAX_DOCUMENT
 from app.scanner import GitSource, ParseCache, load_config, scan
 from app.scanner.model import ScanResult
 from app.services.history import history_cut, record_history
@@ -79,4 +80,4 @@ def progress_document_at(repo: Path, commit: str, config_path: Path | None = Non
         path = config.progress_document
         if not path or path.strip("/") not in files:
             return None, path or ""
-        return source.read(files[path.strip("/")].sha), path
+        return source.read(files[path.strip("/")].sha, limit=MAX_DOCUMENT + 1), path  # enough to refuse it

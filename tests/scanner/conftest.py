@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+import signal
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,7 @@ from app.scanner import scan
 from app.scanner.model import Module, ScanResult
 
 MakeRepo = Callable[..., Path]
+MiB = 1024 * 1024
 
 
 @pytest.fixture
@@ -70,3 +74,58 @@ def reasons(result: ScanResult) -> dict[str, list[str]]:
     for warning in result.warnings:
         out.setdefault(warning.path, []).append(warning.reason)
     return out
+
+
+class StillRunning(BaseException):
+    """Raised by ``within``: a BaseException, so no ``except OSError`` or ``except Exception`` swallows it."""
+
+
+@contextmanager
+def within(seconds: float) -> Iterator[None]:
+    """Fail (instead of hanging) when the block runs longer than ``seconds``: for cases that used to hang."""
+
+    def expired(_signum, _frame):
+        raise StillRunning(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def alias_bomb(levels: int = 10, width: int = 9) -> str:
+    """The billion laughs: ``a: &a [lol x9]``, ``b: &b [*a x9]`` ... (9^10 nodes at ten levels)."""
+    names = "abcdefghijklmnopqrstuvwxyz"[:levels]
+    lines = [f"{names[0]}: &{names[0]} [{', '.join(['lol'] * width)}]"]
+    lines += [f"{name}: &{name} [{', '.join([f'*{prev}'] * width)}]" for prev, name in zip(names, names[1:])]
+    return "\n".join(lines) + "\n"
+
+
+def add_big_blob(repo: Path, path: str, size: int, *, keep: bool = False) -> str:
+    """Commit a ``size``-byte blob at ``path`` on main (then delete it, unless ``keep``) and
+    return its sha. The blob is streamed into ``git fast-import`` a MiB at a time and stored
+    as it comes (``--big-file-threshold``): neither this process nor git holds it whole."""
+    chunk = b"# " + b"x" * (MiB - 3) + b"\n"
+    process = subprocess.Popen(["git", "fast-import", "--quiet", "--big-file-threshold=1m"], cwd=repo, stdin=subprocess.PIPE)
+    assert process.stdin is not None
+    write = process.stdin.write
+    write(f"blob\nmark :1\ndata {size}\n".encode())
+    for start in range(0, size, MiB):
+        write(chunk[: min(MiB, size - start)])
+    write(b"\n" + _commit(2, "add", "refs/heads/main^0", f"M 100644 :1 {path}"))
+    if not keep:
+        write(_commit(3, "remove", ":2", f"D {path}"))
+    process.stdin.close()
+    assert process.wait() == 0
+    return subprocess.run(["git", "rev-parse", f"main{'' if keep else '~1'}:{path}"], cwd=repo,
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+
+
+def _commit(mark: int, message: str, parent: str, change: str) -> bytes:
+    return (
+        f"commit refs/heads/main\nmark :{mark}\ncommitter Sam <sam@example.com> 1704103200 +0000\n"
+        f"data {len(message)}\n{message}\nfrom {parent}\n{change}\n\n"
+    ).encode()

@@ -123,16 +123,16 @@ def test_a_repository_of_another_user_says_why_git_refuses_it(tmp_path: Path) ->
 def test_blobs_are_parsed_with_libyaml_and_once_per_sha(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import yaml
 
-    from app.scanner import parse
+    from app.scanner import parse, yamlload
 
-    assert yaml.__with_libyaml__ and parse.Loader is yaml.CSafeLoader  # about 10x faster than SafeLoader
+    assert yaml.__with_libyaml__ and yamlload.Loader is yaml.CSafeLoader  # about 10x faster than SafeLoader
     repo = RepoBuilder(tmp_path / "r")
     repo.write_many({"a/one.yaml": "k: v\n", "b/same.yaml": "k: v\n"}).commit("init")
     repo.flush()
     repo.repo.close()
     loads: list[str] = []
-    real = yaml.load_all
-    monkeypatch.setattr(parse.yaml, "load_all", lambda text, Loader: loads.append(text) or real(text, Loader=Loader))
+    real = yamlload.load_all
+    monkeypatch.setattr(parse, "load_all", lambda text: loads.append(text) or real(text))
     with GitSource(tmp_path / "r") as source:
         files = source.tree(source.resolve().sha)
         blobs = ParseCache(source.read)
