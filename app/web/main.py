@@ -52,13 +52,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     install_auth(app, app.state.settings)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # Routes are matched in order, one after the other (twice a request): the reads answered
+    # from memory come first, /api/status and the badges, then the pages, then the rest.
     app.include_router(auth_router)
     app.include_router(api.router)
     app.include_router(api.badge_router)
+    # With SAWMILL_READ_REQUIRES_SIGNIN, every page sends an anonymous visitor to /signin.
+    app.include_router(pages.router, dependencies=[Depends(page_reader)])
+    app.include_router(planning.reads, dependencies=[Depends(page_reader)])
+    app.include_router(planning.router, dependencies=[Depends(page_reader)])
     app.include_router(api_progress.router)
     app.include_router(hooks.router)
     app.include_router(health.router)
-    # With SAWMILL_READ_REQUIRES_SIGNIN, every page sends an anonymous visitor to /signin.
-    app.include_router(pages.router, dependencies=[Depends(page_reader)])
-    app.include_router(planning.router, dependencies=[Depends(page_reader)])
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -15,10 +16,11 @@ from app.store.db import session_scope
 from app.store.jobs import job_view
 from app.store.scope import repository_of
 from app.web.auth import WriterDep
-from app.web.deps import HtmxDep, SessionDep, SettingsDep
+from app.web.deps import HtmxDep, SettingsDep
 from app.web.errors import form_view
 from app.web.history import history_context, module_history_context
-from app.web.render import render
+from app.web.page_cache import cached_page, page_cache
+from app.web.render import is_htmx, render
 from app.web.status_cache import watch_for
 from app.web.views import module_view, scan_view
 
@@ -41,16 +43,23 @@ def overview_context(session) -> dict:
 def live_version(request: Request) -> str:
     """A short fingerprint of the store (see ``status_cache.StoreWatch``): it moves with every write,
     from any process, so the overview's poll can ask "anything new?" without a page being drawn."""
-    version = watch_for(request.app.state.settings.database_url).version()
+    return fingerprint(watch_for(request.app.state.settings.database_url).version())
+
+
+@lru_cache(maxsize=64)  # asked on every request of the overview and its poll
+def fingerprint(version: tuple) -> str:
     return hashlib.blake2b(repr(version).encode(), digest_size=8).hexdigest()
 
 
 @router.get("/", include_in_schema=False)
-def overview(request: Request, session: SessionDep, htmx: HtmxDep, since: str | None = None) -> Response:
-    version = live_version(request)
-    if htmx and since == version:  # the poll of an open overview: nothing changed, nothing to swap
+async def overview(request: Request, since: str | None = None) -> Response:
+    moment = page_cache(request).moment()  # one version for the poll's answer and the page's key
+    version = fingerprint(moment[0])
+    if since == version and is_htmx(request):  # the poll of an open overview: nothing changed, nothing to swap
         return Response(status_code=204)
-    return render(request, "overview.html", {**overview_context(session), "live_version": version}, block="live")
+    build = lambda session: {**overview_context(session), "live_version": version}  # noqa: E731
+    # `since` changes nothing drawn: every poller shares one render.
+    return await cached_page(request, "overview.html", build, block="live", query=b"", moment=moment)
 
 
 @router.post("/scan", include_in_schema=False)
@@ -71,11 +80,15 @@ def rescan(
     return render(request, "overview.html", {**context, "live_version": version}, block="live")
 
 
-@router.get("/modules/{path:path}", include_in_schema=False)
-def module_page(request: Request, path: str, session: SessionDep) -> Response:
+def module_context(session, path: str) -> dict:
     context = module_view(session, path)
     module = context["module"].path
     entries = progress_read.migration_entries(session)["entries"]
     context["entries"] = [e for e in entries if module in e["modules"]]
     context.update(module_history_context(session, module))
-    return render(request, "module.html", context)
+    return context
+
+
+@router.get("/modules/{path:path}", include_in_schema=False)
+async def module_page(request: Request, path: str) -> Response:
+    return await cached_page(request, "module.html", lambda session: module_context(session, path))

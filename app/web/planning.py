@@ -26,12 +26,14 @@ from app.store.blockers import add_blocker, reopen_blocker, resolve_blocker
 from app.store.errors import Invalid, NotFound
 from app.store.progress import BACKLOG_STATUSES
 from app.web.auth import WriterDep
-from app.web.deps import MAX_ID, HtmxDep, Id, SessionDep
+from app.web.deps import MAX_VERSION, HtmxDep, Id, SessionDep
 from app.web.errors import form_view
 from app.web.markdown import render_markdown
+from app.web.page_cache import cached_page
 from app.web.render import render
 
 router = APIRouter(tags=["pages"])
+reads = APIRouter(tags=["pages"])  # the pages, served from memory: matched before the writes (app.web.main)
 FormText = Annotated[str, Form()]
 
 
@@ -46,7 +48,7 @@ def written(request: Request, session: Session, htmx: bool, page: str, template:
 def number(value: str, field: str) -> int:
     try:
         parsed = int(value)
-        if not 0 <= parsed <= MAX_ID:
+        if not 0 <= parsed <= MAX_VERSION:
             raise ValueError(value)
         return parsed
     except ValueError:
@@ -73,9 +75,9 @@ def _item_key(request: Request) -> str:
     return f"edit-{request.path_params['item_id']}"
 
 
-@router.get("/backlog", include_in_schema=False)
-def backlog_page(request: Request, session: SessionDep) -> Response:
-    return render(request, "backlog.html", backlog_context(session), block="backlog")
+@reads.get("/backlog", include_in_schema=False)
+async def backlog_page(request: Request) -> Response:
+    return await cached_page(request, "backlog.html", backlog_context, block="backlog")
 
 
 @router.post("/backlog", include_in_schema=False, dependencies=[backlog_form()])
@@ -117,9 +119,9 @@ def milestones_context(session: Session) -> dict:
     return {"milestones": progress_read.milestones(session)}
 
 
-@router.get("/milestones", include_in_schema=False)
-def milestones_page(request: Request, session: SessionDep) -> Response:
-    return render(request, "milestones.html", milestones_context(session), block="milestones")
+@reads.get("/milestones", include_in_schema=False)
+async def milestones_page(request: Request) -> Response:
+    return await cached_page(request, "milestones.html", milestones_context, block="milestones")
 
 
 def _task_key(request: Request) -> str:
@@ -155,9 +157,9 @@ def blocker_form(action: str):
     return Depends(form_view("blockers.html", "blockers", blockers_context, key))
 
 
-@router.get("/blockers", include_in_schema=False)
-def blockers_page(request: Request, session: SessionDep) -> Response:
-    return render(request, "blockers.html", blockers_context(session), block="blockers")
+@reads.get("/blockers", include_in_schema=False)
+async def blockers_page(request: Request) -> Response:
+    return await cached_page(request, "blockers.html", blockers_context, block="blockers")
 
 
 @router.post("/blockers", include_in_schema=False, dependencies=[Depends(form_view(*BLOCKERS_BLOCK, "add-blocker"))])
@@ -190,16 +192,20 @@ def blocker_reopen(
 # -- the document --------------------------------------------------------------
 
 
-@router.get("/document", include_in_schema=False)
-def document_page(request: Request, session: SessionDep) -> Response:
+@reads.get("/document", include_in_schema=False)
+async def document_page(request: Request) -> Response:
+    return await cached_page(request, "document.html", document_context)
+
+
+def document_context(session: Session) -> dict:
     try:
         text = progress_read.export_document(session)
     except NotFound:  # nothing imported yet: the page says how to get one, it is not a missing page
         text = ""
-    return render(request, "document.html", {"html": render_markdown(text), "empty": not text.strip()})
+    return {"html": render_markdown(text), "empty": not text.strip()}
 
 
-@router.get("/document.md", include_in_schema=False)
+@reads.get("/document.md", include_in_schema=False)
 def document_download(session: SessionDep) -> Response:
     text = progress_read.export_document(session)
     headers = {"Content-Disposition": 'attachment; filename="progress.md"'}

@@ -15,13 +15,15 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 
 from app.web.auth import csrf_input, csrf_token, current_identity
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
 STATIC = ROOT / "static"
+
+VARY = "HX-Request, Cookie"  # a fragment is not its page; a page shows who is signed in
 
 STATUS_LABELS = {
     "untested": "untested",
@@ -43,8 +45,8 @@ def environment() -> Environment:
     env.filters["status_label"] = lambda status: STATUS_LABELS.get(status, status)
     env.filters["short"] = lambda sha: (sha or "")[:8]
     env.filters["when"] = when
-    env.filters["ago"] = ago
-    env.filters["ago_or_in"] = ago_or_in
+    env.filters["ago"] = clock_phrase(ago)
+    env.filters["ago_or_in"] = clock_phrase(ago_or_in)
     # The shared macros are globals, not `{% from %}` imports: a block rendered
     # on its own (an htmx fragment) does not see its template's top-level imports.
     env.globals.update(csrf_input=csrf_input, csrf_token=csrf_token, current_identity=current_identity)
@@ -84,8 +86,21 @@ def render(
     context = {"request": request, "path": request.url.path, "errors": {}, "values": {}, **context}
     fragment = block if block and is_htmx(request) else None
     response = HTMLResponse(render_html(name, context, fragment), status_code=status_code)
-    response.headers["Vary"] = "HX-Request"
+    response.headers["Vary"] = VARY
     return response
+
+
+def clock_phrase(phrase):
+    """``phrase`` as a filter. In a page rendered for the page cache (its context holds
+    ``slots``) the phrase is left as a slot, worked out again on every request, so a page
+    served from memory never says "in 7 seconds" for long (see ``app.web.page_cache``)."""
+
+    @pass_context
+    def apply(context, value: datetime | None) -> str:
+        slots = context.get("slots")
+        return phrase(value) if slots is None else slots.clock(phrase, value)
+
+    return apply
 
 
 def when(value: datetime | None) -> str:

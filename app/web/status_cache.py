@@ -53,6 +53,7 @@ class StoreWatch:
         self._shm_for = 0
         self._shm_lock = threading.Lock()
         self.polled = False  # true while the PostgreSQL poll answers
+        self._closed = threading.Event()
         _listen(get_engine(database_url), self)
         if database_url.startswith("postgresql"):
             threading.Thread(target=self._poll, name="sawmill-store-watch", daemon=True).start()
@@ -60,22 +61,32 @@ class StoreWatch:
     def _poll(self) -> None:
         """Bump the counter when another process wrote (see the module's docstring)."""
         last = None
-        while True:
+        while not self._closed.is_set():
             try:
                 with get_engine(self.database_url).connect() as connection:
-                    while True:
+                    while not self._closed.is_set():
                         mark = connection.execute(_WRITE_MARK).scalar()
                         connection.rollback()  # end the read transaction: the next ask sees new commits
                         if last is not None and mark != last:
                             self.bump()
                         last, self.polled = mark, True
-                        time.sleep(POLL)
+                        self._closed.wait(POLL)
             except Exception:  # the server went away: say so (Memos expire again), try again later
                 self.polled = False
-                time.sleep(POLL * 8)
+                self._closed.wait(POLL * 8)
+
+    def close(self) -> None:
+        """Stop the poll and let the -shm file go (a database that goes away: a test's)."""
+        self._closed.set()
+        with self._shm_lock:
+            self._close_shm()
 
     def bump(self) -> None:
         self.generation += 1
+
+    def sees_every_write(self) -> bool:
+        """Whether the version moves with other processes' writes too (a file, or a live poll)."""
+        return self._files is not None or self.polled
 
     def version(self) -> tuple:
         if self._files is None:
@@ -113,6 +124,14 @@ def watch_for(database_url: str) -> StoreWatch:
         return _watches[database_url]
 
 
+def forget(database_url: str) -> None:
+    """Close this process's watch of ``database_url``, if it has one."""
+    with _watches_lock:
+        watch = _watches.pop(database_url, None)
+    if watch is not None:
+        watch.close()
+
+
 class Memo(Generic[T]):
     """One value, rebuilt when the store's version moves (or ``ttl`` passes, if set)."""
 
@@ -139,7 +158,7 @@ class Memo(Generic[T]):
             return self._value  # type: ignore[return-value]
 
     def _expired(self) -> bool:
-        if self._ttl is None and (self._watch._files is not None or self._watch.polled):
+        if self._ttl is None and self._watch.sees_every_write():
             return False
         return time.monotonic() - self._built_at > (self._ttl or 2.0)
 
