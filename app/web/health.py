@@ -10,6 +10,7 @@ from functools import lru_cache
 from alembic.script import ScriptDirectory
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
@@ -22,12 +23,31 @@ router = APIRouter(tags=["health"])
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-@router.get("/healthz", summary="The process answers (liveness)")
+class Alive(BaseModel):
+    ok: bool
+
+
+class Check(BaseModel):
+    ok: bool
+    detail: str = Field(description="what was found, in a few words")
+
+
+class Readiness(BaseModel):
+    ready: bool
+    checks: dict[str, Check] = Field(description="database, migrations, scan: each ok or why not")
+
+
+@router.get("/healthz", response_model=Alive, summary="The process answers (liveness); open to probes")
 async def healthz() -> JSONResponse:
     return JSONResponse({"ok": True}, headers=NO_STORE)
 
 
-@router.get("/readyz", summary="Database reachable, migrations at head, first scan done or running (readiness)")
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "not ready: the failing checks say why"}},
+    summary="Database reachable, migrations at head, first scan done or running (readiness); open to probes",
+)
 async def readyz(request: Request) -> JSONResponse:
     checks = await run_in_threadpool(readiness, request.app.state.settings.database_url, request.app.state.repository)
     ready = all(check["ok"] for check in checks.values())

@@ -30,7 +30,8 @@ import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from sqlalchemy import event, text
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.pool import NullPool
 from sqlalchemy.engine import Engine
 
 from app.store.db import get_engine
@@ -61,9 +62,11 @@ class StoreWatch:
     def _poll(self) -> None:
         """Bump the counter when another process wrote (see the module's docstring)."""
         last = None
+        # an engine of its own: the app's pool stays the app's, and its statement counters never see the poll
+        engine = create_engine(get_engine(self.database_url).url, poolclass=NullPool)
         while not self._closed.is_set():
             try:
-                with get_engine(self.database_url).connect() as connection:
+                with engine.connect() as connection:
                     while not self._closed.is_set():
                         mark = connection.execute(_WRITE_MARK).scalar()
                         connection.rollback()  # end the read transaction: the next ask sees new commits

@@ -169,12 +169,15 @@ def test_pages_send_anonymous_visitors_to_sign_in_when_reads_need_it(make_client
     assert make_client().get("/").status_code == 200
 
 
+OPEN_TO_PROBES = ("/api/ping", "/healthz", "/readyz")
+
+
 def test_every_documented_read_is_closed_when_reads_need_sign_in(scanned, make_client, new_token) -> None:
     closed = make_client(read_requires_signin=True)
     token = new_token("alice")
     reads = [path for path, ops in closed.get("/openapi.json").json()["paths"].items() if "get" in ops]
     for path in reads:
         url = path.replace("{path}", "apps/subsystems/media").replace("{job_id}", "1")
-        expected = 200 if path == "/api/ping" else 401  # liveness stays open for probes
+        expected = 200 if path in OPEN_TO_PROBES else 401  # liveness and readiness stay open for probes
         assert closed.get(url).status_code == expected, url
         assert closed.get(url, headers=bearer(token)).status_code != 401, url
