@@ -46,6 +46,8 @@ def audit_log(session: Session, limit: int = 100, target: str | None = None) -> 
     """The newest entries first; ``target`` narrows to one row ("blocker:3")."""
     query = select(AuditEntry)
     if target is not None:
+        if "\x00" in target:  # no target holds one (see errors.no_nul), and PostgreSQL cannot be asked
+            return []
         query = query.where(AuditEntry.target == target)
     return list(session.exec(query.order_by(AuditEntry.id.desc()).limit(limit)))
 

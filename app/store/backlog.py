@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from app.store import audit
-from app.store.errors import Invalid, NotFound
+from app.store.errors import Invalid, NotFound, no_nul
 from app.store.progress import BACKLOG_STATUSES, BacklogItem, MilestoneTask
 from app.store.progress_layout import ensure_slot, gaps_without, restack
 
@@ -113,7 +113,7 @@ def _leave(session: Session, item: BacklogItem) -> None:
 
 
 def _line(value: str, field: str) -> str:
-    value = (value or "").strip()
+    value = no_nul((value or "").strip(), field)
     if not value:
         raise Invalid(f"the {field} is required", field=field)
     if "\n" in value or "\r" in value or len(value) > MAX_TEXT:

@@ -13,7 +13,7 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from app.store import audit
-from app.store.errors import Conflict, Invalid, NotFound
+from app.store.errors import Conflict, Invalid, NotFound, no_nul
 from app.store.progress import Blocker
 from app.store.progress_layout import ensure_slot, gaps_without, restack
 
@@ -64,7 +64,7 @@ def resolve_blocker(
 ) -> Blocker:
     """Mark a blocker resolved by ``who`` with a note (required, up to 2,000 characters);
     the export lists it under "Resolved Challenges"."""
-    note = (note or "").strip()
+    note = no_nul((note or "").strip(), "note")
     if not note:
         raise Invalid("say how the blocker was resolved: the note is required", field="note")
     if len(note) > MAX_NOTE:
@@ -141,7 +141,7 @@ def _slot_rows(session: Session, status: str, besides: int | None = None) -> lis
 
 
 def _clean_title(title: str) -> str:
-    title = (title or "").strip()
+    title = no_nul((title or "").strip(), "title")
     if not title:
         raise Invalid("a blocker needs a title", field="title")
     if "\n" in title or "\r" in title or len(title) > MAX_TITLE:
@@ -150,7 +150,7 @@ def _clean_title(title: str) -> str:
 
 
 def _clean_points(points: list[str]) -> list[str]:
-    texts = [p.strip() for p in points if p and p.strip()]
+    texts = [no_nul(p.strip(), "points") for p in points if p and p.strip()]
     if any("\n" in t or "\r" in t for t in texts):
         raise Invalid("each point is one line", field="points")
     return texts

@@ -14,24 +14,46 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
+from sqlalchemy.pool import NullPool
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
+def driver_url(url: str) -> str:
+    """The URL SQLAlchemy is given for ``url``: a plain ``postgresql://`` goes through
+    psycopg 3 (``pip install 'sawmill[postgres]'``), not SQLAlchemy's default psycopg2;
+    a URL naming its driver (``postgresql+asyncpg://``, ``sqlite://``) is kept as written."""
+    plain = "postgresql://"
+    return f"postgresql+psycopg://{url[len(plain):]}" if url.startswith(plain) else url
+
+
 def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.set_main_option("sqlalchemy.url", driver_url(url).replace("%", "%%"))
     return config
 
 
+MIGRATE_LOCK = 0x5A3_3111  # a PostgreSQL advisory lock key: replicas starting at once migrate one after another
+
+
 def migrate(url: str) -> None:
-    """Bring the database at ``url`` up to the newest schema."""
+    """Bring the database at ``url`` up to the newest schema. On PostgreSQL, several replicas
+    starting together take turns (the second finds the schema at head and does nothing)."""
     _ensure_sqlite_folder(url)
-    command.upgrade(alembic_config(url), "heads")
+    if not url.startswith("postgresql"):  # SQLite: the file's own write lock serialises migrations
+        command.upgrade(alembic_config(url), "heads")
+        return
+    # a connection of its own, closed after: a pooled one would hold the database open
+    with create_engine(driver_url(url), poolclass=NullPool).connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATE_LOCK})
+        try:
+            command.upgrade(alembic_config(url), "heads")
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATE_LOCK})
 
 
 def _ensure_sqlite_folder(url: str) -> None:
@@ -47,7 +69,7 @@ def get_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(driver_url(url), pool_pre_ping=True)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

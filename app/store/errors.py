@@ -30,6 +30,14 @@ class Invalid(StoreError):
         self.field = field
 
 
+def no_nul(value: str, field: str) -> str:
+    """``value``, refused when it holds a NUL character: PostgreSQL's text cannot store one, and
+    the progress document it would be exported into could not be imported again."""
+    if "\x00" in value:
+        raise Invalid(f"the {field} cannot hold a NUL character", field=field)
+    return value
+
+
 class Conflict(StoreError):
     """A write against a stale version: someone else changed the row first."""
 

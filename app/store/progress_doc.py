@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlmodel import Session, SQLModel, delete, select
+from sqlmodel import Session, SQLModel, select
 
 from app.progress.document import Document, Group, Heading, Item, Point, Raw, parse, render
 from app.progress.sections import PinMark, Slot, classify, entry_modules, split_pin, with_pin
@@ -105,7 +105,7 @@ def document_summary(session: Session) -> dict[str, Any]:
 
 
 def _write_layout(session: Session, doc: Document) -> list[_Placed]:
-    session.exec(delete(ProgressLayout))
+    rows: list[ProgressLayout] = []
     placed: list[_Placed] = []
     parts: Counter[Slot] = Counter()
     places: Counter[Slot] = Counter()  # a row's position counts within its section, so an edit elsewhere moves nothing
@@ -129,11 +129,23 @@ def _write_layout(session: Session, doc: Document) -> list[_Placed]:
             placed.append(_Placed(slot, parts[slot], places[slot], block))  # type: ignore[arg-type]
             parts[slot] += 1
             places[slot] += 1
-        session.add(row)
-    session.add(
-        ProgressLayout(position=position + 1, kind="end", gap=doc.trailing_gap, text=_ending(doc))
-    )
+        rows.append(row)
+    rows.append(ProgressLayout(position=position + 1, kind="end", gap=doc.trailing_gap, text=_ending(doc)))
+    _replace_layout(session, rows)
     return placed
+
+
+def _replace_layout(session: Session, rows: list[ProgressLayout]) -> None:
+    """Make ``rows`` the layout, in the old rows' places (their ids) as far as they go, so
+    importing the same document again changes no row on any database (SQLite would hand
+    freed ids out again; PostgreSQL's sequences never do)."""
+    old = session.exec(select(ProgressLayout).order_by(ProgressLayout.position, ProgressLayout.id)).all()
+    for row, new in zip(old, rows):
+        row.sqlmodel_update(new.model_dump(exclude={"id", "repository"}))
+        session.add(row)
+    for row in old[len(rows):]:
+        session.delete(row)
+    session.add_all(rows[len(old):])
 
 
 def _ending(doc: Document) -> str:
@@ -211,7 +223,8 @@ def _points(points: list[Point]) -> list[dict]:
 
 
 def _import_checklists(session: Session, placed: list[_Placed], who: str, report: ImportReport) -> None:
-    items = session.exec(select(CapabilityItem).order_by(CapabilityItem.part, CapabilityItem.position)).all()
+    in_order = select(CapabilityItem).order_by(CapabilityItem.part, CapabilityItem.position, CapabilityItem.id)
+    items = session.exec(in_order).all()
     pairs, gone = _pair(items, placed, (lambda r: (r.checklist, r.text), lambda p: (p.slot.key, p.block.text)))
     rows = []
     for row, p in pairs:
@@ -296,7 +309,7 @@ def _import_entry(
 
 
 def _import_backlog(session: Session, placed: list[_Placed], report: ImportReport) -> None:
-    rows = session.exec(select(BacklogItem).order_by(BacklogItem.part, BacklogItem.position)).all()
+    rows = session.exec(select(BacklogItem).order_by(BacklogItem.part, BacklogItem.position, BacklogItem.id)).all()
     pairs, gone = _pair(rows, placed, (lambda r: (r.category, r.title), lambda p: (p.slot.key, p.block.text)))
     for row, p in pairs:
         item: Item = p.block  # type: ignore[assignment]
@@ -312,7 +325,7 @@ def _import_backlog(session: Session, placed: list[_Placed], report: ImportRepor
 
 
 def _import_milestones(session: Session, placed: list[_Placed], report: ImportReport) -> None:
-    rows = session.exec(select(Milestone).order_by(Milestone.part, Milestone.position)).all()
+    rows = session.exec(select(Milestone).order_by(Milestone.part, Milestone.position, Milestone.id)).all()
     pairs, gone = _pair(
         rows, placed, (lambda r: (r.state, r.title), lambda p: (p.slot.key, p.block.title)),
         (lambda r: r.title, lambda p: p.block.title),
@@ -337,7 +350,7 @@ def _import_milestones(session: Session, placed: list[_Placed], report: ImportRe
 
 
 def _import_blockers(session: Session, placed: list[_Placed], who: str, report: ImportReport) -> None:
-    rows = session.exec(select(Blocker).order_by(Blocker.part, Blocker.position)).all()
+    rows = session.exec(select(Blocker).order_by(Blocker.part, Blocker.position, Blocker.id)).all()
     pairs, gone = _pair(
         rows, placed, (lambda r: (r.status, r.title), lambda p: (p.slot.key, p.block.title)),
         (lambda r: r.title, lambda p: p.block.title),
@@ -364,7 +377,7 @@ def _import_blockers(session: Session, placed: list[_Placed], who: str, report: 
 
 
 def _import_next_steps(session: Session, placed: list[_Placed], report: ImportReport) -> None:
-    rows = session.exec(select(NextStep).order_by(NextStep.part, NextStep.position)).all()
+    rows = session.exec(select(NextStep).order_by(NextStep.part, NextStep.position, NextStep.id)).all()
     pairs, gone = _pair(rows, placed, (lambda r: (r.kind, r.title), lambda p: (p.slot.key, p.block.title)))
     for row, p in pairs:
         group: Group = p.block  # type: ignore[assignment]

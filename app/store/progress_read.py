@@ -32,7 +32,8 @@ def migration_entries(session: Session, today: date | None = None) -> dict[str, 
     today = today or date.today()
     entries = [entry_view(e, today) for e in session.exec(select(MigrationEntry).order_by(MigrationEntry.id))]
     order = {}
-    for item in session.exec(select(CapabilityItem).order_by(CapabilityItem.part, CapabilityItem.position)):
+    in_order = select(CapabilityItem).order_by(CapabilityItem.part, CapabilityItem.position, CapabilityItem.id)
+    for item in session.exec(in_order):
         for index, point in enumerate(item.points):
             if "entry" in point:
                 order[point["entry"]] = (item.id, index)
@@ -75,7 +76,8 @@ def checklists(session: Session, today: date | None = None) -> list[dict[str, An
     today = today or date.today()
     out: dict[str, dict[str, Any]] = {}
     entries = {e.id: e for e in session.exec(select(MigrationEntry))}
-    for item in session.exec(select(CapabilityItem).order_by(CapabilityItem.part, CapabilityItem.position)):
+    in_order = select(CapabilityItem).order_by(CapabilityItem.part, CapabilityItem.position, CapabilityItem.id)
+    for item in session.exec(in_order):
         points = []
         for p in item.points:
             if "entry" in p and p["entry"] in entries:
@@ -110,7 +112,7 @@ def backlog(session: Session) -> list[dict[str, Any]]:
 def milestones(session: Session) -> list[dict[str, Any]]:
     """Current milestones first, then completed, each with its tasks and done/total."""
     out = []
-    query = select(Milestone).order_by(Milestone.part, Milestone.position)
+    query = select(Milestone).order_by(Milestone.part, Milestone.position, Milestone.id)
     rows = sorted(session.exec(query), key=lambda m: (m.state != "current", m.part, m.position))
     for m in rows:
         tasks = session.exec(
@@ -142,7 +144,7 @@ def blocker_view(b: Blocker) -> dict[str, Any]:
 
 def next_steps(session: Session) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {"immediate": [], "future": []}
-    for s in session.exec(select(NextStep).order_by(NextStep.part, NextStep.position)):
+    for s in session.exec(select(NextStep).order_by(NextStep.part, NextStep.position, NextStep.id)):
         out.setdefault(s.kind, []).append({"id": s.id, "title": s.title, "points": s.points})
     return out
 

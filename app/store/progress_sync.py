@@ -16,7 +16,7 @@ from sqlmodel import Session, delete, select
 
 from app.scanner.model import STATUS_ORDER, Module, ScanResult, Status
 from app.store import audit
-from app.store.errors import Invalid, NotFound
+from app.store.errors import Invalid, NotFound, no_nul
 from app.store.progress import MigrationEntry, ProgressModule
 from app.store.scans import ModuleResult, Scan, scan_modules
 
@@ -156,7 +156,7 @@ def pin_entry(
 ) -> MigrationEntry:
     """Hold an entry's tick at ``done`` whatever the scans say, until ``until`` (inclusive) if given."""
     entry = _entry(session, entry_id)
-    reason = " ".join(reason.split())
+    reason = no_nul(" ".join(reason.split()), "reason")
     if not reason:
         raise Invalid("a pin needs a reason", field="reason")
     if len(reason) > MAX_PIN_REASON:

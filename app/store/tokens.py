@@ -103,7 +103,8 @@ def note_use(session: Session, token_id: int, at: datetime | None = None) -> Non
 
 def list_tokens(session: Session) -> list[ApiToken]:
     """Every active token (never its value: only its hash is kept), oldest first."""
-    return list(session.exec(select(ApiToken).where(ApiToken.revoked_at.is_(None)).order_by(ApiToken.created_at)))
+    query = select(ApiToken).where(ApiToken.revoked_at.is_(None)).order_by(ApiToken.created_at, ApiToken.id)
+    return list(session.exec(query))
 
 
 def active_tokens(session: Session) -> dict[str, ActiveToken]:

@@ -23,12 +23,12 @@ from app.store.db import session_scope
 from app.store.progress_sync import pin_entry, unpin_entry
 from app.web.api import READ_ERRORS, WRITE_ERRORS, error_responses
 from app.web.auth import ReaderDep, WriterDep
-from app.web.deps import Id, SessionDep, SettingsDep
+from app.web.deps import MAX_VERSION, Id, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api", tags=["progress"])
 OPEN = error_responses(401)  # reads with no input: only a sign-in rule can refuse them
 
-Version = Annotated[int, Field(ge=0, le=2**63 - 2, description="the version you read; a stale one is a 409")]
+Version = Annotated[int, Field(ge=0, le=MAX_VERSION, description="the version you read; a stale one is a 409")]
 Line = Annotated[str, Field(min_length=1, max_length=300)]
 
 

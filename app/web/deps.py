@@ -30,6 +30,8 @@ def get_session(request: Request, settings: SettingsDep) -> Iterator[Session]:
 
 SessionDep = Annotated[Session, Depends(get_session)]
 HtmxDep = Annotated[bool, Depends(is_htmx)]
-# SQLite integers are 64-bit: a larger id in a URL must be a 422, not an OverflowError.
-MAX_ID = 2**63 - 1
+# The store's integers are 32-bit on PostgreSQL (64-bit on SQLite): a larger id or version
+# from a client must be a 422, never a database error. A write stores version + 1.
+MAX_ID = 2**31 - 1
+MAX_VERSION = MAX_ID - 1
 Id = Annotated[int, PathParam(ge=1, le=MAX_ID)]

@@ -70,7 +70,7 @@ class StoreWatch:
                     while not self._closed.is_set():
                         mark = connection.execute(_WRITE_MARK).scalar()
                         connection.rollback()  # end the read transaction: the next ask sees new commits
-                        if last is not None and mark != last:
+                        if mark != last:  # the first mark too: a write before it must not go unseen
                             self.bump()
                         last, self.polled = mark, True
                         self._closed.wait(POLL)

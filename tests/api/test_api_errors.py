@@ -27,6 +27,8 @@ def shape(response) -> dict:
         ("get", "/api/scans/0", {}, 422, "job_id"),
         ("get", "/api/scans/99999999999999999999999", {}, 422, "job_id"),
         ("get", "/api/scans/12", {}, 404, None),
+        ("get", "/api/scans/2147483647", {}, 404, None),  # PostgreSQL's integers are 32-bit ...
+        ("get", "/api/scans/2147483648", {}, 422, "job_id"),  # ... a larger id never reaches the database
         ("post", "/api/scans", {}, 401, None),
         ("delete", "/api/status", {}, 405, None),
     ],
@@ -35,6 +37,23 @@ def test_error_shape(client, method, url, kwargs, status, field) -> None:
     response = getattr(client, method)(url, **kwargs)
     assert response.status_code == status
     assert shape(response)["field"] == field
+
+
+def test_a_version_past_the_stores_integers_is_a_422(client, new_token) -> None:
+    """A write stores version + 1: past 2**31 - 2 that would overflow PostgreSQL's integer."""
+    token = {"Authorization": f"Bearer {new_token('alice')}"}
+    for version, status in ((2**31 - 2, 404), (2**31 - 1, 422)):
+        response = client.post("/api/blockers/1/resolve", json={"version": version, "note": "x"}, headers=token)
+        assert response.status_code == status
+        assert shape(response)["field"] == (None if status == 404 else "version")
+
+
+def test_text_holding_a_nul_is_a_422_and_finds_nothing(client, new_token) -> None:
+    """PostgreSQL's text cannot hold NUL: it is refused as input and matches no row, on every database."""
+    token = {"Authorization": f"Bearer {new_token('alice')}"}
+    refused = client.post("/api/backlog", json={"category": "Tools", "title": "a\x00b"}, headers=token)
+    assert refused.status_code == 422 and shape(refused)["field"] == "title"
+    assert client.get("/api/log", params={"target": "backlog:\x001"}).json() == []
 
 
 def test_a_broken_json_body_is_a_422_with_the_shape(make_client, tmp_path, new_token) -> None:

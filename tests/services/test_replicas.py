@@ -107,3 +107,19 @@ def test_a_replica_killed_mid_job_leaves_the_job_to_the_other(replicas, postgres
     assert done["summary"]["total"] > 0
     (finished,) = [j for j in jobs(postgres_db) if j.id == cut["id"]]
     assert finished.state == "done" and finished.owner.split(":")[1] == str(other.process.pid)
+
+
+def test_replicas_starting_together_on_an_empty_database_migrate_one_after_the_other(postgres_server) -> None:
+    """Both run every migration at start; the advisory lock makes the second wait, then find the schema at head."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import text
+
+    from app.store.db import get_engine, migrate
+
+    postgres_server.execute("CREATE DATABASE empty_for_replicas")
+    url = postgres_server.url("empty_for_replicas")
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(migrate, [url] * 4))  # each raises if its upgrade collides with another's
+    with get_engine(url).connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0009"]
