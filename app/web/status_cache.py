@@ -57,20 +57,29 @@ class StoreWatch:
         self._closed = threading.Event()
         _listen(get_engine(database_url), self)
         if database_url.startswith("postgresql"):
-            threading.Thread(target=self._poll, name="sawmill-store-watch", daemon=True).start()
+            # an engine of its own: the app's pool stays the app's, and its statement counters never see the poll
+            engine = create_engine(get_engine(database_url).url, poolclass=NullPool)
+            first = self._first_mark(engine)  # taken now, before anything is cached: no write falls in a gap
+            threading.Thread(target=self._poll, args=(engine, first), name="sawmill-store-watch", daemon=True).start()
 
-    def _poll(self) -> None:
+    def _first_mark(self, engine: Engine) -> str | None:
+        try:
+            with engine.connect() as connection:
+                mark = connection.execute(_WRITE_MARK).scalar()
+            self.polled = True
+            return mark
+        except Exception:
+            return None
+
+    def _poll(self, engine: Engine, last: str | None) -> None:
         """Bump the counter when another process wrote (see the module's docstring)."""
-        last = None
-        # an engine of its own: the app's pool stays the app's, and its statement counters never see the poll
-        engine = create_engine(get_engine(self.database_url).url, poolclass=NullPool)
         while not self._closed.is_set():
             try:
                 with engine.connect() as connection:
                     while not self._closed.is_set():
                         mark = connection.execute(_WRITE_MARK).scalar()
                         connection.rollback()  # end the read transaction: the next ask sees new commits
-                        if mark != last:  # the first mark too: a write before it must not go unseen
+                        if mark != last:  # without a first mark (the server was down), any answer bumps
                             self.bump()
                         last, self.polled = mark, True
                         self._closed.wait(POLL)
