@@ -56,3 +56,17 @@ def revoke(db_url: str) -> Callable[[str], None]:
             revoke_token(session, name)
 
     return run
+
+
+@pytest.fixture
+def sawmill(db_url: str, monkeypatch: pytest.MonkeyPatch):
+    """The ``sawmill`` command, run in process over the test's database."""
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+    from app.config import get_settings
+
+    monkeypatch.setenv("SAWMILL_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    yield lambda *args: CliRunner().invoke(cli, list(args))
+    get_settings.cache_clear()

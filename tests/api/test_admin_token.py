@@ -7,20 +7,10 @@ import json
 
 import pytest
 from pydantic import ValidationError
-from typer.testing import CliRunner
 
-from app.cli import cli
-from app.config import Settings, get_settings
+from app.config import Settings
 
 ADMIN = "an-admin-token-from-a-mounted-secret-0123456789"
-
-
-@pytest.fixture
-def sawmill(db_url: str, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("SAWMILL_DATABASE_URL", db_url)
-    get_settings.cache_clear()
-    yield lambda *args: CliRunner().invoke(cli, list(args))
-    get_settings.cache_clear()
 
 
 def test_the_admin_token_from_a_file_signs_in_and_writes_as_admin(make_client, db_url, tmp_path) -> None:

@@ -5,20 +5,10 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 from sqlmodel import select
-from typer.testing import CliRunner
 
-from app.cli import cli
-from app.config import Settings, get_settings
+from app.config import Settings
 from app.store.db import session_scope
 from app.store.tokens import ApiToken, hash_token, session_secret
-
-
-@pytest.fixture
-def sawmill(db_url: str, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("SAWMILL_DATABASE_URL", db_url)
-    get_settings.cache_clear()
-    yield lambda *args: CliRunner().invoke(cli, list(args))
-    get_settings.cache_clear()
 
 
 def test_create_prints_the_token_once_and_stores_its_hash(sawmill, db_url, client) -> None:
