@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import base64
 import os
-import signal
 import socket
 import subprocess
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,6 +19,7 @@ from app.repobuilder import RepoBuilder
 from app.repobuilder.gitops import SEED_TAG_BEFORE_POC, GitOps, seed_history
 from app.services.mirror import FetchError, fetch, has_all, is_url, mirror_path, public_url, read_refs, redact
 from tests.gitserver import GitServer, git_server  # noqa: F401  (fixture)
+from tests.scanner.conftest import within
 
 ZERO = "0" * 40
 
@@ -73,22 +71,6 @@ def leftover_processes(url: str) -> list[str]:
         if (int(parent) == os.getpid() and "git" in command.split(" ", 1)[0]) or url in command:
             found.append(f"{proc.name} {state} {command}")
     return found
-
-
-@contextmanager
-def at_most(seconds: float) -> Iterator[None]:
-    """Fail the test, rather than hang it, if the block runs longer than ``seconds``."""
-
-    def give_up(*_args):
-        raise AssertionError(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, give_up)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 # -- naming -----------------------------------------------------------------------
@@ -353,7 +335,7 @@ def test_a_server_that_never_answers_times_out_without_leaving_processes(tmp_pat
         silent.listen(8)  # connections complete in the kernel; nobody ever answers
         url = f"http://127.0.0.1:{silent.getsockname()[1]}/public/platform.git"
 
-        with at_most(10), pytest.raises(FetchError) as timed_out:
+        with within(10), pytest.raises(FetchError) as timed_out:
             fetch(url, data_dir, timeout=0.5)
         assert leftover_processes(url) == []  # git and its helpers killed and reaped
 
