@@ -14,6 +14,7 @@ from app.progress.document import MAX_BYTES as MAX_DOCUMENT
 from app.scanner import GitSource, ParseCache, load_config, scan
 from app.scanner.model import ScanResult
 from app.services.history import history_cut, record_history
+from app.services.reports import join_reports
 from app.services.mirror import FetchError, read_refs
 from app.store.db import session_scope
 from app.store.history import in_flight
@@ -51,6 +52,7 @@ def scan_and_store(
         if history.last_commit == result.commit:  # work in flight elsewhere counts against the default branch only
             result.mark_in_flight(in_flight(session, repository))
         stored = record_scan(session, result, repository=repository, started_at=started_at, refs_digest=digest)
+        join_reports(session, stored)  # CI reports that came before this commit was scanned
         stored.history_upto = history_cut(session, repo, repository, result.commit, history.last_commit)
         synced = after_scan(session, result, lambda: progress_document_at(repo, result.commit, config_path))
         if synced.import_error:  # the scan stands; the user sees why the document was not imported

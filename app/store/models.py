@@ -8,3 +8,4 @@ from app.store.scans import ModuleResult, Scan  # noqa: F401
 from app.store import jobs, tokens  # noqa: F401  (api tokens, auth secret, the job queue)
 from app.store import history  # noqa: F401  (migration history: events, state, branches)
 from app.store import audit, progress  # noqa: F401  (progress document, audit log)
+from app.store import reports  # noqa: F401  (chainsaw reports from CI, their tests)

@@ -1,0 +1,92 @@
+"""``sawmill report FILE`` and ``sawmill scan --require-passing``, run in process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli import cli
+from app.config import get_settings
+
+from .conftest import CORE, EXTRA, NETWORKING, STORAGE, STORAGE_CORE
+from .samples import WRITERS, failing, passing
+
+
+@pytest.fixture
+def sawmill(db_url: str, platform, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("SAWMILL_DATABASE_URL", db_url)
+    monkeypatch.setenv("SAWMILL_REPO", str(platform.path))
+    get_settings.cache_clear()
+    yield lambda *args: CliRunner().invoke(cli, [str(a) for a in args])
+    get_settings.cache_clear()
+
+
+def write(tmp_path: Path, kind: str, cases, name: str = "report") -> Path:
+    path = tmp_path / f"{name}.{'json' if kind == 'JSON' else 'xml'}"
+    path.write_bytes(WRITERS[kind](cases))
+    return path
+
+
+def test_a_report_is_stored_once(sawmill, platform, tmp_path: Path) -> None:
+    file = write(tmp_path, "JUNIT-STEP", [failing(NETWORKING, "infra-networking", "not ready"), passing(STORAGE, "infra-storage")])
+    first = sawmill("report", file, "--commit", platform.first, "--branch", "main", "--run-url", "https://ci.example/1")
+    assert first.exit_code == 0, first.output
+    assert first.stdout.strip() == f"stored report #1 (JUNIT-STEP) of {platform.first[:12]}: 2 tests: 1 passed, 1 failed, 0 skipped"
+    again = sawmill("report", file, "--commit", platform.first)
+    assert again.exit_code == 0 and again.stdout.startswith("already stored as report #1")
+
+
+def test_without_a_commit_the_repository_head_is_taken_and_waits_for_its_scan(sawmill, platform, tmp_path: Path) -> None:
+    result = sawmill("report", write(tmp_path, "JSON", [passing(NETWORKING, "infra-networking")]))
+    assert result.exit_code == 0, result.output
+    assert f"waiting for a scan of {platform.second[:12]}" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [(b"<testsuites>", "malformed XML"), (b"not a report", "neither JSON nor XML"), (None, "cannot read")],
+)
+def test_a_bad_file_is_one_line_not_a_traceback(sawmill, platform, tmp_path: Path, content, says) -> None:
+    file = tmp_path / "report.xml"
+    if content is not None:
+        file.write_bytes(content)
+    result = sawmill("report", file, "--commit", platform.first)
+    assert result.exit_code == 1 and says in result.stderr and "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_unknown_commit_is_refused(sawmill, tmp_path: Path) -> None:
+    result = sawmill("report", write(tmp_path, "JSON", [passing(NETWORKING, "x")]), "--commit", "0" * 40)
+    assert result.exit_code == 1 and "unknown commit" in result.stderr
+
+
+def test_require_passing_gates_on_the_last_runs(sawmill, platform, tmp_path: Path) -> None:
+    scan = ("scan", platform.path, "--ref", platform.first, "--require-passing")
+    never = sawmill(*scan)
+    assert never.exit_code == 1
+    assert never.stderr.strip() == (
+        f"error: 3 migrated modules not passing in CI: {CORE} (never ran), {EXTRA} (never ran), {STORAGE_CORE} (never ran)"
+    )
+    green = [passing(NETWORKING, "infra-networking"), passing(STORAGE, "infra-storage")]
+    assert sawmill("report", write(tmp_path, "JSON", green), "--commit", platform.first).exit_code == 0
+    assert sawmill(*scan).exit_code == 0
+    assert sawmill("scan", platform.path, "--ref", platform.first).exit_code == 0  # without the flag: no gate
+
+    red = [passing(NETWORKING, "infra-networking"), failing(STORAGE, "infra-storage", "timed out")]
+    assert sawmill("report", write(tmp_path, "JUNIT-TEST", red, "red"), "--commit", platform.first).exit_code == 0
+    failed = sawmill(*scan)
+    assert failed.exit_code == 1 and failed.stderr.strip() == f"error: 1 migrated module not passing in CI: {STORAGE_CORE} (failed)"
+    under = sawmill(*scan, "--fail-under", 50)  # 2 of 4 modules migrated and passing
+    assert under.exit_code == 1 and "50.0% of modules migrated and passing" not in under.stderr
+    assert "not passing in CI" in under.stderr
+    below = sawmill(*scan, "--fail-under", 60)
+    assert below.exit_code == 1 and "50.0% of modules migrated and passing, below --fail-under 60" in below.stderr
+
+
+def test_tests_that_cover_no_module_are_named(sawmill, platform, tmp_path: Path) -> None:
+    file = write(tmp_path, "JSON", [passing(NETWORKING, "infra-networking"), passing("ci/test/apps-media", "apps-media")])
+    result = sawmill("report", file, "--commit", platform.first)
+    assert result.exit_code == 0
+    assert result.stdout.strip().endswith("; 1 unmatched (no module's chainsaw test): apps-media (ci/test/apps-media)")

@@ -1,0 +1,81 @@
+"""Reports in every chainsaw format, tied to the modules of a scanned repository."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.services.reports import all_module_tests, module_tests, results_overview
+from app.store.db import session_scope
+from app.store.reports import Report, ReportTest
+from app.store.scans import latest_scan, scan_modules
+from sqlmodel import select
+
+from .conftest import CORE, EXTRA, NETWORKING, STORAGE, STORAGE_CORE
+from .samples import WRITERS, Case, failing, passing
+
+ERROR = "v1/Deployment/traefik/traefik: .status.readyReplicas: Invalid value: 0: Expected value: 1"
+
+
+def three_tests() -> list[Case]:
+    """Several tests: one failing with an error, one skipped (and concurrent), one outside any module."""
+    return [
+        failing(NETWORKING, "infra-networking", ERROR),
+        Case(STORAGE, "infra-storage", skipped=True, concurrent=True),
+        passing("ci/test/apps-media", "apps-media"),
+    ]
+
+
+@pytest.mark.parametrize("kind", list(WRITERS))
+def test_every_format_is_read_and_tied_to_its_modules(kind: str, ingest, db_url: str, platform) -> None:
+    done = ingest(WRITERS[kind](three_tests()))
+    assert done.created and not done.waiting
+    assert done.report.format == kind
+    assert (done.report.tests, done.report.passed, done.report.failed, done.report.skipped) == (3, 1, 1, 1)
+    assert done.unmatched == [("apps-media", "ci/test/apps-media")]  # a legacy suite: no chainsaw test covers it
+    with session_scope(db_url, platform.key) as session:
+        results = all_module_tests(session)
+        assert {p: r.status for p, r in results.items()} == {CORE: "failed", EXTRA: "failed", STORAGE_CORE: "skipped"}
+        failure = module_tests(session, CORE)["failure"]
+    assert failure["error"] == ERROR
+    if kind in ("JSON", "JUNIT-STEP", "JUNIT-OPERATION"):  # the formats that name the step
+        assert failure["failed_step"] == "Validate networking-core"
+    if kind in ("JSON", "JUNIT-OPERATION"):  # and the operation
+        assert (failure["failed_operation"], failure["operation_type"]) == ("assert-2", "assert")
+
+
+def test_a_passing_run_after_a_failing_one_is_the_last_result(ingest, db_url: str, platform) -> None:
+    ingest(WRITERS["JSON"]([failing(NETWORKING, "infra-networking", ERROR)]))
+    ingest(WRITERS["JUNIT-TEST"]([passing(NETWORKING, "infra-networking")]), branch="main", run_url="https://ci.example/run/2")
+    with session_scope(db_url, platform.key) as session:
+        tests = module_tests(session, CORE)
+        modules = scan_modules(session, latest_scan(session).id)
+        overview = results_overview(session, modules)
+    assert tests["status"] == "passed" and tests["failure"] is None
+    assert [r["status"] for r in tests["runs"]] == ["passed", "failed"]
+    assert tests["last"]["run_url"] == "https://ci.example/run/2" and tests["last"]["branch"] == "main"
+    assert tests["flaky"] and tests["flaky_commits"] == [platform.first]  # passed and failed on one commit
+    assert overview["passing"] == 2 and overview["failing"] == [] and overview["not_run"] == [STORAGE_CORE]
+
+
+def test_the_same_report_twice_is_stored_once(ingest, db_url: str, platform) -> None:
+    data = WRITERS["JUNIT-OPERATION"](three_tests())
+    first, again = ingest(data), ingest(data, branch="other")
+    assert first.created and not again.created and again.report.id == first.report.id
+    with session_scope(db_url, platform.key) as session:
+        assert len(session.exec(select(Report)).all()) == 1
+        assert len(session.exec(select(ReportTest)).all()) == 3
+
+
+def test_a_concurrent_run_of_several_tests_keeps_each(ingest, db_url: str, platform) -> None:
+    cases = [passing(NETWORKING, "infra-networking"), passing(STORAGE, "infra-storage")]
+    for case in cases:
+        case.concurrent = True
+    ingest(WRITERS["JSON"](cases))
+    with session_scope(db_url, platform.key) as session:
+        tests = session.exec(select(ReportTest).order_by(ReportTest.position)).all()
+        assert [(t.name, t.concurrent, t.status) for t in tests] == [
+            ("infra-networking", True, "passed"), ("infra-storage", True, "passed"),
+        ]  # fmt: skip
+        assert {p: r.status for p, r in all_module_tests(session).items()} == {
+            CORE: "passed", EXTRA: "passed", STORAGE_CORE: "passed",
+        }  # fmt: skip
