@@ -42,3 +42,13 @@ def repository_key(source: str | Path | None) -> str | None:
     """The store key of the repository ``source`` names; None when there is none
     (a session then binds to the store's current repository)."""
     return tracked(source).key if source else None
+
+
+def repo_on_disk(repo: str | Path | None, data_dir: Path, repository: str | None) -> Path | None:
+    """The folder git can read for the tracked repository (``repo``, SAWMILL_REPO), or for the
+    store's ``repository`` key when it is a folder (scanned by ``sawmill scan PATH``); else None."""
+    if repo:
+        return tracked(repo).local(data_dir)
+    if repository and not is_url(repository) and Path(repository).is_dir():
+        return Path(repository)
+    return None

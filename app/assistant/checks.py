@@ -1,0 +1,279 @@
+"""The checks a test makes: which resource (kind, name, namespace) it asserts or waits for.
+
+Legacy suites state them as a workflow's ``success_conditions`` (``resource:
+deployment/traefik``, ``namespace: networking``) or as kuttl's numbered
+``NN-assert.yaml`` / ``NN-errors.yaml`` objects; chainsaw tests as ``assert``,
+``error`` and ``wait`` operations, inline or by file, through step templates
+whose names and namespaces often come from bindings. Everything here is pure:
+a commit's files and a ``ParseCache`` in, ``Check``s out.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+import yaml
+
+from app.scanner.layout import STEP_FILE
+from app.scanner.parse import ParseCache
+from app.scanner.snapshot import resolve
+from app.scanner.source import BlobRef
+from app.scanner.yamlload import AliasBomb, load
+
+# kubectl's short names for what suites usually wait for; anything else is spelled out
+SHORT_NAMES = {
+    "deploy": "deployment", "sts": "statefulset", "ds": "daemonset", "svc": "service", "po": "pod",
+    "ns": "namespace", "cm": "configmap", "pvc": "persistentvolumeclaim", "pv": "persistentvolume",
+    "ing": "ingress", "hr": "helmrelease", "ks": "kustomization", "crd": "customresourcedefinition",
+}  # fmt: skip
+VERSION = re.compile(r"^v\d+((alpha|beta)\d+)?$")
+KUTTL_CHECK = re.compile(r"^\d+-(assert|errors)\b[^/]*\.ya?ml$")
+BINDING = re.compile(r"^\(\s*\$([A-Za-z_][A-Za-z0-9_]*)\s*\)$")
+CHECK_OPS = ("assert", "error", "wait")
+BLOCKS = ("try", "catch", "finally", "cleanup")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One resource a test checks. ``group`` is its API group when the test says it
+    ("" for the core group), None when it does not (``deployment/x``)."""
+
+    kind: str
+    name: str | None
+    namespace: str | None
+    source: str  # the file that states it
+    group: str | None = None
+
+    def label(self) -> str:
+        kind = f"{self.kind}.{self.group}" if self.group else self.kind
+        where = f" -n {self.namespace}" if self.namespace else ""
+        return f"{kind}/{self.name or '*'}{where}"
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "name": self.name, "namespace": self.namespace, "source": self.source, "group": self.group}
+
+
+def kind_key(kind: str) -> str:
+    """A kind as kubectl and manifests both spell it, reduced to one form:
+    ``Deployment``, ``deployments`` and ``deploy`` are all ``deployment``."""
+    word = kind.strip().lower()
+    word = SHORT_NAMES.get(word, word)
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def covers(chainsaw: Check, legacy: Check) -> bool:
+    """Whether a chainsaw check asserts what a legacy one did: the same kind (a group
+    both name must agree), and the same name; a nameless assertion covers every
+    resource of its kind in the namespace it names."""
+    if kind_key(chainsaw.kind) != kind_key(legacy.kind):
+        return False
+    if chainsaw.group is not None and legacy.group is not None and chainsaw.group != legacy.group:
+        return False
+    if chainsaw.name is None:
+        return chainsaw.namespace is not None and chainsaw.namespace == legacy.namespace
+    return chainsaw.name == legacy.name
+
+
+class Files:
+    """One commit's files, read through a ParseCache: YAML documents by path."""
+
+    def __init__(self, files: Mapping[str, BlobRef], blobs: ParseCache) -> None:
+        self.files = files
+        self.blobs = blobs
+
+    def docs(self, path: str | None) -> tuple:
+        ref = self.files.get(path) if path is not None else None
+        return self.blobs.parse(ref).docs if ref is not None else ()
+
+    def under(self, folder: str) -> list[str]:
+        prefix = f"{folder.rstrip('/')}/"
+        return sorted(p for p in self.files if p.startswith(prefix))
+
+
+# -- legacy ------------------------------------------------------------------
+
+
+def workflow_checks(files: Files, workflow: str, suite: str) -> list[Check]:
+    """The ``success_conditions`` a workflow lists for the suite folder it passes as ``test_path``."""
+    found: list[Check] = []
+    for node in _mappings(list(files.docs(workflow))):
+        test_path = node.get("test_path")
+        if isinstance(test_path, str) and resolve("", test_path.strip()) == suite:
+            found += [c for entry in _conditions(node) if (c := condition_check(entry, workflow))]
+    return found
+
+
+def condition_check(entry: object, source: str) -> Check | None:
+    """``{resource: cluster.postgresql.cnpg.io/db, namespace: data}`` as a Check."""
+    if not isinstance(entry, dict):
+        return None
+    resource = str(entry.get("resource") or entry.get("kind") or "").strip()
+    if not resource:
+        return None
+    kind, _, name = resource.partition("/")
+    name = name or str(entry.get("name") or "") or None
+    kind, _, group = kind.partition(".")
+    group_parts = group.split(".") if group else []
+    if group_parts and VERSION.match(group_parts[0]):  # deployment.v1.apps
+        group_parts = group_parts[1:]
+    namespace = entry.get("namespace")
+    return Check(kind, name, str(namespace) if namespace else None, source, ".".join(group_parts) or None)
+
+
+def kuttl_checks(files: Files, folder: str) -> list[Check]:
+    """The objects of a kuttl case's ``NN-assert`` and ``NN-errors`` files."""
+    found: list[Check] = []
+    for path in files.under(folder):
+        name = posixpath.basename(path)
+        if posixpath.dirname(path) == folder and STEP_FILE.match(name) and KUTTL_CHECK.match(name):
+            found += [c for doc in files.docs(path) if (c := object_check(doc, path, {}))]
+    return found
+
+
+def _conditions(node: dict) -> list:
+    value = node.get("success_conditions")
+    if isinstance(value, str):  # YAML inside a string input, as workflow_call inputs carry it
+        try:
+            value = load(value)
+        except (AliasBomb, yaml.YAMLError):
+            return []
+    if isinstance(value, dict):
+        return [value]
+    return value if isinstance(value, list) else []
+
+
+def _mappings(value: object) -> Iterator[dict]:
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            yield node
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+# -- chainsaw ----------------------------------------------------------------
+
+
+def object_check(doc: object, source: str, env: Mapping[str, object]) -> Check | None:
+    """A Kubernetes object (or a ``wait`` body) as a Check, names bound through ``env``;
+    kuttl's and chainsaw's own objects are not checks."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("kind"), str):
+        return None
+    api = str(doc.get("apiVersion") or "")
+    if api.startswith(("kuttl.dev/", "chainsaw.kyverno.io/")):
+        return None
+    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else doc  # a wait names them at its top
+    group = api.rpartition("/")[0] if api else None
+    name, namespace = bound(meta.get("name"), env), bound(meta.get("namespace"), env)
+    return Check(doc["kind"], name, namespace, source, group)
+
+
+def bound(value: object, env: Mapping[str, object]) -> str | None:
+    """A plain string as it is; ``($name)`` as the binding's value. Any other expression,
+    or a binding left unset, stays as written: it names no resource a legacy check could."""
+    written = value
+    for _ in range(8):  # a binding may name another one
+        if not isinstance(value, str) or not value.strip():
+            return None if value is written else _text(written)
+        match = BINDING.match(value.strip())
+        if match is None:
+            return value
+        if match[1] not in env:
+            return value.strip()
+        value = env[match[1]]
+    return _text(written)
+
+
+def _text(value: object) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def chainsaw_checks(files: Files, test_file: str, test_name: str | None = None) -> list[Check]:
+    """The assert, error and wait operations of the Test(s) named ``test_name`` in ``test_file``
+    (all of them when None), followed through step templates with their bindings."""
+    walk = _ChainsawWalk(files, posixpath.dirname(test_file))
+    tests = [doc for doc in files.docs(test_file) if _is_chainsaw(doc, "Test")]
+    named = [doc for doc in tests if test_name is None or _meta_name(doc) == test_name]
+    for doc in named or tests:  # a Test without a name is "test N" to the scanner
+        spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+        env = walk.bind({}, spec.get("bindings"))
+        for step in spec.get("steps") or []:
+            if isinstance(step, dict):
+                walk.step(step, env, test_file, (test_file,))
+    return walk.found
+
+
+class _ChainsawWalk:
+    def __init__(self, files: Files, folder: str) -> None:
+        self.files = files
+        self.folder = folder  # chainsaw resolves every file against the test's folder, templates' included
+        self.found: list[Check] = []
+
+    def bind(self, env: Mapping[str, object], bindings: object) -> dict[str, object]:
+        out = dict(env)
+        for item in bindings if isinstance(bindings, list) else []:
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                value = item.get("value")
+                out[item["name"]] = bound(value, out) if isinstance(value, str) else value
+        return out
+
+    def step(self, step: dict, env: Mapping[str, object], source: str, stack: tuple[str, ...]) -> None:
+        env = self.bind(env, step.get("bindings"))
+        use = step.get("use")
+        if isinstance(use, dict) and isinstance(use.get("template"), str):
+            given = use.get("with") if isinstance(use.get("with"), dict) else {}
+            self.template(use["template"], env, given.get("bindings"), stack)
+        for block in BLOCKS:
+            for operation in step.get(block) or []:
+                if isinstance(operation, dict):
+                    self.operation(operation, env, source)
+
+    def template(self, ref: str, env: Mapping[str, object], given: object, stack: tuple[str, ...]) -> None:
+        path = resolve(self.folder, ref) if not ref.strip().startswith("(") else None
+        if path is None or path in stack:
+            return  # an expression, a path leaving the repository, or a cycle (the scan warns of those)
+        for doc in self.files.docs(path):
+            if _is_chainsaw(doc, "StepTemplate") and isinstance(doc.get("spec"), dict):
+                spec = doc["spec"]
+                defaults = self.bind(env, spec.get("bindings"))  # the template's own, overridden by the caller's
+                self.step({k: v for k, v in spec.items() if k != "bindings"}, self.bind(defaults, given), path, (*stack, path))
+
+    def operation(self, operation: dict, env: Mapping[str, object], source: str) -> None:
+        for key in CHECK_OPS:
+            body = operation.get(key)
+            if not isinstance(body, dict):
+                continue
+            local = self.bind(env, body.get("bindings"))
+            if key == "wait":
+                self.add(object_check(body, source, local))
+            elif isinstance(body.get("resource"), dict):
+                self.add(object_check(body["resource"], source, local))
+            elif isinstance(body.get("file"), str):
+                ref = bound(body["file"], local)  # ``file: ($file)`` names the file through a binding
+                path = resolve(self.folder, ref) if ref and not ref.startswith("(") else None
+                for doc in self.files.docs(path):
+                    self.add(object_check(doc, path, local))
+
+    def add(self, check: Check | None) -> None:
+        if check is not None and check not in self.found:
+            self.found.append(check)
+
+
+def _is_chainsaw(doc: object, kind: str) -> bool:
+    return isinstance(doc, dict) and str(doc.get("apiVersion", "")).startswith("chainsaw.kyverno.io/") and doc.get("kind") == kind
+
+
+def _meta_name(doc: dict) -> str | None:
+    meta = doc.get("metadata")
+    return str(meta.get("name")) if isinstance(meta, dict) and meta.get("name") else None
