@@ -1,0 +1,60 @@
+"""The "Draft chainsaw test" page of a legacy module, and the patch to download.
+
+Both are drafted from the commit of the last scan, so they agree with the
+module page that links to them; the repository is read, never written.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException
+
+from app.assistant.draft import draft_at, find_module
+from app.assistant.model import Draft, DraftError
+from app.assistant.snapshot import open_commit
+from app.scanner.model import ScanError
+from app.services.repos import tracked
+from app.store.scans import latest_scan
+from app.web.deps import SessionDep, SettingsDep
+from app.web.render import render
+
+router = APIRouter(tags=["pages"])
+
+
+def drafted(settings, session, path: str) -> tuple[Draft, str]:
+    """The draft for the module at ``path`` in the last scan, and that scan's ref."""
+    scan = latest_scan(session)
+    if not settings.repo or scan is None:
+        raise HTTPException(404, "Nothing scanned yet: a draft is made from the last scan.")
+    try:
+        with open_commit(tracked(settings.repo).local(settings.data_dir), scan.commit_sha, settings.config) as commit:
+            try:
+                module = find_module(commit, path, scan.commit_sha[:12])
+            except DraftError as exc:
+                raise HTTPException(404, str(exc)) from exc
+            return draft_at(commit, module), scan.ref
+    except DraftError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    except ScanError as exc:
+        raise HTTPException(409, f"The repository cannot be read: {exc}") from exc
+
+
+def patch_name(draft: Draft) -> str:
+    return f"sawmill-draft-{posixpath.basename(draft.modules[0])}.patch"
+
+
+@router.get("/modules/{path:path}/draft", include_in_schema=False)
+def draft_page(request: Request, path: str, settings: SettingsDep, session: SessionDep) -> Response:
+    draft, ref = drafted(settings, session, path)
+    context = {"draft": draft, "module_path": path.strip("/"), "ref": ref, "patch_name": patch_name(draft)}
+    return render(request, "draft.html", context)
+
+
+@router.get("/modules/{path:path}/draft.patch", include_in_schema=False)
+def draft_patch(path: str, settings: SettingsDep, session: SessionDep) -> Response:
+    draft, _ref = drafted(settings, session, path)
+    disposition = f'attachment; filename="{patch_name(draft)}"'
+    return Response(draft.patch(), media_type="text/x-diff; charset=utf-8", headers={"Content-Disposition": disposition})
