@@ -7,17 +7,22 @@ file. Nothing here calls ``create_all()``.
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.pool import NullPool
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, create_engine
+
+if TYPE_CHECKING:  # Alembic is imported only when a database is behind: most commands find it at head
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -31,6 +36,8 @@ def driver_url(url: str) -> str:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", driver_url(url).replace("%", "%%"))
@@ -40,26 +47,73 @@ def alembic_config(url: str) -> Config:
 MIGRATE_LOCK = 0x5A3_3111  # a PostgreSQL advisory lock key: replicas starting at once migrate one after another
 
 
+def head_revision() -> str:
+    """Alembic's head, read from the newest migration's file name (``0010_reports.py``: ``0010``)
+    without loading Alembic; a test holds it equal to the head Alembic itself finds."""
+    return max(p.name for p in (MIGRATIONS / "versions").glob("[0-9]*_*.py")).partition("_")[0]
+
+
 def migrate(url: str) -> None:
     """Bring the database at ``url`` up to the newest schema. On PostgreSQL, several replicas
-    starting together take turns (the second finds the schema at head and does nothing)."""
+    starting together take turns (the second finds the schema at head and does nothing).
+
+    A database already at head costs one query: Alembic is not even imported."""
     _ensure_sqlite_folder(url)
     if not url.startswith("postgresql"):  # SQLite: the file's own write lock serialises migrations
-        command.upgrade(alembic_config(url), "heads")
+        if _sqlite_versions(url) != {head_revision()}:
+            _upgrade(url)
         return
     # a connection of its own, closed after: a pooled one would hold the database open
     with create_engine(driver_url(url), poolclass=NullPool).connect() as connection:
+        if _postgresql_versions(connection) == {head_revision()}:
+            return
         connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATE_LOCK})
         try:
-            command.upgrade(alembic_config(url), "heads")
+            _upgrade(url)
         finally:
             connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATE_LOCK})
 
 
+def _upgrade(url: str) -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(url), "heads")
+
+
+def _sqlite_versions(url: str) -> set[str] | None:
+    """The revisions an existing SQLite file is stamped with; None when there is no such file
+    (or the URL says more than a path: Alembic then looks for itself)."""
+    path = url.removeprefix("sqlite:///")
+    if path == url or path in ("", ":memory:") or "?" in path or not Path(path).is_file():
+        return None
+    try:  # read-only: the check never creates, locks for writing or changes the file
+        with closing(sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=30)) as db:
+            return {row[0] for row in db.execute("SELECT version_num FROM alembic_version")}
+    except sqlite3.Error:
+        return None
+
+
+def _postgresql_versions(connection: Connection) -> set[str] | None:
+    try:
+        if connection.execute(text("SELECT to_regclass('alembic_version')")).scalar() is None:
+            return None
+        return set(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    finally:
+        connection.commit()  # hold no lock on alembic_version while another connection migrates
+
+
 def _ensure_sqlite_folder(url: str) -> None:
+    """The folder of a SQLite file, and a new file readable by its owner only: the store holds
+    the key that signs session cookies. SQLite gives the -wal and -shm files the same mode."""
     prefix = "sqlite:///"
     if url.startswith(prefix) and url[len(prefix):] not in ("", ":memory:"):
-        Path(url[len(prefix):]).parent.mkdir(parents=True, exist_ok=True)
+        path = url[len(prefix):]
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if "?" not in path:  # a URL with options names a file SQLite itself opens as told
+            try:
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            except FileExistsError:
+                pass
 
 
 @lru_cache(maxsize=8)

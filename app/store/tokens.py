@@ -11,10 +11,10 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, select, update
+from sqlmodel import Field, Session, SQLModel, delete, select, update
 
 from app.store.errors import Conflict, Invalid, NotFound
 
@@ -103,8 +103,42 @@ def note_use(session: Session, token_id: int, at: datetime | None = None) -> Non
 
 def list_tokens(session: Session) -> list[ApiToken]:
     """Every active token (never its value: only its hash is kept), oldest first."""
-    query = select(ApiToken).where(ApiToken.revoked_at.is_(None)).order_by(ApiToken.created_at, ApiToken.id)
+    query = (
+        select(ApiToken)
+        .where(ApiToken.revoked_at.is_(None), ~ApiToken.token_hash.startswith(SESSION))
+        .order_by(ApiToken.created_at, ApiToken.id)
+    )
     return list(session.exec(query))
+
+
+# A browser sign-in is a row here too, so every server sees it end: its token_hash is SESSION
+# and the hash of a random key the signed cookie carries (never a hex digest, so never a
+# bearer token's), its name SESSION and the identity's (':' is in no token's name).
+SESSION = "session:"
+
+
+def session_hash(key: str) -> str:
+    return SESSION + hash_token(key)
+
+
+def open_session(session: Session, name: str, max_age: int) -> str:
+    """Record a sign-in of ``name`` and return the key its cookie carries; sessions older
+    than ``max_age`` seconds are swept on the way, so the table holds only live ones."""
+    cutoff = utcnow() - timedelta(seconds=max_age)
+    session.exec(delete(ApiToken).where(ApiToken.token_hash.startswith(SESSION), ApiToken.created_at < cutoff))
+    key = secrets.token_urlsafe(32)
+    session.add(ApiToken(name=SESSION + name, token_hash=session_hash(key)))
+    session.flush()
+    return key
+
+
+def session_open(session: Session, key: str) -> bool:
+    return session.exec(select(ApiToken.id).where(ApiToken.token_hash == session_hash(key))).first() is not None
+
+
+def end_session(session: Session, key: str) -> None:
+    """Sign-out: the session's cookie no longer reads or writes, on any server."""
+    session.exec(delete(ApiToken).where(ApiToken.token_hash == session_hash(key)))
 
 
 def active_tokens(session: Session) -> dict[str, ActiveToken]:

@@ -36,5 +36,7 @@ def run_server(settings: Settings) -> None:
     """Serve until interrupted; the database must already be migrated."""
     app = create_app(settings)
     # uvicorn[standard] picks uvloop and httptools when present (plain h11
-    # stalls keep-alive requests on this kind of machine).
+    # stalls keep-alive requests on this kind of machine). Forwarded headers are the
+    # app's to judge (app.web.edge, from SAWMILL_TRUSTED_PROXIES only): uvicorn's own
+    # would trust 127.0.0.1 by default and hide the address that connected.
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", proxy_headers=False)
