@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from app.store.errors import Invalid
 
 MAX_BYTES = 5 * 1024 * 1024
+# Beyond these a document is refused: every page, export and re-import is bounded by them.
+MAX_LINE = 10_000  # characters in one line
+MAX_ITEMS = 10_000  # checklist items, numbered lines and their sub-points, together
 
 HEADING = re.compile(r"(#{1,6}) (.*)")
 ITEM = re.compile(r"- \[([ x~])\] (.*)")
@@ -123,6 +126,7 @@ def parse(data: bytes | str) -> Document:
     final_newline = lines[-1] == ""
     if final_newline:
         lines.pop()
+    _check_lines(lines)
     doc = Document(final_newline=final_newline, eol=eol)
     i, gap = 0, 0
     while i < len(lines):
@@ -134,7 +138,23 @@ def parse(data: bytes | str) -> Document:
         block.gap, gap = gap, 0
         doc.blocks.append(block)
     doc.trailing_gap = gap
+    _check_items(doc)
     return doc
+
+
+def _check_lines(lines: list[str]) -> None:
+    for number, line in enumerate(lines, start=1):
+        if len(line) > MAX_LINE:
+            raise Invalid(f"line {number} is {len(line):,} characters long; the limit is {MAX_LINE:,}", field="file")
+
+
+def _check_items(doc: Document) -> None:
+    count = sum(1 + len(b.points) for b in doc.blocks if isinstance(b, Item | Group))
+    if count > MAX_ITEMS:
+        raise Invalid(
+            f"the document holds {count:,} items, numbered lines and sub-points; the limit is {MAX_ITEMS:,}",
+            field="file",
+        )
 
 
 def render(doc: Document) -> str:

@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, func, or_
 from sqlmodel import Field, Session, select
 
 from app.store.scope import RepositoryScoped
@@ -15,6 +15,7 @@ from app.store.scope import RepositoryScoped
 
 class AuditEntry(RepositoryScoped, table=True):
     __tablename__ = "audit_entry"
+    __table_args__ = {"sqlite_autoincrement": True}  # an entry's id is never handed out again
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(index=True)
@@ -50,6 +51,33 @@ def audit_log(session: Session, limit: int = 100, target: str | None = None) -> 
             return []
         query = query.where(AuditEntry.target == target)
     return list(session.exec(query.order_by(AuditEntry.id.desc()).limit(limit)))
+
+
+def audit_page(
+    session: Session, target: str | None = None, who: str | None = None, offset: int = 0, limit: int = 50
+) -> tuple[list[AuditEntry], int]:
+    """One page of the log, newest first, and how many entries match in all.
+
+    ``target`` is one row ("blocker:3") or a kind of row ("blocker": every blocker);
+    ``who`` one person, exactly.
+    """
+    if "\x00" in (target or "") + (who or ""):  # see audit_log
+        return [], 0
+    conditions = []
+    if target and ":" in target:
+        conditions.append(AuditEntry.target == target)
+    elif target:
+        conditions.append(or_(AuditEntry.target == target, AuditEntry.target.startswith(f"{target}:", autoescape=True)))
+    if who:
+        conditions.append(AuditEntry.who == who)
+    total = session.exec(select(func.count()).select_from(AuditEntry).where(*conditions)).one()
+    query = select(AuditEntry).where(*conditions).order_by(AuditEntry.id.desc()).offset(offset).limit(limit)
+    return list(session.exec(query)), total
+
+
+def audit_people(session: Session) -> list[str]:
+    """Everyone who changed something, by name."""
+    return sorted(session.exec(select(AuditEntry.who).distinct()))
 
 
 def format_entry(entry: dict[str, Any], width: int = 240) -> str:

@@ -10,6 +10,7 @@ from app.store import audit
 from app.store.errors import Invalid, NotFound, no_nul
 from app.store.progress import BACKLOG_STATUSES, BacklogItem, MilestoneTask
 from app.store.progress_layout import ensure_slot, gaps_without, restack
+from app.store.turns import take_turn
 
 MAX_TEXT = 300
 
@@ -18,6 +19,7 @@ def create_backlog_item(session: Session, category: str, title: str, who: str, s
     """A new item at the end of its category (a new `###` heading if the category is new)."""
     category, title = _line(category, "category"), _line(title, "title")
     _check_status(status)
+    take_turn(session)
     part = ensure_slot(session, "backlog", category)
     rows = category_items(session, category)
     item = BacklogItem(category=category, part=part, position=len(rows), title=title, status=status)
@@ -31,6 +33,7 @@ def update_backlog_item(
     session: Session, item_id: int, who: str, title: str | None = None, category: str | None = None
 ) -> BacklogItem:
     """Rename an item, or move it to the end of another category."""
+    take_turn(session)
     item = get_backlog_item(session, item_id)
     before = _state(item)
     if title is not None:
@@ -51,6 +54,7 @@ def move_backlog_item(
     session: Session, item_id: int, who: str, status: str | None = None, position: int | None = None
 ) -> BacklogItem:
     """Set an item's status (todo, doing, done) and/or its place (0 = first) within its category."""
+    take_turn(session)
     item = get_backlog_item(session, item_id)
     before = _state(item)
     if status is not None:
@@ -71,6 +75,7 @@ def move_backlog_item(
 
 
 def delete_backlog_item(session: Session, item_id: int, who: str) -> None:
+    take_turn(session)
     item = get_backlog_item(session, item_id)
     before = _state(item)
     _leave(session, item)
@@ -93,6 +98,7 @@ def category_items(session: Session, category: str) -> list[BacklogItem]:
 
 def set_task_done(session: Session, task_id: int, done: bool, who: str) -> MilestoneTask:
     """Tick or untick a milestone task (a plain bullet becomes a checkbox)."""
+    take_turn(session)
     task = session.get(MilestoneTask, task_id)
     if task is None:
         raise NotFound(f"no milestone task {task_id}")

@@ -16,6 +16,7 @@ from app.store import audit
 from app.store.errors import Conflict, Invalid, NotFound, no_nul
 from app.store.progress import Blocker
 from app.store.progress_layout import ensure_slot, gaps_without, restack
+from app.store.turns import take_turn
 
 MAX_NOTE = 2000
 MAX_TITLE = 200
@@ -24,6 +25,7 @@ MAX_TITLE = 200
 def add_blocker(session: Session, title: str, who: str, points: list[str] | None = None) -> Blocker:
     """A new open blocker, at the end of "Current Blockers"."""
     title, texts = _clean_title(title), _clean_points(points or [])
+    take_turn(session)
     part = ensure_slot(session, "blockers", "open")
     rows = _slot_rows(session, "open")
     blocker = Blocker(status="open", part=part, position=len(rows), number=0, title=title,
@@ -42,6 +44,7 @@ def edit_blocker(
     title: str | None = None,
     points: list[str] | None = None,
 ) -> Blocker:
+    take_turn(session)
     blocker = get_blocker(session, blocker_id)
     before = blocker_state(blocker)
     values: dict[str, Any] = {}
@@ -69,6 +72,7 @@ def resolve_blocker(
         raise Invalid("say how the blocker was resolved: the note is required", field="note")
     if len(note) > MAX_NOTE:
         raise Invalid(f"the note is {len(note):,} characters; the limit is {MAX_NOTE:,}", field="note")
+    take_turn(session)
     blocker = get_blocker(session, blocker_id)
     if blocker.status == "resolved":
         raise Conflict(_already_resolved(blocker))
@@ -82,6 +86,7 @@ def resolve_blocker(
 
 def reopen_blocker(session: Session, blocker_id: int, version: int, who: str) -> Blocker:
     """Move a resolved blocker back to "Current Blockers"; the audit log keeps its old resolution."""
+    take_turn(session)
     blocker = get_blocker(session, blocker_id)
     if blocker.status != "resolved":
         raise Conflict(f"blocker '{blocker.title}' is already open")

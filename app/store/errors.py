@@ -42,3 +42,10 @@ class Conflict(StoreError):
     """A write against a stale version: someone else changed the row first."""
 
     status = 409
+
+
+class Busy(StoreError):
+    """A write that found the store busy with others, again and again: try later, nothing was written."""
+
+    status = 503
+    headers = {"Retry-After": "1"}

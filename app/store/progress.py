@@ -16,11 +16,13 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Column
-from sqlmodel import Field
+from sqlmodel import Field, SQLModel
 
 from app.store.scope import RepositoryScoped
 
 BACKLOG_STATUSES = ("todo", "doing", "done")
+# On SQLite a deleted last row's id would go to the next row; the audit log names rows by id.
+NEVER_REUSED = {"sqlite_autoincrement": True}
 
 
 class ProgressLayout(RepositoryScoped, table=True):
@@ -41,6 +43,7 @@ class CapabilityItem(RepositoryScoped, table=True):
     """A "- [x] text" line of a Current Status checklist, with its sub-points."""
 
     __tablename__ = "capability_item"
+    __table_args__ = NEVER_REUSED
 
     id: int | None = Field(default=None, primary_key=True)
     checklist: str  # its ### heading
@@ -57,6 +60,7 @@ class MigrationEntry(RepositoryScoped, table=True):
     """A checklist sub-point that names modules; the scanner decides whether it is ticked."""
 
     __tablename__ = "migration_entry"
+    __table_args__ = NEVER_REUSED
 
     id: int | None = Field(default=None, primary_key=True)
     item_id: int = Field(foreign_key="capability_item.id", index=True, ondelete="CASCADE")
@@ -77,6 +81,7 @@ class MigrationEntry(RepositoryScoped, table=True):
 
 class BacklogItem(RepositoryScoped, table=True):
     __tablename__ = "backlog_item"
+    __table_args__ = NEVER_REUSED
 
     id: int | None = Field(default=None, primary_key=True)
     category: str  # its ### heading
@@ -89,6 +94,8 @@ class BacklogItem(RepositoryScoped, table=True):
 
 
 class Milestone(RepositoryScoped, table=True):
+    __table_args__ = NEVER_REUSED
+
     id: int | None = Field(default=None, primary_key=True)
     state: str  # "current" or "completed"
     part: int = 0
@@ -100,6 +107,7 @@ class Milestone(RepositoryScoped, table=True):
 
 class MilestoneTask(RepositoryScoped, table=True):
     __tablename__ = "milestone_task"
+    __table_args__ = NEVER_REUSED
 
     id: int | None = Field(default=None, primary_key=True)
     milestone_id: int = Field(foreign_key="milestone.id", index=True, ondelete="CASCADE")
@@ -109,6 +117,8 @@ class MilestoneTask(RepositoryScoped, table=True):
 
 
 class Blocker(RepositoryScoped, table=True):
+    __table_args__ = NEVER_REUSED
+
     id: int | None = Field(default=None, primary_key=True)
     status: str = "open"  # "open" or "resolved"
     part: int = 0
@@ -125,6 +135,7 @@ class Blocker(RepositoryScoped, table=True):
 
 class NextStep(RepositoryScoped, table=True):
     __tablename__ = "next_step"
+    __table_args__ = NEVER_REUSED
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str  # "immediate" or "future"
@@ -148,3 +159,13 @@ class ProgressModule(RepositoryScoped, table=True):
     pair: str | None = None
     status: str
     commit_sha: str
+
+
+class ProgressLock(SQLModel, table=True):
+    """One row per repository: a write to its progress data updates it first, so writers
+    take turns (app.store.turns). Not repository-scoped: keyed by hand."""
+
+    __tablename__ = "progress_lock"
+
+    repository: str = Field(primary_key=True)
+    writes: int = 0

@@ -22,6 +22,7 @@ from app.progress.document import Document, Group, Heading, Item, Point, Raw, pa
 from app.progress.sections import PinMark, Slot, classify, entry_modules, split_pin, with_pin
 from app.store import audit
 from app.store.errors import NotFound
+from app.store.turns import take_turn
 from app.store.progress import (
     BacklogItem,
     Blocker,
@@ -43,6 +44,7 @@ class ImportReport:
     updated: int = 0
     removed: int = 0
     changes: list[str] = field(default_factory=list)
+    removals: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (audit target, the row as it was)
     warnings: list[str] = field(default_factory=list)  # "line 14: ...": accepted, but probably not meant
 
     def line(self) -> str:
@@ -65,6 +67,7 @@ class _Placed:
 def import_document(session: Session, data: bytes | str, who: str, source: str = "") -> ImportReport:
     """Parse ``data`` and make the store hold it. Raises Invalid (store untouched) for bad input."""
     doc = parse(data)
+    take_turn(session)
     before = document_summary(session)
     placed = _write_layout(session, doc)
     report = ImportReport()
@@ -77,9 +80,11 @@ def import_document(session: Session, data: bytes | str, who: str, source: str =
     session.flush()
     after = document_summary(session)
     after.update(source=source, sha256=hashlib.sha256(render(doc).encode()).hexdigest(), result=report.line())
-    after["changes"] = report.changes[:200]
+    after["changes"] = report.changes  # all of them: what an import removed must stay findable
     after["warnings"] = report.warnings[:200]
-    audit.record(session, who, "import", "document", before, after)
+    for target, state in report.removals:  # so `sawmill log --target backlog:12` ends in its removal
+        audit.record(session, who, "import.remove", target, state, None)
+    audit.record(session, who, "import", "document", before, after)  # the import's summary: newest of its rows
     from app.store.progress_sync import apply_scan_state  # the scanner decides entries, even after an import
 
     apply_scan_state(session, who="scanner")
@@ -207,11 +212,24 @@ def _upsert(session: Session, model: type[SQLModel], row: Any | None, values: di
     return row
 
 
+# the audit log's name for a row of each table ("backlog:12")
+TARGETS = {BacklogItem: "backlog", Blocker: "blocker", CapabilityItem: "checklist", MigrationEntry: "entry",
+           Milestone: "milestone", MilestoneTask: "task", NextStep: "next_step"}  # fmt: skip
+
+
 def _remove(session: Session, rows: list[Any], report: ImportReport, label: Callable[[Any], str]) -> None:
     for row in rows:
         report.removed += 1
         report.changes.append(f"removed {label(row)}")
+        report.removals.append(_removal(row))
         session.delete(row)
+
+
+def _removal(row: Any) -> tuple[str, dict[str, Any]]:
+    """The audit target and state of a row an import removes: what it said first (``sawmill log`` shows it)."""
+    state = row.model_dump(exclude={"id", "repository", "gap", "part"})
+    said = {k: state.pop(k) for k in ("title", "text") if k in state}
+    return f"{TARGETS[type(row)]}:{row.id}", {**said, **state}
 
 
 def _placement(p: _Placed) -> dict[str, Any]:
@@ -252,10 +270,7 @@ def _import_checklists(session: Session, placed: list[_Placed], who: str, report
             seen[text] += 1
             points.append(_import_entry(session, entry, row.id, text, point.done, modules, pin, who, report))
         pending.append((row, points))
-    for entry in entry_rows.values():
-        report.removed += 1
-        report.changes.append(f"removed entry '{entry.text}'")
-        session.delete(entry)
+    _remove(session, list(entry_rows.values()), report, lambda e: f"entry '{e.text}'")
     session.flush()
     for row, points in pending:
         stored = [{"entry": p.id} if isinstance(p, MigrationEntry) else p for p in points]
@@ -346,6 +361,9 @@ def _import_milestones(session: Session, placed: list[_Placed], report: ImportRe
             _upsert(session, MilestoneTask, task, values, report)
         _remove(session, gone_tasks, report, lambda t: f"milestone task '{t.text}'")
     session.flush()
+    for milestone in gone:  # its tasks go with it (ON DELETE CASCADE): the log names each too
+        tasks = session.exec(select(MilestoneTask).where(MilestoneTask.milestone_id == milestone.id)).all()
+        report.removals.extend(_removal(t) for t in sorted(tasks, key=lambda t: t.position))
     _remove(session, gone, report, lambda r: f"milestone '{r.title}'")
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from app.progress.sections import missing_lines
+from app.progress.sections import mentioned_modules, missing_lines
 from app.store.audit import audit_log
 from app.store.blockers import blocker_state
 from app.store.progress import (
@@ -23,14 +23,17 @@ from app.store.progress import (
     ProgressModule,
 )
 from app.store.progress_doc import export_document  # noqa: F401  (the pages' one place to get it)
+from app.store.progress_names import Modules, why_not_done
 from app.store.progress_sync import missing_modules
 
 
-def migration_entries(session: Session, today: date | None = None) -> dict[str, Any]:
+def migration_entries(session: Session, today: date | None = None, modules: Modules | None = None) -> dict[str, Any]:
     """The document's migration entries with their scan status and pins, and the modules
     the document does not mention. ``synced`` is the commit of the last scan synced, or None."""
     today = today or date.today()
-    entries = [entry_view(e, today) for e in session.exec(select(MigrationEntry).order_by(MigrationEntry.id))]
+    modules = modules or Modules(session)
+    query = select(MigrationEntry).order_by(MigrationEntry.id)
+    entries = [entry_view(e, today, modules) for e in session.exec(query)]
     order = {}
     in_order = select(CapabilityItem).order_by(CapabilityItem.part, CapabilityItem.position, CapabilityItem.id)
     for item in session.exec(in_order):
@@ -38,7 +41,7 @@ def migration_entries(session: Session, today: date | None = None) -> dict[str, 
             if "entry" in point:
                 order[point["entry"]] = (item.id, index)
     entries.sort(key=lambda e: order.get(e["id"], (0, 0)))
-    missing = missing_modules(session)
+    missing = missing_modules(session, modules)
     commit = session.exec(select(ProgressModule.commit_sha).limit(1)).first()
     return {
         "entries": entries,
@@ -50,8 +53,17 @@ def migration_entries(session: Session, today: date | None = None) -> dict[str, 
     }
 
 
-def entry_view(entry: MigrationEntry, today: date) -> dict[str, Any]:
+def entry_view(entry: MigrationEntry, today: date, modules: Modules | None = None) -> dict[str, Any]:
+    """An entry as the pages and the API show it. With ``modules`` (the last scan and the
+    history), also each module it names with its status, and why the scans leave it unticked."""
     pinned = entry.pinned(today)
+    named = modules.resolve_all(list(entry.modules)) if modules is not None and modules.scanned else None
+    extra: dict[str, Any] = {}
+    if named is not None:
+        extra["named"] = [
+            {"path": n.module or n.path, "name": n.name, "status": n.status, "removed": n.removed} for n in named
+        ]
+        extra["reason"] = why_not_done(named)
     return {
         "id": entry.id,
         "text": entry.text,
@@ -63,12 +75,32 @@ def entry_view(entry: MigrationEntry, today: date) -> dict[str, Any]:
         "pin_reason": entry.pin_reason if pinned else None,
         "pin_until": entry.pin_until if pinned else None,
         "pinned_by": entry.pinned_by if pinned else None,
+        "named": None,
+        "reason": None,
+        **extra,
     }
 
 
 def _weakest_of(paths: list[str], modules: list[ProgressModule]) -> str:
     statuses = [m.status for m in modules if m.path in paths]
     return "migrated" if all(s == "migrated" for s in statuses) else next(s for s in statuses if s != "migrated")
+
+
+def module_in_document(session: Session, path: str) -> dict[str, Any]:
+    """What the document says of the module at ``path``: the entries naming it (with why
+    each is unticked), and the plain checklist lines that name it in passing."""
+    modules = Modules(session)
+    entries = migration_entries(session, modules=modules)["entries"]
+    mentions = []
+    for item in session.exec(select(CapabilityItem).order_by(CapabilityItem.part, CapabilityItem.position)):
+        for point in item.points:
+            named = modules.resolve_all(mentioned_modules(point.get("text", ""))) if "entry" not in point else []
+            if any(n.module == path for n in named):
+                mentions.append(point["text"])
+    return {
+        "entries": [e for e in entries if path in (e["modules"] + [n["path"] for n in e["named"] or []])],
+        "mentions": mentions,
+    }
 
 
 def checklists(session: Session, today: date | None = None) -> list[dict[str, Any]]:
@@ -107,6 +139,27 @@ def backlog(session: Session) -> list[dict[str, Any]]:
             for item in items:
                 item["position"] = places[item["id"]]
     return list(out.values())
+
+
+def backlog_page(session: Session, page: int, size: int) -> dict[str, Any]:
+    """One page of the backlog: ``size`` items in document order (category by category), the
+    categories they sit in, and how many items and pages there are. A page past the last is the last."""
+    groups = backlog(session)
+    total = sum(len(items) for g in groups for items in g["items"].values())
+    pages = max(1, -(-total // size))
+    page = min(max(page, 1), pages)
+    start, end = (page - 1) * size, page * size
+    shown, seen = [], 0
+    for group in groups:
+        rows = sorted((i for items in group["items"].values() for i in items), key=lambda i: i["position"])
+        kept = {i["id"] for i in rows[max(0, start - seen): max(0, end - seen)]}
+        seen += len(rows)
+        if kept or (not rows and page == 1):  # an empty category (a heading alone) is listed on the first page
+            items = {s: [i for i in group["items"][s] if i["id"] in kept] for s in BACKLOG_STATUSES}
+            shown.append({"category": group["category"], "items": items})
+    counts = {s: sum(len(g["items"][s]) for g in groups) for s in BACKLOG_STATUSES}
+    return {"groups": shown, "categories": [g["category"] for g in groups], "counts": counts, "total": total,
+            "page": page, "pages": pages, "size": size}  # fmt: skip
 
 
 def milestones(session: Session) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from app.config import Settings
@@ -21,6 +21,7 @@ from app.store import progress_read as read
 from app.services.repos import repository_key
 from app.store.db import session_scope
 from app.store.progress_sync import pin_entry, unpin_entry
+from app.store.turns import with_retries
 from app.web.api import READ_ERRORS, WRITE_ERRORS, error_responses
 from app.web.auth import ReaderDep, WriterDep
 from app.web.deps import MAX_VERSION, Id, SessionDep, SettingsDep
@@ -90,8 +91,11 @@ class EntryOut(BaseModel):
     text: str
     done: bool
     modules: list[str]
-    scan_status: str | None
+    scan_status: str | None = Field(
+        description="the weakest status of the modules it names; retired: all removed from the tree; unknown"
+    )
     unknown_modules: list[str]
+    reason: str | None = Field(None, description="why the scans leave it unticked, in words; None when they tick it")
     pinned: bool
     pin_reason: str | None
     pin_until: date | None
@@ -152,10 +156,29 @@ def list_blockers(session: SessionDep, viewer: ReaderDep) -> dict:
 
 
 @router.get(
-    "/backlog", response_model=list[BacklogCategory], responses=OPEN, summary="Backlog items by category and status"
+    "/backlog",
+    response_model=list[BacklogCategory],
+    responses=READ_ERRORS,
+    summary="Backlog items by category and status, a page at a time",
 )
-def list_backlog(session: SessionDep, viewer: ReaderDep) -> list:
-    return read.backlog(session)
+def list_backlog(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    viewer: ReaderDep,
+    page: Annotated[int, Query(ge=1, le=1_000_000, description="1 first; past the last: the last")] = 1,
+    per_page: Annotated[int, Query(ge=1, le=1000, description="items a page, in document order")] = 500,
+) -> list:
+    """One page of items (the categories they sit in); ``X-Total-Count`` says how many items
+    there are, and a ``Link`` header gives the ``next`` and ``prev`` pages' URLs."""
+    shown = read.backlog_page(session, page, per_page)
+    response.headers["X-Total-Count"] = str(shown["total"])
+    near = ((shown["page"] + 1, "next"), (shown["page"] - 1, "prev"))
+    links = [(n, rel) for n, rel in near if 1 <= n <= shown["pages"]]
+    if links:  # relative: the Host header is the client's to set, never echoed
+        path = request.url.path
+        response.headers["Link"] = ", ".join(f'<{path}?page={n}&per_page={per_page}>; rel="{rel}"' for n, rel in links)
+    return shown["groups"]
 
 
 @router.get("/milestones", response_model=list[MilestoneOut], responses=OPEN, summary="Milestones and their tasks")
@@ -196,8 +219,11 @@ def log(
 def _write(settings: Settings, action):
     # Commit inside the route, so a failure is this request's error and the
     # answer is sent only once the change is stored.
-    with session_scope(settings.database_url, repository_key(settings.repo)) as session:
-        return action(session)
+    def once():
+        with session_scope(settings.database_url, repository_key(settings.repo)) as session:
+            return action(session)
+
+    return with_retries(once)  # writers take turns (app.store.turns); a lost race is tried again
 
 
 @router.post(
@@ -280,14 +306,15 @@ def tick(task_id: Id, body: TaskTick, who: WriterDep, settings: SettingsDep) -> 
 )
 def pin(entry_id: Id, body: PinIn, who: WriterDep, settings: SettingsDep) -> dict:
     return _write(settings, lambda s: read.entry_view(
-        pin_entry(s, entry_id, body.reason, who.name, until=body.until, done=body.done), date.today()))  # fmt: skip
+        pin_entry(s, entry_id, body.reason, who.name, until=body.until, done=body.done), date.today(),
+        read.Modules(s)))  # fmt: skip
 
 
 @router.delete(
     "/entries/{entry_id}/pin", response_model=EntryOut, responses=WRITE_ERRORS, summary="Unpin: the scans decide again"
 )
 def unpin(entry_id: Id, who: WriterDep, settings: SettingsDep) -> dict:
-    return _write(settings, lambda s: read.entry_view(unpin_entry(s, entry_id, who.name), date.today()))
+    return _write(settings, lambda s: read.entry_view(unpin_entry(s, entry_id, who.name), date.today(), read.Modules(s)))
 
 
 def _item(item) -> dict:
