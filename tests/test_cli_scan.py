@@ -112,3 +112,15 @@ def test_errors_from_the_real_command_are_one_line_without_traceback(case: str, 
     expected = f"{tmp_path} is not a git repository" if case == "not-a-repo" else f"unknown ref 'nope' in {seed_repo}"
     assert proc.stderr.splitlines() == [f"error: {expected}"]
     assert proc.stdout == ""
+
+
+def test_scan_and_history_of_a_bare_repository_without_a_config_file(run, seed_repo: Path, tmp_path: Path) -> None:
+    bare = tmp_path / "raw.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(seed_repo), str(bare)], check=True)
+    (bare / "config").unlink()  # git still reads it as a bare repository
+    result = run(bare)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == "2 of 18 modules migrated (11%)"
+    history = CliRunner().invoke(cli, ["history", str(bare), "--json"])
+    assert history.exit_code == 0, history.output
+    assert json.loads(history.stdout)["events"]

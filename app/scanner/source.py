@@ -193,12 +193,19 @@ def _open(path: Path) -> git.Repo:
     if not path.exists():
         raise ScanError(f"{path} does not exist")
     try:
-        return git.Repo(path, odbt=git.GitCmdObjectDB)
+        repo = git.Repo(path, odbt=git.GitCmdObjectDB)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
         shown = path.resolve() if str(path) == "." else path
         top = _enclosing_work_tree(path)
         hint = f" (it lies inside {top}: scan that)" if top else ""
         raise ScanError(f"{shown} is not a git repository{hint}") from exc
+    if Path(repo.git_dir).resolve() == path.resolve():
+        # ``path`` is a git dir itself (a bare repository). Without a ``config`` saying
+        # core.bare, GitPython takes the folder above for its work tree and runs git
+        # there, where git finds no repository; git itself reads such a folder as bare.
+        # Naming the git dir explicitly makes every command read it the way git does.
+        repo.git.update_environment(GIT_DIR=str(path.resolve()))
+    return repo
 
 
 def _enclosing_work_tree(path: Path) -> str | None:

@@ -61,16 +61,31 @@ def migration_colour(percent: int) -> str:
     return "orange" if percent > 0 else "red"
 
 
-def migration_badge(migrated: int, total: int, percent: int, scanned: bool = True) -> Badge:
+def migration_label(group: str | None = None) -> str:
+    # A group's badge must not read like the whole repository's.
+    return f"chainsaw · {group}" if group else "chainsaw"
+
+
+def migration_badge(migrated: int, total: int, percent: int, scanned: bool = True, group: str | None = None) -> Badge:
     if not scanned:
-        return Badge("chainsaw", "no scan yet", "lightgrey")
-    return Badge("chainsaw", f"{migrated}/{total} · {percent}%", migration_colour(percent))
+        return Badge(migration_label(group), "no scan yet", "lightgrey")
+    return Badge(migration_label(group), f"{migrated}/{total} · {percent}%", migration_colour(percent))
 
 
 def blockers_badge(open_count: int) -> Badge:
     if open_count == 0:
         return Badge("blockers", "none open", "brightgreen")
     return Badge("blockers", f"{open_count} open", "orange" if open_count < 3 else "red")
+
+
+def tests_badge(tests: dict) -> Badge:
+    """Migrated modules whose last chainsaw run in CI passed (``services.reports.results_overview``)."""
+    if not tests["reported"]:
+        return Badge("tests", "no reports", "lightgrey")
+    message = f"{tests['passing']}/{tests['migrated']} passing"
+    if tests["failing"]:
+        return Badge("tests", f"{message} · {len(tests['failing'])} failing", "red")
+    return Badge("tests", message, "brightgreen" if not tests["not_run"] else "yellow")
 
 
 def text_width(text: str) -> float:

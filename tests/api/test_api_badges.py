@@ -29,9 +29,9 @@ def test_migration_svg(scanned, client) -> None:
 
 def test_group_badge(scanned, client) -> None:
     svg = client.get("/badge/migration.svg", params={"group": "apps"})
-    assert texts(svg.content)[2] == "1/2 · 50%"
+    assert texts(svg.content) == ["chainsaw · apps", "chainsaw · apps", "1/2 · 50%", "1/2 · 50%"]  # not the overall one
     shield = client.get("/api/badge/migration", params={"group": "infrastructure"}).json()
-    assert shield["message"] == "2/4 · 50%"
+    assert (shield["label"], shield["message"]) == ("chainsaw · infrastructure", "2/4 · 50%")
 
 
 def test_unknown_group_is_a_404(scanned, client) -> None:

@@ -51,6 +51,22 @@ def test_bare_clone_scans_like_the_work_tree(tmp_path: Path) -> None:
     assert statuses(bare) == statuses(repo)
 
 
+def test_a_bare_repository_without_a_config_file_is_read_as_git_reads_it(tmp_path: Path) -> None:
+    # git takes a folder holding HEAD, objects/ and refs/ for a bare repository, config or
+    # not; GitPython, without core.bare to read, took the folder above for a work tree.
+    repo = build_seed_repo(tmp_path / "seed")
+    bare = tmp_path / "raw.git"
+    git.Repo.clone_from(repo, bare, bare=True).close()
+    (bare / "config").unlink()
+    assert subprocess.run(["git", "-C", str(bare), "log", "-1"], capture_output=True).returncode == 0
+    assert statuses(bare) == statuses(repo)
+    assert statuses(bare, ref=SEED_TAG_BEFORE_POC) == statuses(repo, ref=SEED_TAG_BEFORE_POC)
+    with GitSource(bare) as source:
+        with pytest.raises(ScanError, match="unknown ref 'nope'"):
+            source.resolve("nope")
+    assert not (bare / "config").exists()  # read, never written to
+
+
 def test_scan_at_a_tag_a_sha_and_a_branch(tmp_path: Path) -> None:
     repo = build_seed_repo(tmp_path / "seed")
     older = scan(repo, ref=SEED_TAG_BEFORE_POC)
