@@ -115,6 +115,21 @@ def entry_modules(text: str) -> list[str]:
     return []
 
 
+MENTION = re.compile(rf"\b(?:({NAME})-core/extra modules?|({NAME}) app modules?|({NAME}) modules?)\b")
+
+
+def mentioned_modules(text: str) -> list[str]:
+    """The module paths a line names anywhere in its text, as ``entry_modules`` reads them:
+    "Successfully migrated kubernetes-core/extra modules tests" names both kubernetes halves."""
+    paths: list[str] = []
+    for pair, app, module in MENTION.findall(text):
+        if pair:
+            paths += [f"{INFRA_ROOT}/{pair}-core", f"{INFRA_ROOT}/{pair}-extra"]
+        else:
+            paths.append(f"{APPS_ROOT}/{app}" if app else f"{INFRA_ROOT}/{module}")
+    return paths
+
+
 @dataclass(frozen=True)
 class PinMark:
     reason: str

@@ -186,6 +186,20 @@ def history_view(
     )
 
 
+def fates(session: Session, repository: str, upto: int | None = None) -> dict[str, dict]:
+    """Every path the history has seen -> ``{"module": the module's newest path, "removed":
+    the event that removed it, or None while it lives}``. A path renamed away points at its
+    new name; a path whose module was deleted points at its removal (a retired module)."""
+    rows = events(session, repository, upto=upto)
+    last: dict[str, dict] = {}
+    for event in rows:
+        last[event["module"]] = event
+    return {
+        e["path"]: {"module": e["module"], "removed": last[e["module"]] if last[e["module"]]["kind"] == "removed" else None}
+        for e in rows
+    }
+
+
 def open_regressions(session: Session, repository: str, upto: int | None = None) -> list[dict]:
     """Regression events whose module has not moved since: what ``--fail-on-regression`` fails on."""
     return _standing_regressions(events(session, repository, upto=upto))

@@ -17,8 +17,11 @@ from sqlmodel import Session, delete, select
 from app.scanner.model import STATUS_ORDER, Module, ScanResult, Status
 from app.store import audit
 from app.store.errors import Invalid, NotFound, no_nul
-from app.store.progress import MigrationEntry, ProgressModule
+from app.progress.sections import mentioned_modules
+from app.store.progress import CapabilityItem, MigrationEntry, ProgressModule
+from app.store.progress_names import DONE, RETIRED, UNKNOWN, Modules, Named
 from app.store.scans import ModuleResult, Scan, scan_modules
+from app.store.turns import take_turn
 
 MAX_PIN_REASON = 500
 
@@ -38,6 +41,7 @@ ScanInput = ScanResult | Scan | Iterable[Module] | Iterable[ModuleResult]
 
 def sync_with_scan(session: Session, scan: ScanInput, who: str = "scanner", today: date | None = None) -> SyncReport:
     """Record the scan's modules and set every unpinned entry's tick from them."""
+    take_turn(session)
     modules, commit = _modules_of(session, scan)
     old = {m.path: m.status for m in session.exec(select(ProgressModule))}
     session.exec(delete(ProgressModule))
@@ -58,63 +62,57 @@ def sync_with_scan(session: Session, scan: ScanInput, who: str = "scanner", toda
 
 
 def apply_scan_state(session: Session, who: str = "scanner", today: date | None = None) -> SyncReport:
-    """Tick each entry exactly when all its modules are migrated (unless pinned); flag the rest."""
+    """Tick each entry exactly when every module it names is migrated or retired (unless
+    pinned); flag the rest. A retired module is one the history saw removed."""
+    take_turn(session)
     report = SyncReport()
-    scanned = {m.path: m for m in session.exec(select(ProgressModule))}
-    if not scanned:
+    modules = Modules(session)
+    if not modules.scanned:
         return report
     today = today or date.today()
-    by_name: dict[str, list[ProgressModule]] = {}
-    for m in scanned.values():
-        by_name.setdefault(m.name, []).append(m)
     for entry in session.exec(select(MigrationEntry).order_by(MigrationEntry.id)):
         _expire_pin(session, entry, today)
-        found, unknown = resolve_modules(entry.modules, scanned, by_name)
+        named = modules.resolve_all(entry.modules)
+        unknown = [n.path for n in named if n.status == UNKNOWN]
         entry.unknown_modules = unknown
-        entry.scan_status = "unknown" if unknown else _weakest([m.status for m in found])
+        entry.scan_status = _entry_status(named)
         if unknown:
             report.unknown[entry.text] = unknown
-        migrated = bool(found) and not unknown and all(m.status == Status.MIGRATED for m in found)
-        target = entry.pin_done if entry.pinned(today) and entry.pin_done is not None else migrated
+        done = bool(named) and all(n.status in DONE for n in named)
+        target = entry.pin_done if entry.pinned(today) and entry.pin_done is not None else done
         if entry.done != target:
             after = {"done": target, "text": entry.text}
             audit.record(session, who, "scan.sync", f"entry:{entry.id}", {"done": entry.done}, after)
             (report.ticked if target else report.unticked).append(entry.text)
             entry.done = target
         session.add(entry)
-    report.missing = [m.path for m in missing_modules(session)]
+    report.missing = [m.path for m in missing_modules(session, modules)]
     session.flush()
     return report
 
 
-def resolve_modules(
-    paths: list[str], scanned: dict[str, ProgressModule], by_name: dict[str, list[ProgressModule]]
-) -> tuple[list[ProgressModule], list[str]]:
-    """The scanned modules an entry names: by path, else by a unique directory name
-    (so a layout with other roots, set in sawmill.yaml, still matches); and the unknown ones."""
-    found, unknown = [], []
-    for path in paths:
-        name = path.rsplit("/", 1)[-1]
-        module = scanned.get(path) or (by_name[name][0] if len(by_name.get(name, [])) == 1 else None)
-        if module is None:
-            unknown.append(path)
-        else:
-            found.append(module)
-    return found, unknown
+def _entry_status(named: list[Named]) -> str | None:
+    """unknown when any module is; else the weakest scanned status; retired when all are."""
+    if any(n.status == UNKNOWN for n in named):
+        return UNKNOWN
+    scanned = [n.status for n in named if n.scanned]
+    return _weakest(scanned) if scanned else (RETIRED if named else None)
 
 
-def missing_modules(session: Session) -> list[ProgressModule]:
-    """Scanned modules that no migration entry names."""
-    scanned = {m.path: m for m in session.exec(select(ProgressModule))}
-    if not scanned:
+def missing_modules(session: Session, modules: Modules | None = None) -> list[ProgressModule]:
+    """Scanned modules the document names nowhere: in no migration entry, and in no
+    plain line of a checklist item ("Successfully migrated kubernetes-core/extra modules tests")."""
+    modules = modules or Modules(session)
+    if not modules.scanned:
         return []
-    by_name: dict[str, list[ProgressModule]] = {}
-    for m in scanned.values():
-        by_name.setdefault(m.name, []).append(m)
-    named: set[str] = set()
+    paths: list[str] = []
     for entry in session.exec(select(MigrationEntry)):
-        named.update(m.path for m in resolve_modules(entry.modules, scanned, by_name)[0])
-    return [m for path, m in sorted(scanned.items()) if path not in named]
+        paths.extend(entry.modules)
+    for item in session.exec(select(CapabilityItem)):
+        for point in item.points:
+            paths.extend(mentioned_modules(point.get("text", "")))
+    named = {n.module for n in modules.resolve_all(paths) if n.scanned}
+    return [m for path, m in sorted(modules.scanned.items()) if path not in named]
 
 
 def _weakest(statuses: list[str]) -> str | None:
@@ -155,6 +153,7 @@ def pin_entry(
     today: date | None = None,
 ) -> MigrationEntry:
     """Hold an entry's tick at ``done`` whatever the scans say, until ``until`` (inclusive) if given."""
+    take_turn(session)
     entry = _entry(session, entry_id)
     reason = no_nul(" ".join(reason.split()), "reason")
     if not reason:
@@ -177,6 +176,7 @@ def pin_entry(
 
 def unpin_entry(session: Session, entry_id: int, who: str, today: date | None = None) -> MigrationEntry:
     """Drop the pin; the last scan decides the tick again."""
+    take_turn(session)
     entry = _entry(session, entry_id)
     if entry.pin_reason is None:
         raise Invalid(f"entry '{entry.text}' is not pinned", field="entry")

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from app.scanner.model import STATUS_ORDER, Summary
 from app.store.errors import NotFound
 from app.store.scans import ModuleResult, Scan, latest_scan, scan_modules
+from app.web.badges import migration_colour
 
 COLUMNS = [str(status) for status in STATUS_ORDER]
 
@@ -30,6 +31,8 @@ class Card:
     assertions: int = 0
     legacy: list[str] = field(default_factory=list)
     branches: list[str] = field(default_factory=list)  # where chainsaw tests are in flight
+    ci: str | None = None  # its chainsaw test's last CI run: passed, failed, skipped, never (see reports_view)
+    flaky: bool = False  # passed and failed on one commit
 
     @property
     def href(self) -> str:
@@ -83,6 +86,23 @@ def board(modules: list[ModuleResult]) -> dict[str, list[Card]]:
     return columns
 
 
+def column_counts(columns: dict[str, list[Card]]) -> dict[str, dict[str, int]]:
+    """Modules and cards per column: a core/extra pair shares a card, so the two differ."""
+    return {
+        status: {"modules": sum(len(card.modules) for card in cards), "cards": len(cards)}
+        for status, cards in columns.items()
+    }
+
+
+def open_and_collapsed(columns: dict[str, list[Card]]) -> dict[str, list[str]]:
+    """Columns drawn full, and the empty ones drawn as a slim strip: at 100% the board is one
+    column of cards, not three empty columns beside a long one."""
+    filled = [status for status in COLUMNS if columns.get(status)]
+    if not filled:  # nothing scanned into any column: the four stay, each saying "none"
+        return {"open_columns": COLUMNS, "collapsed_columns": []}
+    return {"open_columns": filled, "collapsed_columns": [s for s in COLUMNS if s not in filled]}
+
+
 def summary(modules: list[ModuleResult]) -> Summary:
     # The scanner's own Summary, so the page and `sawmill scan --json` cannot disagree.
     return Summary.of(modules)  # type: ignore[arg-type]  # it only reads .status
@@ -93,13 +113,17 @@ def scan_view(session: Session) -> dict[str, Any]:
     scan: Scan | None = latest_scan(session)
     rows = scan_modules(session, scan.id) if scan else []
     modules = [m for m in rows if not m.component]
+    totals, columns = summary(modules), board(modules)
     return {
         "scan": scan,
         "modules": modules,
         "components": [m for m in rows if m.component],
-        "summary": summary(modules),
+        "summary": totals,
+        "scale": migration_colour(totals.percent),  # the badge's colour, so the pill and the badge agree
         "columns": COLUMNS,
-        "board": board(modules),
+        "board": columns,
+        "column_counts": column_counts(columns),
+        **open_and_collapsed(columns),
     }
 
 

@@ -83,7 +83,7 @@ def test_rescan_moves_the_card_in_place(gitops_repo, db_url, serve, page_for, sh
     # the history panels came with the swap: the new event and the chart
     events = page.get_by_test_id("history-events")
     assert "networking-core" in events.inner_text() and "(#1010)" in events.inner_text()
-    assert page.get_by_test_id("burndown").locator("svg").is_visible()
+    assert page.get_by_test_id("burndown").locator("svg.burndown:visible").count() == 1  # the size that fits
     shot(page, "after-rescan")
 
 

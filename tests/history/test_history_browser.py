@@ -18,7 +18,7 @@ def test_overview_shows_burndown_events_and_regressions(gitops_repo, db_url, ser
     page = page_for()
     sign_in(page, live)
 
-    chart = page.get_by_test_id("burndown").locator("svg.burndown")
+    chart = page.get_by_test_id("burndown").locator("svg.burndown:visible")  # the size that fits the panel
     assert chart.get_attribute("role") == "img"
     assert chart.locator("title").first.text_content() == "Burndown: 16 of 18 modules not yet migrated"
     assert chart.bounding_box()["width"] > 200
