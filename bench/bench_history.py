@@ -2,7 +2,9 @@
 
 The floor is one ``git log --name-only --format=%H`` over the same relevant
 paths on the same repository, measured in the same run. The incremental
-rescan after one new commit has an absolute goal (0.2 s).
+rescan after one new commit has an absolute goal (0.2 s). A kyverno/policies-sized
+tree (600 commits, about 6,000 files in policy folders holding their own tests,
+read with a marker rule so every path is relevant) is held to the same floor.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ PER_SUITE = 2
 WORKLOADS = 6
 
 
-def build_history_repo(path: Path, commits: int = COMMITS, seed: int = 7) -> tuple[RepoBuilder, GitOps]:
+def build_history_repo(
+    path: Path, commits: int = COMMITS, seed: int = 7, suites: int = SUITES
+) -> tuple[RepoBuilder, GitOps]:
     """A GitOps repository whose first-parent history has ``commits`` commits.
 
     Mostly what real ones hold: chart bumps inside modules (content only),
@@ -43,19 +47,19 @@ def build_history_repo(path: Path, commits: int = COMMITS, seed: int = 7) -> tup
     repo = GitOps(builder)
     clock = iter(datetime(2023, 1, 2, tzinfo=UTC) + timedelta(hours=6 * i) for i in range(10 * commits))
     workloads = tuple(f"w{i}" for i in range(WORKLOADS))
-    suites = []
-    for s in range(SUITES):
+    names = []
+    for s in range(suites):
         group, root = ("infra", INFRA) if s % 2 == 0 else ("apps", APPS)
         members = [f"{root}/s{s}-m{j}" for j in range(PER_SUITE)]
         for module in members:
             repo.add_module(module, workloads)
         repo.add_legacy_suite(f"{group}-s{s}", members)
-        suites.append(f"{group}-s{s}")
+        names.append(f"{group}-s{s}")
     repo.add_component("db-backups").add_component("sso")
     for i in range(10):
         builder.write(f"clusters/production/flux-{i}.yaml", flux_kustomization(f"cluster-{i}", f"{INFRA}/s{2 * i}-m0"))
     repo.commit("feat: the platform", date=next(clock))
-    specials = _specials(commits, suites)
+    specials = _specials(commits, names)
     for n in range(1, commits):
         action = specials.get(n)
         if action:
@@ -97,6 +101,93 @@ def _specials(commits: int, suites: list[str]) -> dict[int, object]:
     return out
 
 
+# -- a kyverno/policies-sized tree: policy folders holding their own tests ----------------
+POLICIES = 600  # folders at the end of the history, ten files each: 6,000 files
+POLICY_COMMITS = 600
+MARKER = "modules:\n  marker: '**/artifacthub-pkg.yml'\nexclude: [docs]\n"
+
+
+def _policy(name: str, version: int) -> str:
+    return (
+        f"apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: {name.rsplit('/', 1)[1]}\n"
+        f"  annotations:\n    policies.kyverno.io/version: 1.{version}.0\nspec:\n  rules:\n"
+        "  - name: check\n    match: {any: [{resources: {kinds: [Pod]}}]}\n"
+        "    validate: {message: labels are required, pattern: {metadata: {labels: {app: '?*'}}}}\n"
+    )
+
+
+def _kuttl_files(policy: str) -> dict[str, str]:
+    pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: nginx}]}\n"
+    return {f"{policy}/00-install.yaml": pod, f"{policy}/01-assert.yaml": pod, f"{policy}/02-errors.yaml": pod,
+            f"{policy}/03-cleanup.yaml": pod}  # fmt: skip
+
+
+def _chainsaw_files(policy: str, version: int) -> dict[str, str]:
+    test = (
+        "apiVersion: chainsaw.kyverno.io/v1alpha1\nkind: Test\nmetadata: {name: t}\nspec:\n  steps:\n"
+        "  - try:\n    - apply: {file: ../policy.yaml}\n    - assert: {file: policy-ready.yaml}\n"
+        "    - apply: {file: good-resources.yaml}\n    - apply: {file: bad-resources.yaml, expect: [{check: {($error != null): true}}]}\n"
+    )
+    pod = f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p{version}, labels: {{app: a}}}}\n"
+    return {f"{policy}/.chainsaw-test/chainsaw-test.yaml": test, f"{policy}/.chainsaw-test/policy-ready.yaml": pod,
+            f"{policy}/.chainsaw-test/good-resources.yaml": pod, f"{policy}/.chainsaw-test/bad-resources.yaml": pod}  # fmt: skip
+
+
+def _new_policy(builder: RepoBuilder, policy: str, n: int, chainsaw: bool) -> None:
+    builder.write(f"{policy}/artifacthub-pkg.yml", f"name: {policy.rsplit('/', 1)[1]}\nversion: 1.{n}.0\ndigest: d{n}\n")
+    builder.write(f"{policy}/policy.yaml", _policy(policy, n))
+    builder.write(f"{policy}/.kyverno-test/kyverno-test.yaml", "apiVersion: cli.kyverno.io/v1alpha1\nkind: Test\n")
+    builder.write(f"{policy}/.kyverno-test/resource.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: r}\n")
+    builder.write(f"{policy}/.kyverno-test/values.yaml", "policies: []\n")
+    builder.write(f"{policy}/README.md", f"# {policy}\n\nWhat it checks and why.\n")
+    builder.write_many(_chainsaw_files(policy, n) if chainsaw else _kuttl_files(policy))
+
+
+def build_policies_repo(path: Path, policies: int = POLICIES, commits: int = POLICY_COMMITS, seed: int = 11) -> Path:
+    """A kyverno/policies-sized repository: ``policies`` folders of ten files (a marker file,
+    the policy, kyverno CLI tests, kuttl steps or a hidden chainsaw test) at the end of
+    ``commits`` commits: policy bumps, chainsaw test edits, docs, new policies, and kuttl
+    folders moved to chainsaw one by one, as that repository's history goes."""
+    rng = random.Random(seed)
+    clock = iter(datetime(2023, 1, 2, tzinfo=UTC) + timedelta(hours=6 * i) for i in range(commits + 1))
+    born = policies // 10
+    folders = [f"{('best-practices', 'pod-security', 'other', 'cleanup')[i % 4]}/policy-{i}" for i in range(policies)]
+    with RepoBuilder(path, bare=True) as builder:
+        builder.write("sawmill.yaml", MARKER)
+        builder.write("kuttl-test.yaml", "apiVersion: kuttl.dev/v1beta1\nkind: TestSuite\ntestDirs: [./]\n")
+        live, kuttl = folders[: policies - born], []
+        for i, policy in enumerate(live):
+            _new_policy(builder, policy, 0, chainsaw=i % 2 == 0)
+            kuttl += [policy] if i % 2 else []
+        builder.commit("feat: the policies", date=next(clock))
+        for n in range(1, commits):
+            roll, policy = rng.random(), rng.choice(live)
+            if roll < 0.45:
+                builder.write(f"{policy}/policy.yaml", _policy(policy, n))
+                message = f"fix: {policy} (#{n})"
+            elif roll < 0.60:
+                builder.write(f"{policy}/artifacthub-pkg.yml", f"name: x\nversion: 1.{n}.0\ndigest: d{n}\n")
+                message = "chore: update digests"
+            elif roll < 0.72 and kuttl:
+                moved = kuttl.pop(rng.randrange(len(kuttl)))
+                for step in _kuttl_files(moved):
+                    builder.delete(step)
+                builder.write_many(_chainsaw_files(moved, n))
+                message = f"test: {moved} on chainsaw (#{n})"
+            elif roll < 0.80 and len(live) < policies:
+                live.append(folders[len(live)])
+                _new_policy(builder, live[-1], n, chainsaw=True)
+                message = f"feat: {live[-1]} (#{n})"
+            elif roll < 0.90:
+                builder.write(f"docs/notes-{n % 40}.md", f"note {n}\n")
+                message = "docs: notes"
+            else:
+                builder.write(f"{policy}/.kyverno-test/resource.yaml", f"apiVersion: v1\nkind: Pod\nmetadata: {{name: r{n}}}\n")
+                message = f"test: {policy} resources"
+            builder.commit(message, date=next(clock))
+    return path
+
+
 def stream_only(repo: Path, paths: list[str]) -> None:
     """The walk's own share: the raw stream parsed and the snapshot kept, without statuses."""
     files: dict[str, tuple[str, str]] = {}
@@ -106,6 +197,35 @@ def stream_only(repo: Path, paths: list[str]) -> None:
                 files.pop(change.path, None)
             else:
                 files[change.path] = (change.mode, change.sha)
+
+
+def policies_backfill(tmp: Path) -> list[Result]:
+    """The backfill of a kyverno/policies-sized tree (its own sawmill.yaml: a marker rule,
+    so every path is relevant) against the same ``git log --name-only`` floor."""
+    from app.scanner.history_scan import load_config
+
+    path = build_policies_repo(tmp / "policies.git")
+    url = f"sqlite:///{tmp / 'policies.db'}"
+    migrate(url)
+    config = load_config(path, "HEAD")
+    paths = relevant_paths(config)
+    keys, stats = iter(range(100)), {}
+
+    def backfill() -> None:
+        with session_scope(url) as session:
+            stats["update"] = update_history(session, path, f"policies-{next(keys)}", config)
+
+    base, took = turn_about(lambda: floor(path, paths), backfill, repeat=3)
+    files = subprocess.run(["git", "ls-tree", "-r", "--name-only", "HEAD"], cwd=path, capture_output=True, text=True)
+    return [
+        Result(
+            "history backfill, kyverno/policies-sized tree, vs git log --name-only",
+            took / base,
+            goal=2.0,
+            detail=f"backfill {took:.2f} s, floor {base:.2f} s ({stats['update'].commits} commits, "
+            f"{files.stdout.count(chr(10))} files at the tip, {len(stats['update'].events)} events)",
+        )
+    ]
 
 
 def floor(repo: Path, paths: list[str]) -> None:
@@ -143,7 +263,9 @@ def run() -> list[Result]:
                 update_history(session, path, "bench-0", config)
             incremental.append(time.perf_counter() - start)
         builder.repo.close()
+        policies = policies_backfill(Path(tmp))
     return [
+        *policies,
         Result(
             "history backfill vs git log --name-only",
             took / base,

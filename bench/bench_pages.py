@@ -4,7 +4,8 @@ A real uvicorn (uvloop + httptools, one worker, as ``bench_api``) serves a temp
 SQLite database holding a scan of the seed repository and the demo progress
 document. Each round loads, turn about, the floor (``/api/ping``: a constant
 JSON answer) and every page: the overview, one module page, the backlog,
-milestones, blockers and the document, 64 keep-alive connections each (wrk,
+milestones, blockers and the document, and the stylesheet under its hashed name
+(served from memory too), 64 keep-alive connections each (wrk,
 or the asyncio generator of ``bench_api``). The best round of each counts.
 After every load the server is drained (``bench_replicas.drain``), so a slow
 route's requests left in flight never land on the next measurement.
@@ -21,6 +22,7 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
+from app.web.assets import static_url
 from bench.bench_api import CONNECTIONS, free_port, load, prepare, start_server, wait_ready
 from bench.bench_replicas import drain
 from bench.common import Result
@@ -41,7 +43,7 @@ def run() -> list[Result]:
         server = start_server(url, port)
         try:
             wait_ready(port, server)
-            paths = [FLOOR, *(page.format(module=first_module(port)) for page in PAGES)]
+            paths = [FLOOR, *(page.format(module=first_module(port)) for page in PAGES), static_url("app.css")]
             best = measure(port, paths)
         finally:
             server.terminate()

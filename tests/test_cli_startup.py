@@ -1,0 +1,71 @@
+"""The command line starts at once: nothing heavy is imported before a command needs it,
+and a database already at head is checked with one query, without Alembic."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.script import ScriptDirectory
+
+from app.store.db import alembic_config, get_engine, head_revision, migrate
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "fastapi", "starlette", "git", "pydantic_settings", "app.store")
+
+
+def loaded_after(code: str) -> list[str]:
+    """The heavy packages a fresh interpreter holds after running ``code``."""
+    probe = (
+        "import atexit, sys\n"
+        f"heavy = {HEAVY!r}\n"
+        "atexit.register(lambda: print(sorted({m for m in sys.modules for h in heavy "
+        "if m == h or m.startswith(h + '.')}), file=sys.stderr))\n"
+        f"{code}\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return eval(done.stderr.strip().splitlines()[-1])  # noqa: S307  (our own probe's list)
+
+
+def test_importing_the_command_line_loads_no_database_web_or_git_library() -> None:
+    assert loaded_after("import app.cli") == []
+
+
+def test_sawmill_help_loads_no_database_web_or_git_library() -> None:
+    code = "sys.argv = ['sawmill', '--help']\nfrom app.cli import main\ntry:\n    main()\nexcept SystemExit:\n    pass"
+    assert loaded_after(code) == []
+
+
+def test_the_head_read_from_file_names_is_alembics_head() -> None:
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert script.get_heads() == [head_revision()]
+
+
+def stored_versions(url: str) -> set[str]:
+    with get_engine(url).connect() as connection:
+        return set(connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalars())
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_database_at_head_is_not_handed_to_alembic(db_url: str) -> None:
+    assert stored_versions(db_url) == {head_revision()}
+    assert "alembic" not in loaded_after(f"from app.store.db import migrate\nmigrate({db_url!r})")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_database_behind_head_is_upgraded(db_url: str) -> None:
+    command.downgrade(alembic_config(db_url), "-1")
+    assert stored_versions(db_url) != {head_revision()}
+    migrate(db_url)
+    assert stored_versions(db_url) == {head_revision()}
+
+
+def test_a_new_sqlite_file_is_created_and_migrated(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new folder' / 'sawmill.db'}"
+    migrate(url)
+    assert stored_versions(url) == {head_revision()}
+    get_engine(url).dispose()
