@@ -6,14 +6,14 @@ A user error is one line on stderr and exit status 1, never a traceback.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
-from sqlmodel import select
 
 from app.cli_history import ProgressBar, event_line, regression_summary
-from app.config import Settings, get_settings
-from app.store.db import migrate, session_scope
+
+if TYPE_CHECKING:  # the command line starts at once: a command imports what it needs when it runs
+    from app.config import Settings
 
 cli = typer.Typer(
     name="sawmill",
@@ -24,6 +24,19 @@ cli = typer.Typer(
 )
 
 
+def get_settings() -> Settings:
+    from app.config import get_settings as settings
+
+    return settings()
+
+
+def session_scope(url: str, repository: str | None = None):
+    """``app.store.db.session_scope``, imported (with SQLAlchemy) only by a command that opens the store."""
+    from app.store.db import session_scope as scope
+
+    return scope(url, repository)
+
+
 def fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(1)
@@ -31,6 +44,8 @@ def fail(message: str) -> NoReturn:
 
 def open_store(settings: Settings | None = None) -> str:
     """Migrate the configured database and return its URL."""
+    from app.store.db import migrate
+
     settings = settings or get_settings()
     try:
         migrate(settings.database_url)
@@ -126,6 +141,8 @@ def settings_with(**overrides: object) -> Settings:
     """The environment's settings with the command line's options on top."""
     from pydantic import ValidationError
 
+    from app.config import Settings
+
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
@@ -191,6 +208,10 @@ def scan_command(
     fail_on_regression: bool = typer.Option(
         False, "--fail-on-regression", help="Exit 1 while a module's last move was a regression (see `sawmill history`)."
     ),
+    require_passing: bool = typer.Option(
+        False, "--require-passing",
+        help="Exit 1 when a migrated module's last chainsaw run in CI failed or never ran; --fail-under then counts only passing ones.",
+    ),  # fmt: skip
 ) -> None:
     """Scan a repository, store the result, and print every module's status."""
     import json
@@ -220,8 +241,16 @@ def scan_command(
     typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else "\n".join(table(result)))
     summary = result.summary
     share = 100 * summary.migrated / summary.total if summary.total else 0.0
+    if require_passing:  # migrated counts only once its chainsaw test passes in CI (reports: `sawmill report`)
+        from app.cli_reports import gate_message, passing_gate
+
+        passing, not_passing = passing_gate(url, repo.key)
+        share = 100 * passing / summary.total if summary.total else 0.0
     if fail_under is not None and share < fail_under:
-        fail(f"{share:.1f}% of modules migrated, below --fail-under {fail_under:g}")
+        what = "migrated and passing" if require_passing else "migrated"
+        fail(f"{share:.1f}% of modules {what}, below --fail-under {fail_under:g}")
+    if require_passing and not_passing:
+        fail(gate_message(not_passing))
     from app.store.history import history_note, open_regressions
 
     with session_scope(url, repo.key) as session:
@@ -415,6 +444,8 @@ def info_command(as_json: bool = typer.Option(False, "--json", help="One JSON ob
     default branch, last scan, the job queue."""
     import json
 
+    from sqlmodel import select
+
     from app.store.history import HistoryState
     from app.store.jobs import job_view, queue_state
     from app.store.scans import latest_scan
@@ -465,6 +496,24 @@ def _redacted_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return url
+
+
+from app.cli_badge import badge_command  # noqa: E402  (it imports this module's helpers when it runs)
+
+cli.command("badge")(badge_command)
+
+from app.cli_parity import next_command, parity_command  # noqa: E402  (the same: helpers imported when run)
+
+cli.command("parity")(parity_command)
+cli.command("next")(next_command)
+
+from app.cli_draft import draft_command  # noqa: E402  (the same: helpers imported when run)
+
+cli.command("draft")(draft_command)
+
+from app.cli_reports import report_command  # noqa: E402  (the same: helpers imported when run)
+
+cli.command("report")(report_command)
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from ipaddress import ip_network
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from platformdirs import user_data_path
 from pydantic import SecretStr, field_validator, model_validator
@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     config: Path | None = None
     """A sawmill.yaml to use instead of the one at the scanned repository's root."""
 
+    report_retention_days: int = 180
+    """Chainsaw reports sent from CI are kept this many days, then forgotten."""
+
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -74,12 +77,27 @@ class Settings(BaseSettings):
     """Honour a ``Remote-User`` header set by an SSO proxy (only from ``trusted_proxies``)."""
 
     trusted_proxies: Annotated[list[str], NoDecode] = []
-    """Addresses or networks (comma-separated) whose ``Remote-User`` header is believed."""
+    """Addresses or networks (comma-separated) of the reverse proxies in front: their
+    ``X-Forwarded-For`` / ``X-Forwarded-Proto`` are believed (the client's address, https),
+    and their ``Remote-User`` too when ``trust_proxy_header`` is on. Empty: no one's."""
 
     session_secret: SecretStr | None = None
     """Signs session cookies; unset, Sawmill makes one and keeps it in the store."""
 
     session_max_age: int = 14 * 24 * 3600
+    """Seconds a sign-in lasts, checked on the server (a cookie's own expiry is not trusted)."""
+
+    max_body_bytes: int = 1024 * 1024
+    """The largest request body accepted (413 past it); a form or an API write is a few KiB."""
+
+    web_url: str | None = None
+    """The repository's web page (https://git.example.com/org/platform); unset, derived from its remote."""
+
+    forge: Literal["github", "gitlab", "gitea", "forgejo", "bitbucket"] | None = None
+    """Which forge serves it, for a self-hosted host whose name does not say (commit and PR links)."""
+
+    public_badges: bool = False
+    """Keep the badges (SVG and shields JSON) open when reads need a sign-in."""
 
     @field_validator("database_url")
     @classmethod
@@ -87,6 +105,16 @@ class Settings(BaseSettings):
         if value and not value.startswith(("sqlite:", "postgresql:", "postgresql+")):
             raise ValueError("SAWMILL_DATABASE_URL must be a sqlite:// or postgresql:// URL")
         return value
+
+    @field_validator("web_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        # It becomes the href of every commit link: nothing but a web address.
+        if value is None or not value.strip():
+            return None
+        if not value.strip().startswith(("https://", "http://")):
+            raise ValueError("SAWMILL_WEB_URL must be an http:// or https:// address")
+        return value.strip().rstrip("/")
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -130,6 +158,13 @@ class Settings(BaseSettings):
             raise ValueError("must be 0 or more")
         return value
 
+    @field_validator("session_max_age", "max_body_bytes")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be 1 or more")
+        return value
+
     @model_validator(mode="after")
     def _defaults_from_data_dir(self) -> Settings:
         if not self.database_url:
@@ -140,6 +175,13 @@ class Settings(BaseSettings):
         if self.admin_token is not None and len(self.admin_token.get_secret_value()) < 24:
             raise ValueError("SAWMILL_ADMIN_TOKEN must be at least 24 characters (e.g. `openssl rand -base64 32`)")
         return self
+
+    @field_validator("report_retention_days")
+    @classmethod
+    def _keeps_a_day(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("SAWMILL_REPORT_RETENTION_DAYS must be 1 or more")
+        return value
 
     @field_validator("port")
     @classmethod

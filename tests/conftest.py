@@ -17,7 +17,7 @@ from app.web.status_cache import forget
 from tests.postgres import postgres_db, postgres_server, summary_line  # noqa: F401  (fixtures)
 
 TESTS = Path(__file__).parent
-ON_BOTH = ("api", "services", "progress", "history/test_history_store.py", "test_store_db.py")
+ON_BOTH = ("api", "services", "progress", "reports", "history/test_history_store.py", "test_store_db.py")
 SQLITE_ONLY = (
     "services/test_mirror.py",  # no database at all
     "api/test_status_cache.py::test_a_commit_hidden_from_stat_is_seen_in_the_wal_index",  # SQLite's own files

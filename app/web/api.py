@@ -28,12 +28,15 @@ from app.store.db import session_scope
 from app.store.errors import Invalid, NotFound
 from app.store.history import open_regressions
 from app.services.jobs import request_sync
+from app.services.reports import module_tests, results_overview
 from app.store.jobs import get_job, job_view
 from app.store.scope import repository_of
 from app.store.scans import ModuleResult, latest_scan, scan_modules
 from app.web import badges
 from app.web.auth import ReaderDep, WriterDep, reader
 from app.web.deps import Id, SessionDep, SettingsDep
+from app.web.parity import ParityOut, parity_of
+from app.web.report_models import ModuleTestsOut, TestsOut, module_tests_out
 from app.web.status_cache import Memo, watch_for
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -78,6 +81,13 @@ class ModuleBrief(BaseModel):
 
 class ModuleOut(ModuleBrief):
     evidence: dict[str, Any] = Field(description="chainsaw tests, legacy suites and dependency manifests found")
+
+
+class ModuleDetailOut(ModuleOut):
+    parity: ParityOut | None = Field(
+        description="a migrated module's legacy checks: carried over, lost, gone since; None when it has no migration to judge"
+    )
+    tests: ModuleTestsOut | None = Field(None, description="its chainsaw results from CI: last run, failure, last 20 runs")
 
 
 class BlockerBrief(BaseModel):
@@ -145,6 +155,7 @@ class StatusOut(BaseModel):
     last_scan: ScanOut | None
     regressions: list[RegressionOut] = Field(description="standing regressions, once history exists")
     jobs: JobsOut = Field(description="the background fetch and scan: under way, or failed")
+    tests: TestsOut = Field(description="chainsaw results from CI: migrated modules passing, failing, never run")
 
 
 class ScanRequest(BaseModel):
@@ -266,13 +277,15 @@ class Snapshot:
     def _make(self, kind: str, group: str | None) -> badges.Badge:
         if kind == "blockers":
             return badges.blockers_badge(len(self.status["open_blockers"]))
+        if kind == "tests":
+            return badges.tests_badge(self.status["tests"])
         summary = self.status["summary"]
         if group is not None:
             if group not in self.status["groups"]:
                 raise NotFound(f"no module group {group!r}; known: {', '.join(sorted(self.status['groups'])) or 'none'}")
             summary = self.status["groups"][group]
         scanned = self.status["last_scan"] is not None
-        return badges.migration_badge(summary["migrated"], summary["total"], summary["percent"], scanned)
+        return badges.migration_badge(summary["migrated"], summary["total"], summary["percent"], scanned, group)
 
 
 def build_status(session) -> dict[str, Any]:
@@ -292,6 +305,7 @@ def build_status(session) -> dict[str, Any]:
         "last_scan": _scan(scan) if scan else None,
         "regressions": open_regressions(session, scan.repository, upto=scan.history_upto) if scan else [],
         "jobs": job_view(session, repository_of(session)),
+        "tests": results_overview(session, modules),
     }
 
 
@@ -357,11 +371,12 @@ def _etag(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
 
 
-def cached(request: Request, snap: Snapshot, body: bytes, etag: str, media_type: str) -> Response:
+def cached(request: Request, snap: Snapshot, body: bytes, etag: str, media_type: str, badge: bool = False) -> Response:
     """``body`` with its ETag, or 304 when the client already holds it."""
     # no-cache: keep it, but ask each time (a 304 is cheap). Behind sign-in a
-    # shared cache must not hand the answer to others.
-    private = request.app.state.settings.read_requires_signin
+    # shared cache must not hand the answer to others (public badges are for everyone).
+    settings = request.app.state.settings
+    private = settings.read_requires_signin and not (badge and settings.public_badges)
     match = request.headers.get("if-none-match")
     return snap.response(body, etag, media_type, private, fresh=bool(match) and _matches(match, etag))
 
@@ -418,22 +433,35 @@ def modules(
 
 @router.get(
     "/modules/{path:path}",
-    response_model=ModuleOut,
+    response_model=ModuleDetailOut,
     responses=error_responses(401, 404, 422),
-    summary="One module by its path",
+    summary="One module by its path, with its parity",
 )
-def module(path: str, session: SessionDep, viewer: ReaderDep) -> ModuleOut:
+def module(path: str, session: SessionDep, settings: SettingsDep, viewer: ReaderDep) -> ModuleDetailOut:
     scan = latest_scan(session)
     rows = scan_modules(session, scan.id) if scan else []
     found = next((m for m in rows if m.path == path.strip("/")), None)
     if found is None:
         raise NotFound(f"no module at {path!r} in the last scan")
-    return ModuleOut(**_brief(found), evidence=found.evidence)
+    return ModuleDetailOut(
+        **_brief(found), evidence=found.evidence, parity=parity_of(session, settings, found.path),
+        tests=module_tests_out(module_tests(session, found.path)),
+    )  # fmt: skip
 
 
 # -- badges ---------------------------------------------------------------------
 
 GroupQuery = Annotated[str | None, Query(max_length=200, description="a module root, e.g. apps")]
+
+
+async def badge_reader(request: Request) -> None:
+    """Badges follow the rule for reads, unless SAWMILL_PUBLIC_BADGES keeps them open:
+    a README outside must show a private server's badges."""
+    if not request.app.state.settings.public_badges:
+        await reader(request)
+
+
+BadgeReaderDep = Annotated[None, Depends(badge_reader)]
 
 
 @badge_router.get(
@@ -442,13 +470,13 @@ GroupQuery = Annotated[str | None, Query(max_length=200, description="a module r
     responses={200: SVG, **NOT_MODIFIED, **READ_ERRORS, 404: {**SVG, "description": "an unknown group, in the badge"}},
     summary="Migration badge (SVG)",
 )
-async def migration_svg(request: Request, viewer: ReaderDep, snap: SnapshotDep, group: GroupQuery = None) -> Response:
+async def migration_svg(request: Request, viewer: BadgeReaderDep, snap: SnapshotDep, group: GroupQuery = None) -> Response:
     try:
         body, etag = snap.badge("migration", group, "svg")
     except NotFound:  # an <img> shows a picture, not an error page: say it in the badge
-        svg = badges.Badge("chainsaw", "unknown group", "lightgrey").svg()
+        svg = badges.Badge(badges.migration_label(group), "unknown group", "lightgrey").svg()
         return Response(svg, status_code=404, media_type="image/svg+xml", headers={"Cache-Control": "no-cache"})
-    return cached(request, snap, body, etag, "image/svg+xml")
+    return cached(request, snap, body, etag, "image/svg+xml", badge=True)
 
 
 @badge_router.get(
@@ -457,9 +485,9 @@ async def migration_svg(request: Request, viewer: ReaderDep, snap: SnapshotDep, 
     responses={200: SVG, **NOT_MODIFIED, **error_responses(401)},
     summary="Open blockers badge (SVG)",
 )
-async def blockers_svg(request: Request, viewer: ReaderDep, snap: SnapshotDep) -> Response:
+async def blockers_svg(request: Request, viewer: BadgeReaderDep, snap: SnapshotDep) -> Response:
     body, etag = snap.badge("blockers", None, "svg")
-    return cached(request, snap, body, etag, "image/svg+xml")
+    return cached(request, snap, body, etag, "image/svg+xml", badge=True)
 
 
 @router.get(
@@ -468,9 +496,9 @@ async def blockers_svg(request: Request, viewer: ReaderDep, snap: SnapshotDep) -
     responses={**NOT_MODIFIED, **error_responses(401, 404, 422)},
     summary="Migration badge, shields.io endpoint",
 )
-async def migration_endpoint(request: Request, viewer: ReaderDep, snap: SnapshotDep, group: GroupQuery = None) -> Response:
+async def migration_endpoint(request: Request, viewer: BadgeReaderDep, snap: SnapshotDep, group: GroupQuery = None) -> Response:
     body, etag = snap.badge("migration", group, "json")
-    return cached(request, snap, body, etag, "application/json")
+    return cached(request, snap, body, etag, "application/json", badge=True)
 
 
 @router.get(
@@ -479,9 +507,9 @@ async def migration_endpoint(request: Request, viewer: ReaderDep, snap: Snapshot
     responses={**NOT_MODIFIED, **error_responses(401)},
     summary="Open blockers badge, shields.io endpoint",
 )
-async def blockers_endpoint(request: Request, viewer: ReaderDep, snap: SnapshotDep) -> Response:
+async def blockers_endpoint(request: Request, viewer: BadgeReaderDep, snap: SnapshotDep) -> Response:
     body, etag = snap.badge("blockers", None, "json")
-    return cached(request, snap, body, etag, "application/json")
+    return cached(request, snap, body, etag, "application/json", badge=True)
 
 
 # -- scans ----------------------------------------------------------------------

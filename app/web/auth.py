@@ -29,11 +29,16 @@ How to use it (pages, forms and the API alike)::
   ``hx-headers='{"X-CSRF-Token": "{{ csrf_token(request) }}"}'`` on <body>;
   the token travels as the ``X-CSRF-Token`` header.
 - ``auth_router`` serves GET/POST ``/signin`` and POST ``/signout``; include
-  it in ``create_app``.
+  it in ``create_app``. The sign-in form carries its own CSRF token (a secret
+  in a ``/signin`` cookie, its MAC in the form): no other site can sign a
+  visitor in. A sign-in is a row in the store (``app.store.tokens.open_session``)
+  whose key the signed cookie carries; sign-out deletes it, so the old cookie
+  is dead on every server. A cookie is also refused past
+  ``SAWMILL_SESSION_MAX_AGE`` or with an ``iat`` in the future.
 
-Tokens are checked against an in-memory copy of the active tokens, reloaded
-when the store changes, so a read that needs sign-in costs no query and a
-revoked token stops working on the next request.
+Tokens and sessions are checked against an in-memory copy of the active rows,
+reloaded when the store changes, so a read that needs sign-in costs no query
+and a revoked token stops working on the next request.
 """
 
 from __future__ import annotations
@@ -56,17 +61,25 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.security import HTTPBearer
 from markupsafe import Markup
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.config import Settings, get_settings
 from app.store.db import session_scope
-from app.store.tokens import ActiveToken, active_tokens, hash_token, note_use, session_secret
+from app.store.tokens import (
+    ActiveToken, active_tokens, end_session, hash_token, note_use, open_session, session_hash, session_open, session_secret,
+)  # fmt: skip
 
 log = logging.getLogger("sawmill.auth")
 USE_NOTED = 300.0  # seconds between two notes of one token's use
 from app.web.status_cache import Memo, watch_for
 
 COOKIE = "sawmill_session"
+SIGNIN_COOKIE = "sawmill_signin"  # the sign-in form's pre-session CSRF secret (double submit, signed)
+SIGNIN_FORM_AGE = 2 * 3600  # seconds a sign-in page stays usable
+PROXY_CSRF_WINDOW = 8 * 3600  # a proxy user's CSRF token changes every window; the last one still works
+CLOCK_SKEW = 60  # seconds a cookie's "iat" may run ahead of this server (replicas' clocks differ a little)
 CSRF_FIELD = "csrf_token"
+PEER_KEY = "sawmill.peer"  # the scope key app.web.edge keeps the connecting address under
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -196,21 +209,55 @@ class Auth:
             payload = json.loads(_unb64(body))
         except (ValueError, TypeError):
             return None
-        if not isinstance(payload, dict) or time.time() - payload.get("iat", 0) > self.settings.session_max_age:
+        if not isinstance(payload, dict) or not self._fresh(payload.get("iat")):
             return None
         return payload
+
+    def _fresh(self, iat: object) -> bool:
+        """Issued in the last ``session_max_age`` seconds, and not in the future: a cookie forged
+        with a far-off ``iat`` would otherwise never expire."""
+        if not isinstance(iat, int | float) or isinstance(iat, bool):
+            return False
+        age = time.time() - iat
+        return -CLOCK_SKEW <= age <= self.settings.session_max_age
+
+    def session_open(self, key: object) -> bool:
+        """The sign-in ``key`` names is still open (sign-out deletes it, on every server)."""
+        if not isinstance(key, str) or not key:
+            return False
+        if session_hash(key) in self._tokens.get()[0]:
+            return True
+        # Not in memory: opened on another replica a moment ago, or ended. Only a correctly
+        # signed cookie gets this far, so the query cannot be had for free.
+        with session_scope(self.url) as session:
+            return session_open(session, key)
 
     def _mac(self, body: str) -> bytes:
         return hmac.new(self.key, body.encode(), hashlib.sha256).digest()
 
-    def proxy_csrf(self, name: str) -> str:
-        return _b64(hmac.new(self.key, b"proxy-csrf\0" + name.encode(), hashlib.sha256).digest())
+    def proxy_csrf(self, name: str, windows_ago: int = 0) -> str:
+        """A proxy user has no session to hold a token: theirs is derived from the name and the
+        current time window, so it changes every PROXY_CSRF_WINDOW seconds."""
+        window = int(time.time() // PROXY_CSRF_WINDOW) - windows_ago
+        return _b64(hmac.new(self.key, f"proxy-csrf\0{name}\0{window}".encode(), hashlib.sha256).digest())
+
+    def csrf_matches(self, identity: Identity, sent: str) -> bool:
+        expected = [identity.csrf or ""]
+        if identity.method == "proxy":  # a page loaded just before the window turned still posts
+            expected.append(self.proxy_csrf(identity.name, windows_ago=1))
+        given = sent.encode("utf-8", "surrogatepass")
+        return any(hmac.compare_digest(given, token.encode()) for token in expected if token)
+
+    def signin_csrf(self, secret: str) -> str:
+        return _b64(hmac.new(self.key, b"signin-csrf\0" + secret.encode(), hashlib.sha256).digest())
 
     def trusted_peer(self, request: Request) -> bool:
-        if not (self.settings.trust_proxy_header and self.proxies and request.client):
+        # The address that connected: X-Forwarded-For may have replaced request.client (app.web.edge).
+        client = request.scope.get(PEER_KEY) or request.client
+        if not (self.settings.trust_proxy_header and self.proxies and client):
             return False
         try:
-            peer = ip_address(request.client.host)
+            peer = ip_address(client[0])
         except ValueError:
             return False
         return any(peer in network for network in self.proxies)
@@ -260,6 +307,8 @@ def _from_cookie(auth: Auth, request: Request) -> Identity | None:
     payload = auth.unsign(cookie) if cookie else None
     if not payload or not auth.token_id_active(payload.get("tid", -1)):
         return None  # a revoked token ends the sessions it opened
+    if not auth.session_open(payload.get("k")):
+        return None  # signed out
     return Identity(name=str(payload["n"]), method="session", csrf=str(payload["c"]))
 
 
@@ -274,6 +323,8 @@ async def page_reader(request: Request) -> Identity | None:
     """``reader`` for HTML pages: an anonymous visitor is sent to /signin and back."""
     identity = identify(request)
     if identity is None and get_auth(request).settings.read_requires_signin:
+        if request.method not in SAFE_METHODS:  # a form post: its 401 carries it through the sign-in (app.web.pending)
+            raise NotSignedIn()
         raise HTTPException(303, "sign in first", headers={"Location": signin_url(request)})
     return identity
 
@@ -289,7 +340,7 @@ async def writer(request: Request, _bearer: Annotated[object, Depends(bearer_sch
         raise NotSignedIn()
     if identity.method != "token" and request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER) or await _form_csrf(request)
-        if not sent or not hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), (identity.csrf or "").encode()):
+        if not sent or not get_auth(request).csrf_matches(identity, sent):
             raise CsrfRefused()
     return identity
 
@@ -300,6 +351,8 @@ async def _form_csrf(request: Request) -> str | None:
         return None
     try:
         value = (await request.form()).get(CSRF_FIELD)  # Starlette caches the parsed form for the route
+    except StarletteHTTPException:  # too large (413): say so, not "missing CSRF token"
+        raise
     except Exception:  # a malformed body: the route's own parsing reports it
         return None
     return value if isinstance(value, str) else None
@@ -345,14 +398,48 @@ def _safe_next(target: str | None) -> str:
 
 @auth_router.get("/signin", response_class=HTMLResponse, include_in_schema=False)
 async def signin_page(request: Request, next: str | None = None) -> Response:
-    return _page(request, {"next": _safe_next(next), "error": None, "identity": identify(request)})
+    return _signin_form(request, {"next": _safe_next(next), "error": None, "identity": identify(request)})
+
+
+def _signin_form(request: Request, context: dict, status_code: int = 200) -> Response:
+    """The sign-in page with its pre-session CSRF token: a secret in a cookie only this site
+    can set, and its MAC in the form, so a page elsewhere cannot sign a visitor in as someone."""
+    auth = get_auth(request)
+    secret = request.cookies.get(SIGNIN_COOKIE) or ""
+    if not 20 <= len(secret) <= 64:
+        secret = secrets.token_urlsafe(24)
+    response = _page(request, {**context, "signin_csrf": auth.signin_csrf(secret)}, status_code=status_code)
+    response.set_cookie(
+        SIGNIN_COOKIE, secret, max_age=SIGNIN_FORM_AGE, path="/signin", httponly=True, samesite="strict",
+        secure=request.url.scheme == "https",
+    )  # fmt: skip
+    return response
+
+
+def _signin_forged(request: Request, sent: str) -> bool:
+    if request.headers.get("sec-fetch-site") == "cross-site":  # the browser says another site sent it
+        return True
+    secret = request.cookies.get(SIGNIN_COOKIE)
+    expected = get_auth(request).signin_csrf(secret) if secret else ""
+    return not (sent and expected and hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), expected.encode()))
 
 
 @auth_router.post("/signin", response_class=HTMLResponse, include_in_schema=False)
 async def signin(
-    request: Request, token: Annotated[str, Form(max_length=512)] = "", next: Annotated[str, Form()] = "/"
+    request: Request,
+    token: Annotated[str, Form(max_length=512)] = "",
+    next: Annotated[str, Form()] = "/",
+    signin_csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
+    from app.web.pending import form_again, from_signin  # it imports this module
+
     auth = get_auth(request)
+    pending = await from_signin(request)  # a form sent before signing in, carried through
+    if _signin_forged(request, signin_csrf):
+        # An old tab or a cross-site post: nothing is tried, the form comes back ready to use.
+        context = {"next": _safe_next(next), "error": "The sign-in form had expired; paste the token again.", "identity": None,
+                   "pending": pending}  # fmt: skip
+        return _signin_form(request, context, status_code=403)
     address = request.client.host if request.client else "unknown"
     if wait := auth.limiter.wait(address):
         raise TooManyAttempts(wait)
@@ -360,26 +447,33 @@ async def signin(
     if found is None:
         auth.limiter.failed(address)
         # One message whatever was wrong: no hint whether the name or the secret part missed.
-        context = {"next": _safe_next(next), "error": "That token was not accepted.", "identity": None}
-        return _page(request, context, status_code=401)
+        context = {"next": _safe_next(next), "error": "That token was not accepted.", "identity": None, "pending": pending}
+        return _signin_form(request, context, status_code=401)
     auth.limiter.succeeded(address)
-    payload = {"tid": found.id, "n": found.name, "c": secrets.token_urlsafe(24), "iat": int(time.time())}
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    with session_scope(auth.url) as session:
+        key = open_session(session, found.name, auth.settings.session_max_age)
+    payload = {"tid": found.id, "n": found.name, "k": key, "c": secrets.token_urlsafe(24), "iat": int(time.time())}
+    # A form sent before signing in comes back filled, to send again with this session's CSRF token.
+    again = form_again(request, Identity(found.name, "session", payload["c"]), pending) if pending else None
+    response = again or RedirectResponse(_safe_next(next), status_code=303)
+    secure = request.url.scheme == "https"
     response.set_cookie(
-        COOKIE,
-        auth.sign(payload),
-        max_age=auth.settings.session_max_age,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
+        COOKIE, auth.sign(payload), max_age=auth.settings.session_max_age, httponly=True, samesite="lax", secure=secure
     )
+    response.delete_cookie(SIGNIN_COOKIE, path="/signin", httponly=True, samesite="strict", secure=secure)
     return response
 
 
 @auth_router.post("/signout", include_in_schema=False)
 async def signout(request: Request, who: WriterDep) -> Response:
+    auth = get_auth(request)
+    cookie = request.cookies.get(COOKIE)
+    payload = auth.unsign(cookie) if cookie else None
+    if payload and isinstance(payload.get("k"), str):
+        with session_scope(auth.url) as session:
+            end_session(session, payload["k"])
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(COOKIE)
+    response.delete_cookie(COOKIE, httponly=True, samesite="lax", secure=request.url.scheme == "https")
     return response
 
 

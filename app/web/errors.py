@@ -36,6 +36,10 @@ TITLES = {400: "Bad request", 401: "Sign in needed", 403: "Not allowed", 404: "P
           405: "Method not allowed", 409: "Conflict", 413: "Too large", 422: "Invalid input", 500: "Something went wrong"}
 
 
+# The pages that hold forms, by template, with the function that builds each one's context.
+FORM_PAGES: dict[str, Callable[[Session], dict[str, Any]]] = {}
+
+
 @dataclass
 class FormView:
     """The page a form lives on, so an error can redraw it with the message in place."""
@@ -60,6 +64,8 @@ def form_view(
     submitted values under ``values[key]``.
     """
 
+    FORM_PAGES[template] = build  # a form sent before signing in is drawn again from here (app.web.pending)
+
     async def declare(request: Request) -> FormView:
         form = await request.form()
         values = {k: v for k, v in form.items() if isinstance(v, str)}
@@ -68,6 +74,7 @@ def form_view(
         request.state.form = view
         return view
 
+    declare.declares_form = True  # found on the route by app.web.pending when a 401 came first
     return declare
 
 
@@ -125,6 +132,13 @@ async def handle(request: Request, exc: Exception) -> Response:
                 return again
         except Exception as failed:  # drawing the form failed too: fall back to the plain page
             log.error("cannot redraw the form on %s", request.url.path, exc_info=failed)
+    if problem.status == 401 and request.method not in ("GET", "HEAD") and not is_htmx(request):
+        from app.web.pending import signin_instead  # it draws forms with this module's helpers
+
+        # A browser's form post: the sign-in form, carrying the post, never a link back to a POST address.
+        response = await signin_instead(request, problem)
+        response.headers.update(headers)
+        return response
     if is_htmx(request):
         here = urlsplit(request.headers.get("hx-current-url", "/")).path or "/"
         html = render_html("_flash.html", {"problem": problem, "here": here})

@@ -5,17 +5,21 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from app.config import Settings, get_settings
-from app.web import api, api_progress, errors, health, hooks, pages, planning
+from app.web import api, api_next, api_progress, api_reports, errors, health, hooks, log, pages, planning
 from app.web.auth import auth_router, install_auth, page_reader
 from app.services.repos import repository_key
 from app.store.db import session_scope
 from app.store.scope import adopt
 from app.store.tokens import ensure_admin_token
 from app.services.worker import Worker
-from app.web.render import STATIC
+from app.web import assets
+from app.web.compress import Compress
+from app.web import docs_pages
+from app.web import assistant
+from app.web import document_pins, history_page
+from app.web.edge import Edge
 
 
 @asynccontextmanager
@@ -40,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     fixtures run Alembic first; the app never creates tables.
     """
     settings = settings or get_settings()
-    app = FastAPI(title="Sawmill", version="0.1.0", lifespan=_worker_lifespan)
+    app = FastAPI(title="Sawmill", version="0.1.0", lifespan=_worker_lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.repository = repository_key(settings.repo)
     if app.state.repository is not None:  # a document imported before any scan belongs to the repository served
@@ -51,17 +55,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ensure_admin_token(session, settings.admin_token.get_secret_value())
     errors.install(app)
     install_auth(app, app.state.settings)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # static files from memory under content-hashed names, and gzip for text answers (app.web.assets)
+    app.add_route("/static/{name:path}", assets.load().serve, methods=["GET", "HEAD"], include_in_schema=False)
+    app.add_middleware(Compress)
     # Routes are matched in order, one after the other (twice a request): the reads answered
     # from memory come first, /api/status and the badges, then the pages, then the rest.
     app.include_router(auth_router)
     app.include_router(api.router)
     app.include_router(api.badge_router)
+    app.include_router(api_next.router)
+    app.include_router(api_reports.router)
+    app.include_router(api_reports.badge_router)
     # With SAWMILL_READ_REQUIRES_SIGNIN, every page sends an anonymous visitor to /signin.
+    # /modules/{path}/draft before the module page, whose {path:path} would take it
+    app.include_router(assistant.router, dependencies=[Depends(page_reader)])
     app.include_router(pages.router, dependencies=[Depends(page_reader)])
     app.include_router(planning.reads, dependencies=[Depends(page_reader)])
+    app.include_router(log.router, dependencies=[Depends(page_reader)])
     app.include_router(planning.router, dependencies=[Depends(page_reader)])
+    app.include_router(document_pins.router, dependencies=[Depends(page_reader)])
+    app.include_router(history_page.router, dependencies=[Depends(page_reader)])
     app.include_router(api_progress.router)
     app.include_router(hooks.router)
     app.include_router(health.router)
+    app.include_router(docs_pages.router)  # /docs and /redoc from static/vendor
+    app.add_middleware(Edge, settings=settings)  # outermost of ours: headers, body limits, identity first
     return app

@@ -50,7 +50,7 @@ from starlette.concurrency import run_in_threadpool
 from app.store.db import session_scope
 from app.web.api import _etag, _matches
 from app.web.auth import CSRF_FIELD, Identity, identify
-from app.web.render import VARY, is_htmx, render_html
+from app.web.render import VARY, forge_of, is_htmx, render_html
 from app.web.status_cache import StoreWatch, watch_for
 
 SIZE = 256  # pages kept: module pages are many, each a few kB
@@ -233,7 +233,7 @@ async def cached_page(
 
     def make() -> Page:
         with session_scope(state.settings.database_url, state.repository) as session:
-            context = build(session)
+            context = {"forge": forge_of(request.app), **build(session)}
         return render_page(template, context, fragment, path)
 
     page = await cache.get(key, moment, make)

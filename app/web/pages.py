@@ -18,10 +18,14 @@ from app.store.scope import repository_of
 from app.web.auth import WriterDep
 from app.web.deps import HtmxDep, SettingsDep
 from app.web.errors import form_view
-from app.web.history import history_context, module_history_context
+from app.store.errors import NotFound
+from app.web.history import history_context, module_history_context, removed_module_context
 from app.web.page_cache import cached_page, page_cache
+from app.web.parity import parity_of
+from app.web.api_next import next_of
 from app.web.render import is_htmx, render
 from app.web.status_cache import watch_for
+from app.web.reports_view import ci_board, ci_module
 from app.web.views import module_view, scan_view
 
 router = APIRouter(tags=["pages"])
@@ -31,7 +35,7 @@ def overview_context(session) -> dict:
     milestones = progress_read.milestones(session)
     repository = repository_of(session)
     return {
-        **scan_view(session),
+        **ci_board(session, scan_view(session)),  # the cards marked with their last CI run
         "repository": repository,
         "jobs": job_view(session, repository),
         **history_context(session),
@@ -57,7 +61,8 @@ async def overview(request: Request, since: str | None = None) -> Response:
     version = fingerprint(moment[0])
     if since == version and is_htmx(request):  # the poll of an open overview: nothing changed, nothing to swap
         return Response(status_code=204)
-    build = lambda session: {**overview_context(session), "live_version": version}  # noqa: E731
+    settings = request.app.state.settings
+    build = lambda session: {**overview_context(session), "live_version": version, "next_up": next_of(session, settings)}  # noqa: E731
     # `since` changes nothing drawn: every poller shares one render.
     return await cached_page(request, "overview.html", build, block="live", query=b"", moment=moment)
 
@@ -76,19 +81,25 @@ def rescan(
         return RedirectResponse("/", status_code=303)
     version = live_version(request)
     with session_scope(settings.database_url, repository_key(settings.repo)) as session:
-        context = overview_context(session)
+        context = {**overview_context(session), "next_up": next_of(session, settings)}
     return render(request, "overview.html", {**context, "live_version": version}, block="live")
 
 
-def module_context(session, path: str) -> dict:
-    context = module_view(session, path)
+def module_context(session, path: str, settings=None) -> dict:
+    try:
+        context = module_view(session, path)
+    except NotFound:  # gone from the tree: the history may know when and where it was removed
+        context = removed_module_context(session, path)
+        return {**context, **progress_read.module_in_document(session, context["module"]["path"])}
     module = context["module"].path
-    entries = progress_read.migration_entries(session)["entries"]
-    context["entries"] = [e for e in entries if module in e["modules"]]
+    context.update(progress_read.module_in_document(session, module), removed=False)
     context.update(module_history_context(session, module))
+    context["ci"] = ci_module(session, module)  # its chainsaw results from CI
+    context["parity"] = parity_of(session, settings, module) if settings else None  # it reads the repository
     return context
 
 
 @router.get("/modules/{path:path}", include_in_schema=False)
 async def module_page(request: Request, path: str) -> Response:
-    return await cached_page(request, "module.html", lambda session: module_context(session, path))
+    settings = request.app.state.settings
+    return await cached_page(request, "module_page.html", lambda session: module_context(session, path, settings))

@@ -8,6 +8,7 @@ session rolls back, and the error handler draws the form again in place.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -18,6 +19,7 @@ from app.store import progress_read
 from app.store.backlog import (
     create_backlog_item,
     delete_backlog_item,
+    get_backlog_item,
     move_backlog_item,
     set_task_done,
     update_backlog_item,
@@ -25,6 +27,7 @@ from app.store.backlog import (
 from app.store.blockers import add_blocker, reopen_blocker, resolve_blocker
 from app.store.errors import Invalid, NotFound
 from app.store.progress import BACKLOG_STATUSES
+from app.web.api_next import next_of
 from app.web.auth import WriterDep
 from app.web.deps import MAX_VERSION, HtmxDep, Id, SessionDep
 from app.web.errors import form_view
@@ -59,12 +62,29 @@ def number(value: str, field: str) -> int:
 # -- backlog -------------------------------------------------------------------
 
 
-def backlog_context(session: Session) -> dict:
-    groups = progress_read.backlog(session)
+BACKLOG_PAGE = 100  # items a page: a backlog of thousands is pages of links, not one page of megabytes
+
+
+def backlog_context(session: Session, page: int = 1) -> dict:
+    shown = progress_read.backlog_page(session, page, BACKLOG_PAGE)
+    groups = shown["groups"]
     lanes = {s: [(g["category"], g["items"][s]) for g in groups if g["items"][s]] for s in BACKLOG_STATUSES}
-    counts = {s: sum(len(items) for _, items in lanes[s]) for s in BACKLOG_STATUSES}
-    categories = [g["category"] for g in groups]
-    return {"statuses": BACKLOG_STATUSES, "lanes": lanes, "counts": counts, "categories": categories}
+    pager = {k: shown[k] for k in ("page", "pages", "total", "size")}
+    return {"statuses": BACKLOG_STATUSES, "lanes": lanes, "counts": shown["counts"],
+            "categories": shown["categories"], "pager": pager}  # fmt: skip
+
+
+def backlog_page_number(request: Request) -> int:
+    """``?page=N`` of the backlog (the page a form was posted from); 1 when absent or not a number."""
+    value = request.query_params.get("page", "")
+    return int(value) if value.isdigit() and len(value) < 10 else 1
+
+
+def back_to_backlog(request: Request, anchor: str = "") -> tuple[str, Callable[[Session], dict]]:
+    """Where a backlog write answers: the page it was posted from, and that page's context."""
+    page = backlog_page_number(request)
+    url = "/backlog" + (f"?page={page}" if page > 1 else "") + anchor
+    return url, lambda session: backlog_context(session, page)
 
 
 def backlog_form(key="add"):
@@ -77,7 +97,10 @@ def _item_key(request: Request) -> str:
 
 @reads.get("/backlog", include_in_schema=False)
 async def backlog_page(request: Request) -> Response:
-    return await cached_page(request, "backlog.html", backlog_context, block="backlog")
+    settings = request.app.state.settings
+    page = backlog_page_number(request)
+    build = lambda session: {**backlog_context(session, page), "next_up": next_of(session, settings)}  # noqa: E731
+    return await cached_page(request, "backlog.html", build, block="backlog")
 
 
 @router.post("/backlog", include_in_schema=False, dependencies=[backlog_form()])
@@ -86,7 +109,8 @@ def backlog_add(
     category: FormText = "", title: FormText = "",
 ) -> Response:  # fmt: skip
     create_backlog_item(session, category, title, who.name)
-    return written(request, session, htmx, "/backlog", "backlog.html", "backlog", backlog_context)
+    url, build = back_to_backlog(request)
+    return written(request, session, htmx, url, "backlog.html", "backlog", build)
 
 
 @router.post("/backlog/{item_id}", include_in_schema=False, dependencies=[backlog_form(_item_key)])
@@ -95,7 +119,8 @@ def backlog_edit(
     title: FormText = "", category: FormText = "",
 ) -> Response:  # fmt: skip
     update_backlog_item(session, item_id, who.name, title=title, category=category)
-    return written(request, session, htmx, "/backlog", "backlog.html", "backlog", backlog_context)
+    url, build = back_to_backlog(request)
+    return written(request, session, htmx, url, "backlog.html", "backlog", build)
 
 
 @router.post("/backlog/{item_id}/move", include_in_schema=False, dependencies=[backlog_form(_item_key)])
@@ -103,13 +128,24 @@ def backlog_move(
     request: Request, item_id: Id, session: SessionDep, who: WriterDep, htmx: HtmxDep, status: FormText = ""
 ) -> Response:
     move_backlog_item(session, item_id, who.name, status=status)
-    return written(request, session, htmx, f"/backlog#item-{item_id}", "backlog.html", "backlog", backlog_context)
+    url, build = back_to_backlog(request, f"#item-{item_id}")
+    return written(request, session, htmx, url, "backlog.html", "backlog", build)
+
+
+@router.get("/backlog/{item_id}/delete", include_in_schema=False)
+def backlog_delete_page(request: Request, item_id: Id, session: SessionDep) -> Response:
+    """Without JavaScript, Delete asks here first (htmx asks in a dialog and posts at once)."""
+    item = get_backlog_item(session, item_id)
+    shown = {"id": item.id, "title": item.title, "category": item.category, "status": item.status}
+    page = backlog_page_number(request)  # the backlog page it was on, to go back to
+    return render(request, "backlog_delete.html", {"item": shown, "here": f"?page={page}" if page > 1 else ""})
 
 
 @router.post("/backlog/{item_id}/delete", include_in_schema=False, dependencies=[backlog_form(_item_key)])
 def backlog_delete(request: Request, item_id: Id, session: SessionDep, who: WriterDep, htmx: HtmxDep) -> Response:
     delete_backlog_item(session, item_id, who.name)
-    return written(request, session, htmx, "/backlog", "backlog.html", "backlog", backlog_context)
+    url, build = back_to_backlog(request)
+    return written(request, session, htmx, url, "backlog.html", "backlog", build)
 
 
 # -- milestones ----------------------------------------------------------------
@@ -202,7 +238,9 @@ def document_context(session: Session) -> dict:
         text = progress_read.export_document(session)
     except NotFound:  # nothing imported yet: the page says how to get one, it is not a missing page
         text = ""
-    return {"html": render_markdown(text), "empty": not text.strip()}
+    # the migration entries with why each is (un)ticked, and their pin forms (app.web.document_pins)
+    entries = progress_read.migration_entries(session)
+    return {"html": render_markdown(text), "empty": not text.strip(), "entries": entries["entries"], "missing": entries["missing"]}
 
 
 @reads.get("/document.md", include_in_schema=False)

@@ -12,11 +12,15 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from markupsafe import Markup
 
+from app.services.forge import Forge, repository_forge
+from app.web.assets import static_url
 from app.web.auth import csrf_input, csrf_token, current_identity
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,6 +54,8 @@ def environment() -> Environment:
     # The shared macros are globals, not `{% from %}` imports: a block rendered
     # on its own (an htmx fragment) does not see its template's top-level imports.
     env.globals.update(csrf_input=csrf_input, csrf_token=csrf_token, current_identity=current_identity)
+    env.globals["static_url"] = static_url  # every link to static/ names the file by its content
+    env.globals.update(commit_link=commit_link, pr_link=pr_link)
     macros = env.get_template("_macros.html").module
     env.globals.update({name: getattr(macros, name) for name in dir(macros) if not name.startswith("_")})
     return env
@@ -83,11 +89,59 @@ def render(
     status_code: int = 200,
 ) -> HTMLResponse:
     """The whole page, or only ``block`` when htmx asked for a fragment."""
-    context = {"request": request, "path": request.url.path, "errors": {}, "values": {}, **context}
+    shared = {"request": request, "path": request.url.path, "errors": {}, "values": {}, "forge": forge_of(request.app),
+              "signin_next": signin_next(request)}  # fmt: skip
+    context = {**shared, **context}
     fragment = block if block and is_htmx(request) else None
     response = HTMLResponse(render_html(name, context, fragment), status_code=status_code)
     response.headers["Vary"] = VARY
     return response
+
+
+def referer_page(request: Request) -> str | None:
+    """The page of this site the request came from (its ``Referer``), if any."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if (referer.scheme, referer.netloc) != (request.url.scheme, request.url.netloc):
+        return None  # another site's page, or none: never a destination
+    page = referer.path + (f"?{referer.query}" if referer.query else "")
+    if not page.startswith("/") or page.startswith(("//", "/signin")) or "\\" in page:
+        return None
+    return page
+
+
+def signin_next(request: Request) -> str:
+    """Where a sign-in link on this answer leads back to: a page, never a POST's address."""
+    if request.method in ("GET", "HEAD"):
+        return request.url.path
+    return referer_page(request) or "/"
+
+
+def forge_of(app) -> Forge | None:
+    """Where the tracked repository's commits and pull requests are on the web, worked out once."""
+    state = app.state
+    if not hasattr(state, "forge"):
+        settings = getattr(state, "settings", None)
+        state.forge = repository_forge(settings.repo, settings.web_url, settings.forge) if settings else None
+    return state.forge
+
+
+@pass_context
+def commit_link(context, sha: str | None, title: str | None = None) -> Markup:
+    """A commit's short sha, linked to its page when the forge is known (the context's ``forge``)."""
+    forge = context.get("forge")
+    code = Markup('<code{}>{}</code>').format(Markup(' title="{}"').format(title) if title else "", (sha or "")[:8])
+    if not forge or not sha:
+        return code
+    return Markup('<a class="sha" href="{}">{}</a>').format(forge.commit(sha), code)
+
+
+@pass_context
+def pr_link(context, number: int | str) -> Markup:
+    """``#1010``, linked to the pull request when the forge is known."""
+    forge = context.get("forge")
+    href = forge.pull(number) if forge else None
+    text = Markup("#{}").format(number)
+    return Markup('<a class="pr" href="{}">{}</a>').format(href, text) if href else text
 
 
 def clock_phrase(phrase):

@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from app.config import Settings
+from tests.signin import post_signin
 
 ADMIN = "an-admin-token-from-a-mounted-secret-0123456789"
 
@@ -24,7 +25,7 @@ def test_the_admin_token_from_a_file_signs_in_and_writes_as_admin(make_client, d
     secret = tmp_path / "admin-token"
     secret.write_text(ADMIN + "\n")
     client = make_client(admin_token_file=secret)
-    assert client.post("/signin", data={"token": ADMIN}).status_code == 303
+    assert post_signin(client, {"token": ADMIN}).status_code == 303
     item = {"category": "Testing Improvements", "title": "Flaky test report"}
     response = client.post("/api/backlog", json=item, headers={"Authorization": f"Bearer {ADMIN}"})
     assert response.status_code == 201, response.text
@@ -35,8 +36,8 @@ def test_the_admin_token_from_a_file_signs_in_and_writes_as_admin(make_client, d
 def test_a_changed_secret_replaces_the_old_admin_token(make_client) -> None:
     make_client(admin_token=ADMIN)
     client = make_client(admin_token=ADMIN[::-1])
-    assert client.post("/signin", data={"token": ADMIN}).status_code == 401
-    assert client.post("/signin", data={"token": ADMIN[::-1]}).status_code == 303
+    assert post_signin(client, {"token": ADMIN}).status_code == 401
+    assert post_signin(client, {"token": ADMIN[::-1]}).status_code == 303
 
 
 def test_a_short_admin_token_or_an_unreadable_file_stops_start_up(tmp_path) -> None:

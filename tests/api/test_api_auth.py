@@ -11,6 +11,7 @@ import pytest
 from app.store.db import session_scope
 from app.store.tokens import ApiToken, hash_token
 from sqlmodel import select
+from tests.signin import post_signin
 
 SCAN = "/api/scans"
 
@@ -21,7 +22,7 @@ def bearer(token: str) -> dict[str, str]:
 
 def sign_in(client, token: str) -> str:
     """Sign in through the form; returns the CSRF token the pages would embed."""
-    response = client.post("/signin", data={"token": token, "next": "/"})
+    response = post_signin(client, {"token": token, "next": "/"})
     assert response.status_code == 303
     page = client.get("/signin").text
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
@@ -97,8 +98,8 @@ def test_a_forged_cookie_is_ignored(seed_client, new_token) -> None:
 
 def test_wrong_sign_in_says_nothing_about_which_part(client, new_token) -> None:
     token = new_token("alice")
-    wrong_secret = client.post("/signin", data={"token": token[:-4] + "abcd"})
-    wrong_name = client.post("/signin", data={"token": "sawmill_nobody"})
+    wrong_secret = post_signin(client, {"token": token[:-4] + "abcd"})
+    wrong_name = post_signin(client, {"token": "sawmill_nobody"})
     assert wrong_secret.status_code == wrong_name.status_code == 401
     message = "That token was not accepted."
     assert message in wrong_secret.text and message in wrong_name.text
@@ -109,20 +110,20 @@ def test_repeated_failures_from_one_address_are_slowed_down(make_client, new_tok
     token = new_token("alice")
     client = make_client(client=("10.1.2.3", 4000))
     for _ in range(5):
-        assert client.post("/signin", data={"token": "wrong"}).status_code == 401
-    slowed = client.post("/signin", data={"token": token})  # even the right one waits its turn
+        assert post_signin(client, {"token": "wrong"}).status_code == 401
+    slowed = post_signin(client, {"token": token})  # even the right one waits its turn
     assert slowed.status_code == 429
     assert int(slowed.headers["retry-after"]) >= 1
     other = make_client(client=("10.9.9.9", 4000))
     other.app.state.auth = client.app.state.auth  # same server, another address: not slowed
-    assert other.post("/signin", data={"token": token}).status_code == 303
+    assert post_signin(other, {"token": token}).status_code == 303
 
 
 def test_sign_in_redirects_only_to_local_paths(client, new_token) -> None:
     token = new_token("alice")
     for target, expected in (("/blockers", "/blockers"), ("//evil.example/", "/"), ("https://evil.example", "/")):
         client.cookies.clear()
-        response = client.post("/signin", data={"token": token, "next": target})
+        response = post_signin(client, {"token": token, "next": target})
         assert response.headers["location"] == expected
 
 
@@ -164,7 +165,7 @@ def test_pages_send_anonymous_visitors_to_sign_in_when_reads_need_it(make_client
     response = closed.get("/blockers")
     assert response.status_code == 303 and response.headers["location"] == "/signin?next=/blockers"
     assert closed.get("/signin").status_code == 200
-    assert closed.post("/signin", data={"token": new_token(), "next": "/blockers"}).status_code == 303
+    assert post_signin(closed, {"token": new_token(), "next": "/blockers"}).status_code == 303
     assert closed.get("/").status_code == 200
     assert make_client().get("/").status_code == 200
 

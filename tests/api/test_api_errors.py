@@ -7,6 +7,7 @@ import time
 import pytest
 
 from app.store.db import session_scope
+from tests.signin import post_signin
 
 
 def shape(response) -> dict:
@@ -102,13 +103,13 @@ def test_every_refusal_has_the_shape(make_client, db_url, new_token) -> None:
     assert shape(client.put("/api/modules"))["status"] == 405
     assert "allow" in client.put("/api/modules").headers
 
-    assert client.post("/signin", data={"token": new_token("bob")}).status_code == 303
+    assert post_signin(client, {"token": new_token("bob")}).status_code == 303
     refused = client.post("/api/backlog", json={"category": "X", "title": "Y"})
     assert refused.status_code == 403 and "CSRF" in shape(refused)["message"]
 
     client.cookies.clear()
     for _ in range(5):
-        client.post("/signin", data={"token": "wrong"})
-    slowed = client.post("/signin", data={"token": "wrong"}, headers={"Accept": "application/json"})
+        post_signin(client, {"token": "wrong"})
+    slowed = post_signin(client, {"token": "wrong"}, headers={"Accept": "application/json"})
     assert slowed.status_code == 429 and int(slowed.headers["retry-after"]) >= 1
     assert "try again" in shape(slowed)["message"]

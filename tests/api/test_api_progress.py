@@ -8,6 +8,7 @@ import pytest
 
 from app.store.db import session_scope
 from app.store.progress_doc import import_document
+from tests.signin import post_signin
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "app" / "demo" / "progress.md"
 
@@ -154,7 +155,7 @@ def test_every_write_without_identity_is_refused_and_changes_nothing(api, method
 @pytest.mark.parametrize(("method", "url", "body"), WRITES)
 def test_every_write_by_session_needs_csrf(api, method, url, body, new_token) -> None:
     del api.headers["Authorization"]
-    assert api.post("/signin", data={"token": new_token("carol")}).status_code == 303
+    assert post_signin(api, {"token": new_token("carol")}).status_code == 303
     kwargs = {"json": body} if body is not None else {}
     assert api.request(method.upper(), url, **kwargs).status_code == 403
 

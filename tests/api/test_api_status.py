@@ -41,7 +41,8 @@ def test_etag_and_304(scanned, client) -> None:
     assert again.status_code == 304 and again.content == b""
     assert again.headers["etag"] == etag
     assert client.get("/api/status", headers={"If-None-Match": '"other"'}).status_code == 200
-    assert client.get("/api/status", headers={"If-None-Match": f'"x", W/{etag}'}).status_code == 304
+    # (weak already when the answer came gzipped: app.web.compress)
+    assert client.get("/api/status", headers={"If-None-Match": f'"x", W/{etag.removeprefix("W/")}'}).status_code == 304
     assert client.get("/api/status", headers={"If-None-Match": "*"}).status_code == 304
 
 

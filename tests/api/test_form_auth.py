@@ -13,7 +13,12 @@ import pytest
 from fastapi.routing import APIRoute
 
 from app.store.db import session_scope
+from sqlmodel import select
+
+from app.store.progress import MigrationEntry
 from app.store.progress_doc import import_document
+from app.store.progress_sync import pin_entry
+from tests.signin import post_signin
 
 from .test_api_progress import DOCUMENT
 
@@ -31,6 +36,15 @@ def resolved_blocker(api) -> dict:
 def backlog_item(api) -> dict:
     groups = api.get("/api/backlog").json()
     return next({**item, "category": g["category"]} for g in groups for items in g["items"].values() for item in items)
+
+
+def first_entry(api) -> dict:
+    return api.get("/api/entries").json()[0]
+
+
+def pinned_entry(api) -> dict:
+    entries = api.get("/api/entries").json()
+    return next((e for e in entries if e["pinned"]), entries[0])
 
 
 def open_task(api) -> dict:
@@ -51,6 +65,9 @@ FORMS = {
         f"/blockers/{open_blocker(api)['id']}/resolve", {"version": str(open_blocker(api)["version"]), "note": "done"}),
     "/blockers/{blocker_id}/reopen": lambda api: (
         f"/blockers/{resolved_blocker(api)['id']}/reopen", {"version": str(resolved_blocker(api)["version"])}),
+    "/document/entries/{entry_id}/pin": lambda api: (
+        f"/document/entries/{first_entry(api)['id']}/pin", {"reason": "being retired", "done": "true"}),
+    "/document/entries/{entry_id}/unpin": lambda api: (f"/document/entries/{pinned_entry(api)['id']}/unpin", {}),
     "/signout": lambda api: ("/signout", {}),
 }
 
@@ -61,6 +78,9 @@ def board(db_url, make_client, tmp_path):
 
     with session_scope(db_url) as session:
         import_document(session, DOCUMENT.read_bytes(), who="test", source="progress.md")
+    with session_scope(db_url) as session:  # the unpin form needs a pinned entry
+        last = max(entry.id for entry in session.exec(select(MigrationEntry)))
+        pin_entry(session, last, "kept by hand", "test")
     return make_client(repo=build_seed_repo(tmp_path / "seed"))
 
 
@@ -76,7 +96,7 @@ def post(client, form: str, headers: dict | None = None, csrf: str | None = None
 
 
 def sign_in(client, token: str) -> str:
-    assert client.post("/signin", data={"token": token}).status_code == 303
+    assert post_signin(client, {"token": token}).status_code == 303
     return re.search(r'name="csrf_token" value="([^"]+)"', client.get("/blockers").text).group(1)
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from app.repobuilder.gitops import INFRA
 from app.services import scan_and_store
+from app.web.assets import static_url
 
 PAGES = {
     "overview": "/",
@@ -14,6 +15,8 @@ PAGES = {
     "milestones": "/milestones",
     "blockers": "/blockers",
     "document": "/document",
+    "log": "/log",
+    "confirm-delete": "/backlog/1/delete",
     "not-found": "/no/such/page",
 }
 STATUSES = ["untested", "legacy", "in_progress", "migrated"]
@@ -52,8 +55,8 @@ def test_every_page_fits_a_phone_and_a_desk_and_loads_nothing_from_elsewhere(liv
             shot(page, f"{name}-{scheme}-{width}")
         context.close()
         assert requested and all(u.startswith(live.url + "/") for u in requested), [u for u in requested if not u.startswith(live.url)]
-        assert f"{live.url}/static/vendor/htmx/htmx.min.js" in requested
-        assert f"{live.url}/static/vendor/pico/pico.min.css" in requested
+        assert live.url + static_url("vendor/htmx/htmx.min.js") in requested
+        assert live.url + static_url("vendor/pico/pico.min.css") in requested
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

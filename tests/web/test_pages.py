@@ -21,7 +21,7 @@ def test_htmx_gets_the_named_block_of_the_same_page(client, path: str, block: st
     assert fragment.text.lstrip().startswith("<section id=")
     assert "<html" not in fragment.text
     assert fragment.text.strip() in page.text  # the fragment is the page's own block, byte for byte
-    assert page.headers["vary"] == fragment.headers["vary"] == "HX-Request, Cookie"
+    assert page.headers["vary"] == fragment.headers["vary"] == "HX-Request, Cookie, Accept-Encoding"
 
 
 def test_a_history_restore_gets_the_whole_page(client) -> None:
