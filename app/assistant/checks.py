@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-
-import yaml
 
 from app.scanner.layout import STEP_FILE
 from app.scanner.parse import ParseCache
 from app.scanner.snapshot import resolve
 from app.scanner.source import BlobRef
-from app.scanner.yamlload import AliasBomb, load
+from app.scanner.yamlload import entries, mappings
 
 # kubectl's short names for what suites usually wait for; anything else is spelled out
 SHORT_NAMES = {
@@ -105,10 +103,10 @@ class Files:
 def workflow_checks(files: Files, workflow: str, suite: str) -> list[Check]:
     """The ``success_conditions`` a workflow lists for the suite folder it passes as ``test_path``."""
     found: list[Check] = []
-    for node in _mappings(list(files.docs(workflow))):
+    for node in mappings(list(files.docs(workflow))):
         test_path = node.get("test_path")
         if isinstance(test_path, str) and resolve("", test_path.strip()) == suite:
-            found += [c for entry in _conditions(node) if (c := condition_check(entry, workflow))]
+            found += [c for entry in entries(node.get("success_conditions")) if (c := condition_check(entry, workflow))]
     return found
 
 
@@ -137,29 +135,6 @@ def kuttl_checks(files: Files, folder: str) -> list[Check]:
         if posixpath.dirname(path) == folder and STEP_FILE.match(name) and KUTTL_CHECK.match(name):
             found += [c for doc in files.docs(path) if (c := object_check(doc, path, {}))]
     return found
-
-
-def _conditions(node: dict) -> list:
-    value = node.get("success_conditions")
-    if isinstance(value, str):  # YAML inside a string input, as workflow_call inputs carry it
-        try:
-            value = load(value)
-        except (AliasBomb, yaml.YAMLError):
-            return []
-    if isinstance(value, dict):
-        return [value]
-    return value if isinstance(value, list) else []
-
-
-def _mappings(value: object) -> Iterator[dict]:
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            yield node
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
 
 
 # -- chainsaw ----------------------------------------------------------------

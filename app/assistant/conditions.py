@@ -11,11 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import yaml
-
 from app.assistant.checks import kind_key
 from app.scanner.snapshot import resolve
-from app.scanner.yamlload import AliasBomb, load
+from app.scanner.yamlload import entries, mappings
 
 VERSION = re.compile(r"^v\d+((alpha|beta)\d+)?$")
 SIMPLE_PATH = re.compile(r"^\{?\.?([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)\}?$")
@@ -86,14 +84,14 @@ class SuiteInputs:
 
 def suite_inputs(docs: tuple, workflow: str, suite: str) -> SuiteInputs | None:
     """What ``workflow`` passes along with ``test_path: suite``; None when it does not run that suite."""
-    for node in _mappings(list(docs)):
+    for node in mappings(list(docs)):
         test_path = node.get("test_path")
         if isinstance(test_path, str) and resolve("", test_path.strip()) == suite:
             inputs = SuiteInputs(workflow, [], [], [])
-            for entry in _entries(node.get("reconcile_items")):
+            for entry in entries(node.get("reconcile_items")):
                 item = reconcile_item(entry)
                 inputs.reconcile.append(item) if item else inputs.unread.append(repr(entry))
-            for entry in _entries(node.get("success_conditions")):
+            for entry in entries(node.get("success_conditions")):
                 condition = parse_condition(entry)
                 inputs.conditions.append(condition) if condition else inputs.unread.append(repr(entry))
             return inputs
@@ -144,28 +142,6 @@ def _split_jsonpath(rest: str) -> tuple[str, str | None]:
     if end >= 0 and rest[end + 1 :].startswith("="):
         return rest[: end + 1], rest[end + 2 :]
     return rest, None
-
-
-def _entries(value: object) -> list:
-    if isinstance(value, str):  # YAML inside a string input, as workflow_call inputs carry it
-        try:
-            value = load(value)
-        except (AliasBomb, yaml.YAMLError):
-            return []
-    if isinstance(value, dict):
-        return [value]
-    return value if isinstance(value, list) else []
-
-
-def _mappings(value: object):
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            yield node
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(reversed(node))
 
 
 def _text(value: object) -> str | None:

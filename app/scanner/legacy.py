@@ -19,7 +19,7 @@ from app.scanner.model import ScanWarning
 from app.scanner.parse import TOO_LARGE, ParseCache
 from app.scanner.snapshot import Reader, resolve
 from app.scanner.source import BlobRef
-from app.scanner.yamlload import AliasBomb, load
+from app.scanner.yamlload import AliasBomb, load, mappings
 
 
 @dataclass
@@ -98,7 +98,7 @@ def analyse_workflow(blobs: ParseCache, path: str, ref: BlobRef) -> tuple[list[W
         return [], [ScanWarning(path, parsed.problem)]
     runs: list[WorkflowRun] = []
     warnings: list[ScanWarning] = []
-    for node in _mappings(list(parsed.docs)):
+    for node in mappings(list(parsed.docs)):
         test_path = node.get("test_path")
         if isinstance(test_path, str) and test_path.strip():
             folder = resolve("", test_path.strip())
@@ -106,17 +106,6 @@ def analyse_workflow(blobs: ParseCache, path: str, ref: BlobRef) -> tuple[list[W
             if folder is not None:
                 runs.append(WorkflowRun(workflow=path, test_path=folder, success_conditions=count))
     return runs, warnings
-
-
-def _mappings(value: object):
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            yield node
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
 
 
 def _count_conditions(value: object, path: str, warnings: list[ScanWarning]) -> int:

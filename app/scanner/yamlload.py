@@ -12,6 +12,7 @@ test keeps any other reader out of the scanner.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import yaml
@@ -112,3 +113,28 @@ def _measure(root: yaml.Node) -> tuple[int, int]:
             elif size[id(child)] is None:  # still being counted: the child holds its parent
                 raise AliasBomb("a YAML alias holds itself")
     return written, size[id(root)]  # type: ignore[return-value]
+
+
+def mappings(value: object) -> Iterator[dict]:
+    """Every mapping inside a parsed YAML value, in document order (no recursion: depth is the input's)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            yield node
+            stack.extend(reversed(node.values()))
+        elif isinstance(node, list):
+            stack.extend(reversed(node))
+
+
+def entries(value: object) -> list:
+    """A workflow input's list of mappings: a list, one mapping, or YAML inside a string
+    (as workflow_call inputs carry it); an unreadable string holds none."""
+    if isinstance(value, str):
+        try:
+            value = load(value)
+        except yaml.YAMLError:  # AliasBomb included
+            return []
+    if isinstance(value, dict):
+        return [value]
+    return value if isinstance(value, list) else []

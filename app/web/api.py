@@ -23,9 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.scanner.model import Summary
 from app.store import progress_read
-from app.services.repos import repository_key
 from app.store.db import session_scope
-from app.store.errors import Invalid, NotFound
+from app.store.errors import NotFound
 from app.store.history import open_regressions
 from app.services.jobs import request_sync
 from app.services.reports import module_tests, results_overview

@@ -32,7 +32,6 @@ rendered by ``render.render`` as before, fresh each time.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
 import time
 from collections import OrderedDict
