@@ -48,6 +48,7 @@ def environment() -> Environment:
     )
     env.filters["status_label"] = lambda status: STATUS_LABELS.get(status, status)
     env.filters["short"] = lambda sha: (sha or "")[:8]
+    env.filters["without_pr"] = without_pr
     env.filters["when"] = when
     env.filters["ago"] = clock_phrase(ago)
     env.filters["ago_or_in"] = clock_phrase(ago_or_in)
@@ -133,6 +134,12 @@ def commit_link(context, sha: str | None, title: str | None = None) -> Markup:
     if not forge or not sha:
         return code
     return Markup('<a class="sha" href="{}">{}</a>').format(forge.commit(sha), code)
+
+
+def without_pr(subject: str, number: int | str | None) -> str:
+    """A commit subject without its squash-merge suffix `` (#1010)`` when the PR is linked beside it."""
+    suffix = f" (#{number})"
+    return subject[: -len(suffix)] if number and subject.endswith(suffix) else subject
 
 
 @pass_context

@@ -14,10 +14,13 @@ TESTED = ("migrated", "in_progress")  # the columns whose cards have a chainsaw 
 
 def ci_board(session: Session, view: dict[str, Any]) -> dict[str, Any]:
     """``view`` (``views.scan_view``) with ``ci`` (the migrated modules' results) and each card
-    of a tested column marked: failed, never (ran), skipped or passed, and flaky."""
+    of a tested column marked: failed, never (ran), skipped or passed, and flaky, once any
+    report has tested a module."""
     results = all_module_tests(session)
     view["ci"] = results_overview(session, view["modules"], results)
     view["ci"]["unmatched"] = unmatched_lately(session)
+    if not results:  # no report yet: the overview's line says so once, not every card
+        return view
     for column in TESTED:
         for card in view["board"].get(column, []):
             mark(card, [results.get(m.path, ModuleTests([])) for m in card.modules])

@@ -107,3 +107,10 @@ def test_the_overviews_history_panel_links_to_the_rest(client: TestClient) -> No
     more = panel.split('data-testid="history-more">', 1)[1].split("</p>", 1)[0]
     assert more == 'The newest 15 of 61: <a href="/history">every event</a>, by module or kind of move.'
 
+
+
+def test_a_squash_merged_subject_names_its_pull_request_once(client: TestClient) -> None:
+    """The PR is linked beside the commit; the subject's own `` (#200)`` suffix is not said again."""
+    line = client.get("/history?kind=removed").text.split('data-kind="removed"', 1)[1].split("</li>", 1)[0]
+    text = re.sub(r"<[^>]+>", "", line)  # what the reader sees (the commit's tooltip keeps the whole subject)
+    assert text.count("#200") == 1 and "chore: remove m00-core" in text, text
