@@ -22,12 +22,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import escape
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.services.repos import repository_key
 from app.store.db import session_scope
-from app.store.errors import Invalid, StoreError
+from app.store.errors import Busy, Invalid, StoreError
+from app.store.turns import transient
 from app.web.render import is_htmx, render, render_html
 
 log = logging.getLogger("sawmill.web")
@@ -116,6 +119,9 @@ def error_body(problem: Problem) -> dict[str, Any]:
 
 
 async def handle(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, (OperationalError, StaleDataError)) and transient(exc):
+        # A form write that lost its race past the store's patience: a 503 to try again, not a 500.
+        exc = Busy("the store is busy with other writes; nothing was changed, try again")
     problem = describe(exc)
     if problem.status >= 500:
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)

@@ -113,3 +113,29 @@ def test_every_refusal_has_the_shape(make_client, db_url, new_token) -> None:
     slowed = post_signin(client, {"token": "wrong"}, headers={"Accept": "application/json"})
     assert slowed.status_code == 429 and int(slowed.headers["retry-after"]) >= 1
     assert "try again" in shape(slowed)["message"]
+
+
+@pytest.mark.parametrize("accept", ["application/json", "text/html"])
+def test_a_write_that_lost_its_race_to_a_locked_store_is_a_503_not_a_500(client, accept) -> None:
+    """Past the store's patience (SQLite still locked, a row gone under an ORM update) a write is
+    told to try again: 503 with Retry-After, in the format asked for, nothing of a traceback."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm.exc import StaleDataError
+
+    failures = {
+        "locked": OperationalError("INSERT ...", {}, sqlite3.OperationalError("database is locked")),
+        "stale": StaleDataError("UPDATE statement on table 'backlog_item' expected to update 1 row(s); 0 were matched."),
+        "other": OperationalError("SELECT ...", {}, sqlite3.OperationalError("no such table: x")),
+    }
+
+    def fail(kind: str):
+        raise failures[kind]
+
+    client.app.add_api_route("/raced/{kind}", fail, methods=["POST"])
+    for kind in ("locked", "stale"):
+        response = client.post(f"/raced/{kind}", headers={"Accept": accept})
+        assert response.status_code == 503 and response.headers["retry-after"] == "1"
+        assert "busy with other writes" in response.text and "Traceback" not in response.text
+    assert client.post("/raced/other", headers={"Accept": accept}).status_code == 500  # a real fault stays one
