@@ -17,9 +17,11 @@ are for nearly every test at nearly every commit. One-file analyses
 ``memoized_file``: one identity or sha test per call.
 ``Layout`` (app.scanner.layout), also kept on the ParseCache, follows the
 tree's folders, modules and test files from call to call through the paths
-added and removed, so no call walks the whole tree again; and when neither the
-layout's shape nor any analysis changed, the previous call's result is
-returned as it was. Treat results as read-only when a ParseCache is shared.
+added and removed, so no call walks the whole tree again. Told the changed
+paths, a call goes further (``Links``, app.scanner.links): it asks again only
+the analyses whose reads the change touched, re-links only those tests and
+rebuilds only the modules they cover, and hands back the previous result
+itself when nothing moved. Treat results as read-only when a ParseCache is shared.
 A caller may keep ``files`` down to the paths ``relevant(path, config)``
 accepts when it uses no marker rule.
 
@@ -31,17 +33,14 @@ first scan, a commit's changed blobs in a walk) to pipeline them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from app.scanner.chainsaw import ChainsawFile, ChainsawTest, FluxLink, analyse_chainsaw
+from app.scanner.chainsaw import analyse_chainsaw
 from app.scanner.config import ScanConfig
 from app.scanner.layout import CHAINSAW_FILES, YAML_FILE, Layout, folder_kind, parent
 from app.scanner.legacy import (
-    KuttlCase,
-    KustomizeSuite,
     WorkflowRun,
     analyse_kustomize,
     analyse_kuttl_case,
@@ -49,13 +48,13 @@ from app.scanner.legacy import (
     analyse_workflow,
     holds_kuttl_objects,
 )
-from app.scanner.model import ChainsawEvidence, LegacyEvidence, Module, ScanWarning, Status
+from app.scanner.links import Links, suite_of
+from app.scanner.model import Module, ScanWarning
 from app.scanner.parse import ParseCache
 from app.scanner.snapshot import Reader, Snapshot, memoized, memoized_file, same_blob
 from app.scanner.source import BlobRef
 
 T = TypeVar("T")
-PAIR = re.compile(r"^(?P<stem>.+)-(?:core|extra)$")
 
 
 def scan_files(
@@ -68,20 +67,35 @@ def scan_files(
 
     ``changed``, optional: the paths added, edited or removed in ``files``
     since the previous call with this same mapping and ParseCache (a history
-    walk knows them from ``git log --raw``). With it, a call whose changes
-    touch nothing the last scan read returns at once; it is ignored when
-    ``files`` is another mapping than last time.
+    walk knows them from ``git log --raw``). With it, the call re-analyses and
+    re-links only the tests those paths touch (``app.scanner.links``); it is
+    ignored when ``files`` is another mapping than last time.
     """
     previous = _last(blobs, config)
     layout = _layout(files, blobs, config, changed)
+    if layout.links is not None:  # the last call left its links: follow this change test by test
+        result = layout.links.advance(layout, Snapshot(files, layout), blobs)
+        if result is not None:
+            layout.last = None  # the shortcuts below trust reads only a full scan notes
+            return result
     if layout.followed_changes and previous is not None and previous[0] == layout.shape and not layout.touched(changed):
-        return previous[2]  # nothing this call changed was read by the last scan
+        return _same(layout, previous[2])  # nothing this call changed was read by the last scan
     analyses = _analyse(Snapshot(files, layout), blobs, layout)
-    _note_reads(layout, blobs, analyses.used)
-    if previous is not None and previous[0] == layout.shape and _same_results(previous[1], analyses.used):
-        return previous[2]  # nothing a scan depends on changed since the last call
-    result = _link(layout, analyses)
+    if analyses.recomputed or previous is None or previous[0] != layout.shape or not _same_keys(previous[1], analyses.used):
+        _note_reads(layout, blobs, analyses.used)  # else the same memo entries as last time: the same reads
+    same = previous is not None and previous[0] == layout.shape and _same_results(previous[1], analyses.used)
+    if same and not analyses.recomputed:  # a test analysed again may read other files: the links are made anew
+        return _same(layout, previous[2])  # nothing a scan depends on changed since the last call
+    layout.links = Links(layout, analyses, blobs)
+    result = layout.links.result
     layout.last = (layout.shape, analyses.used, result)
+    return result
+
+
+def _same(layout: Layout, result: tuple) -> tuple:
+    """``result``, the last full scan's, holds at this update too: so do the links it left."""
+    if layout.links is not None and layout.links.result is result:
+        layout.links.generation = layout.generation
     return result
 
 
@@ -112,6 +126,10 @@ def _note_reads(layout: Layout, blobs: ParseCache, used: list[tuple[tuple, objec
                 globbed = True
     reads.update(layout.suite_kustomizations())
     layout.reads, layout.listed, layout.dir_tests, layout.globbed = reads, listed, dir_tests, globbed
+
+
+def _same_keys(before: list[tuple[tuple, object]], now: list[tuple[tuple, object]]) -> bool:
+    return len(before) == len(now) and all(b[0] == n[0] for b, n in zip(before, now))
 
 
 def _same_results(before: list[tuple[tuple, object]], now: list[tuple[tuple, object]]) -> bool:
@@ -172,12 +190,13 @@ def _in_unit(path: str, config: ScanConfig) -> bool:
 # -- analyses (memoized) -----------------------------------------------------
 @dataclass
 class _Analyses:
-    chainsaw: list[ChainsawFile] = field(default_factory=list)
-    kustomize: list[KustomizeSuite] = field(default_factory=list)
     runs: dict[str, WorkflowRun] = field(default_factory=dict)
-    kuttl: list[tuple[KuttlCase, str | None]] = field(default_factory=list)  # case, its TestSuite file
-    warnings: list[ScanWarning] = field(default_factory=list)
     used: list[tuple[tuple, object]] = field(default_factory=list)  # (analysis key, result), in order
+    tests: dict[tuple, object] = field(default_factory=dict)  # each test's analysis, for Links
+    suites: dict[str, str] = field(default_factory=dict)  # kuttl test dir -> the TestSuite file naming it
+    suite_files: set[str] = field(default_factory=set)  # the candidates holding a TestSuite or a problem
+    fixed: list[ScanWarning] = field(default_factory=list)  # warnings of workflows and TestSuite files
+    recomputed: bool = False  # a memoized analysis ran again: what the scan read may differ
 
 
 class _Run:
@@ -189,8 +208,12 @@ class _Run:
         self.out = _Analyses()
 
     def many(self, kind: str, path: str, analyse: Callable[[Reader, str], T]) -> T:
-        result = memoized(self.snapshot, self.blobs, (kind, path), lambda reader: analyse(reader, path))
-        self.out.used.append(((kind, path), result))
+        key = (kind, path)
+        before = self.blobs.memo.get(key)
+        result = memoized(self.snapshot, self.blobs, key, lambda reader: analyse(reader, path))
+        if self.blobs.memo.get(key) is not before:
+            self.out.recomputed = True
+        self.out.used.append((key, result))
         return result
 
     def one(self, kind: str, path: str, analyse: Callable[[ParseCache, str, BlobRef], T]) -> T | None:
@@ -203,27 +226,24 @@ def _analyse(snapshot: Snapshot, blobs: ParseCache, layout: Layout) -> _Analyses
     run = _Run(snapshot, blobs)
     out = run.out
     for path in sorted(layout.chainsaw):
-        result = run.many("chainsaw", path, analyse_chainsaw)
-        out.chainsaw.append(result)
-        out.warnings += result.warnings
+        out.tests[("chainsaw", path)] = run.many("chainsaw", path, analyse_chainsaw)
     for path in sorted(layout.workflows):
         runs, problems = run.one("workflow", path, analyse_workflow) or ([], [])
-        out.warnings += problems
+        out.fixed += problems
         for found in runs:
             out.runs.setdefault(found.test_path, found)
     for path in layout.suite_kustomizations():
-        suite = run.many("kustomize", path, analyse_kustomize)
-        out.kustomize.append(suite)
-        out.warnings += suite.warnings
+        out.tests[("kustomize", path)] = run.many("kustomize", path, analyse_kustomize)
     _analyse_kuttl(run, layout)
     return out
 
 
 def _analyse_kuttl(run: _Run, layout: Layout) -> None:
     out = run.out
-    suites: dict[str, str] = {}  # test dir -> the TestSuite file naming it
+    suites = out.suites  # test dir -> the TestSuite file naming it
     for path, (dirs, problems) in _suite_files(run, layout):
-        out.warnings += problems
+        out.suite_files.add(path)
+        out.fixed += problems
         for folder in dirs:
             suites.setdefault(folder, path)
     chainsaw_folders = {parent(p) for p in layout.chainsaw}
@@ -232,14 +252,12 @@ def _analyse_kuttl(run: _Run, layout: Layout) -> None:
         folder = parent(path)
         if folder in cases or folder in chainsaw_folders:
             continue  # a folder with a chainsaw test is chainsaw, step files beside it or not
-        suite = _suite_of(folder, suites)
+        suite = suite_of(folder, suites)
         if suite is not None or run.one("kuttl-objects", path, holds_kuttl_objects):
             cases[folder] = suite
     for folder, suite in sorted(cases.items()):
         case = run.many("kuttl-case", folder, analyse_kuttl_case)
-        out.warnings += case.warnings
-        if suite is not None or case.kuttl_objects:
-            out.kuttl.append((case, suite))
+        out.tests[("kuttl-case", folder)] = (case, suite, suite is not None or case.kuttl_objects)
 
 
 def _suite_files(run: _Run, layout: Layout) -> tuple:
@@ -262,128 +280,3 @@ def _suite_files(run: _Run, layout: Layout) -> tuple:
     found = tuple(found)
     run.out.used.append((("kuttl-suites",), found))
     return found
-
-
-def _suite_of(folder: str, suites: dict[str, str]) -> str | None:
-    for test_dir, suite in suites.items():
-        if (test_dir == "" and folder != "") or folder.startswith(f"{test_dir}/"):
-            return suite
-    return None
-
-
-# -- modules -----------------------------------------------------------------
-class Catalog:
-    """The modules and components of a snapshot, with their evidence as it is found."""
-
-    def __init__(self, layout: Layout) -> None:
-        self.layout = layout
-        self.units: dict[str, Module] = {}
-        for folder, component in layout.units().items():
-            name = folder.rpartition("/")[2]
-            group = "components" if component else folder.split("/", 1)[0]
-            self.units[folder] = Module(path=folder, name=name, group=group, component=component)
-
-    def exact(self, path: str) -> Module | None:
-        return self.units.get(path)
-
-    def holding(self, path: str) -> Module | None:
-        """The innermost module or component whose folder holds ``path`` (or is it)."""
-        folder = self.layout.holding(path)
-        return self.units[folder] if folder is not None else None
-
-    def finish(self) -> tuple[list[Module], list[Module]]:
-        units = sorted(self.units.values(), key=lambda m: m.path)
-        for unit in units:
-            unit.status = Status.of(bool(unit.evidence.chainsaw), bool(unit.evidence.legacy))
-        _pair(units)
-        return [u for u in units if not u.component], [u for u in units if u.component]
-
-
-def _pair(units: list[Module]) -> None:
-    """``X-core`` and ``X-extra`` side by side share ``pair = "X"``."""
-    paths = {u.path for u in units}
-    for unit in units:
-        match = PAIR.match(unit.name)
-        if match:
-            folder = parent(unit.path)
-            stem = match["stem"]
-            both = {f"{folder}/{stem}-core".lstrip("/"), f"{folder}/{stem}-extra".lstrip("/")}
-            if both <= paths:
-                unit.pair = stem
-
-
-def _link(layout: Layout, found: _Analyses) -> tuple[list[Module], list[Module], list[ScanWarning]]:
-    catalog = Catalog(layout)
-    for result in found.chainsaw:
-        for test in result.tests:
-            _cover_chainsaw(catalog, test)
-    for suite in found.kustomize:
-        run = found.runs.get(suite.folder)
-        for module, manifest in _linked(catalog, suite.folder, suite.links):
-            module.evidence.legacy.append(
-                LegacyEvidence(
-                    kind="kustomize",
-                    suite=suite.folder,
-                    link=manifest,
-                    workflow=run.workflow if run else None,
-                    success_conditions=run.success_conditions if run else 0,
-                )
-            )
-    for case, suite in found.kuttl:
-        for module, link in _linked(catalog, case.folder, case.links):
-            if link == case.folder and suite is not None:
-                link = suite  # a folder inside the module: the TestSuite file is what makes it a test
-            module.evidence.legacy.append(LegacyEvidence(kind="kuttl", suite=case.folder, link=link, steps=case.steps))
-    modules, components = catalog.finish()
-    return modules, components, _unique(found.warnings)
-
-
-# -- linking tests to modules ------------------------------------------------
-def _linked(catalog: Catalog, folder: str, links: list[FluxLink]) -> list[tuple[Module, str]]:
-    """The modules ``links`` cover from a test in ``folder``; the rest become dependencies.
-
-    A Flux manifest covers the module at its ``spec.path`` only when it lives
-    in the test's own folder (or a subfolder of it); one borrowed from elsewhere, or one deploying a
-    path inside a module (a prerequisite), is recorded as a dependency.
-    """
-    covered: list[tuple[Module, str]] = []
-    for link in links:
-        module = catalog.exact(link.target)
-        if module is not None and _within(parent(link.manifest), folder):
-            covered.append((module, link.manifest))
-            continue
-        holder = module or catalog.holding(link.target)
-        if holder is not None and link.manifest not in holder.evidence.dependencies:
-            holder.evidence.dependencies.append(link.manifest)
-    holder = catalog.holding(folder)
-    if holder is not None:  # a test folder inside a module's folder covers that module
-        covered.append((holder, folder))
-    return covered
-
-
-def _within(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(f"{folder}/") or folder == ""
-
-
-def _cover_chainsaw(catalog: Catalog, test: ChainsawTest) -> None:
-    seen: set[str] = set()
-    for module, link in _linked(catalog, parent(test.file), test.links):
-        if module.path in seen:
-            continue
-        seen.add(module.path)
-        module.evidence.chainsaw.append(
-            ChainsawEvidence(
-                test_file=test.file,
-                link=link,
-                asserts=test.asserts,
-                errors=test.errors,
-                scripts=test.scripts,
-                files=list(test.files),
-                name=test.name,
-                unfollowed=list(test.unfollowed),
-            )
-        )
-
-
-def _unique(warnings: list[ScanWarning]) -> list[ScanWarning]:
-    return sorted(set(warnings), key=lambda w: (w.path, w.reason))

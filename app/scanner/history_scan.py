@@ -109,7 +109,9 @@ class HistoryScanner:
         (most commits of a walk): the walk then knows at a glance that nothing moved. Read only."""
         result = scan_files(files, self.cache, self.config, changed)
         if result is not self._last[0]:
-            self._last = (result, {m.path: str(m.status) for m in result[0]})
+            statuses = {m.path: str(m.status) for m in result[0]}
+            # most new results move evidence, not statuses: the same dict back spares the walk a comparison
+            self._last = (result, self._last[1] if statuses == self._last[1] else statuses)
         return self._last[1]
 
     def may_change(self, old: BlobRef, new: BlobRef | None) -> bool:

@@ -12,7 +12,7 @@ new content inside a module leaves it alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 
 from app.scanner.config import ScanConfig, glob_match
@@ -56,6 +56,7 @@ class Layout:
         self.shape = 0  # bumped whenever modules or test files change
         self.last: tuple | None = None  # (shape, analyses used, result) of the last scan, reused while nothing changed
         self._units_moved = False
+        self._moved_units: set[str] = set()  # folders that became or stopped being modules in this update
         self._sorted: tuple[int, list[str]] = (-1, [])
         self._files: Mapping[str, object] | None = None
         self.reads: set[str] = set()  # paths the last scan looked inside
@@ -63,6 +64,15 @@ class Layout:
         self.dir_tests: set[str] = set()  # paths the last scan asked "is this a folder?"
         self.globbed = False  # the last scan expanded a glob: any new path may matter
         self.followed_changes = False  # the last update trusted the caller's changed paths
+        self.generation = 0  # one per update: what ``checked`` stamps are counted in
+        self.delta: frozenset[str] | None = None  # the paths the last update followed, when it did
+        self.delta_folders: frozenset[str] = frozenset()  # the folders directly holding them
+        self.delta_reach: frozenset[str] = frozenset()  # them and every folder above them
+        self.checked: dict[tuple, tuple] = {}  # memo key -> (generation, entry, its reads): see snapshot.memoized
+        self.added: set[str] = set()  # the paths the last update added...
+        self.removed: set[str] = set()  # ...and removed (excluded ones left out)
+        self.moved_units: set[str] = set()  # the folders the last update made or unmade modules or components
+        self.links = None  # the last scan's tests linked to modules: see app.scanner.links
 
     # -- queries -------------------------------------------------------------
     def holding(self, path: str) -> str | None:
@@ -87,6 +97,16 @@ class Layout:
                 return True
         return False
 
+    def beneath(self, folders: Iterable[str]) -> Iterator[str]:
+        """The paths at any depth beneath ``folders``: the size of those folders, not of the tree."""
+        stack = [folder for folder in folders if folder in self.dir_count]
+        while stack:
+            for path in self.children.get(stack.pop(), ()):
+                if path in self.dir_count:
+                    stack.append(path)
+                else:
+                    yield path
+
     def sorted_candidates(self) -> list[str]:
         if self._sorted[0] != self.shape:
             self._sorted = (self.shape, sorted(self.candidates))
@@ -109,6 +129,11 @@ class Layout:
         """Follow ``files``; ``changed`` (paths added, edited or removed since the last
         call with this same mapping) spares comparing every path."""
         self.followed_changes = changed is not None and files is self._files
+        self.generation += 1
+        self.delta = frozenset(changed) if self.followed_changes else None
+        if self.delta:
+            self.delta_folders = frozenset(parent(p) for p in self.delta)
+            self.delta_reach = self.delta.union(*(_ancestors(p) for p in self.delta))
         if self.followed_changes:
             added = {p for p in changed if p in files and p not in self.paths and p not in self.excluded}
             removed = {p for p in changed if p not in files and p in self.paths}
@@ -119,6 +144,7 @@ class Layout:
             removed = self.paths - keys
             self.excluded &= keys
         self._files = files  # held, so a later mapping cannot pass for it by a reused id
+        self.added, self.removed, self.moved_units = added, removed, set()
         if not added and not removed:
             return
         for path in removed:
@@ -128,10 +154,14 @@ class Layout:
                 self.excluded.add(path)
             else:
                 self._add(path)
-        if self._units_moved:  # YAML files may have moved into or out of a module
-            self.candidates = {p for p in self.yaml if self._candidate(p)}
+        if self._units_moved:  # YAML files beneath a module that came or went may have changed sides
+            for path in self.beneath(self._moved_units):
+                if path in self.yaml:
+                    (self.candidates.add if self._candidate(path) else self.candidates.discard)(path)
             self.shape += 1
+            self.moved_units = self._moved_units
         self._units_moved = False
+        self._moved_units = set()
 
     def _add(self, path: str) -> None:
         self.paths.add(path)
@@ -146,6 +176,7 @@ class Layout:
                 if kind is not None:
                     self.root_units[folder] = kind
                     self._units_moved = True
+                    self._moved_units.add(folder)
             folder = parent(folder)
         self._classify(path, +1)
 
@@ -162,6 +193,7 @@ class Layout:
                 self._unlink(parent(folder), folder)
                 if self.root_units.pop(folder, None) is not None:
                     self._units_moved = True
+                    self._moved_units.add(folder)
             folder = parent(folder)
         self._classify(path, -1)
 
@@ -205,6 +237,7 @@ class Layout:
         else:
             self.marker_units.pop(folder, None)
         self._units_moved = True
+        self._moved_units.add(folder)
 
     def _candidate(self, path: str) -> bool:
         if path.startswith(f"{self.config.workflows}/"):

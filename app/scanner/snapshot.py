@@ -116,15 +116,60 @@ def memoized(
     The memo lives on the ParseCache, so sharing one cache across commits of a
     history walk reuses every analysis whose inputs did not change.
     """
+    layout = snapshot.layout
     entry = blobs.memo.get(key)
     if entry is not None:
         files, deps, result = entry
-        if _same_files(snapshot, files) and all(_still(snapshot, dep, seen) for dep, seen in deps):
+        if _untouched(layout, key, entry) or (
+            _same_files(snapshot, files) and all(_still(snapshot, dep, seen) for dep, seen in deps)
+        ):
+            _stamp(layout, key, entry)
             return result
     reader = Reader(snapshot, blobs)
     result = analyse(reader)
-    blobs.memo[key] = (tuple(reader.files.items()), tuple(reader.deps.items()), result)
+    entry = blobs.memo[key] = (tuple(reader.files.items()), tuple(reader.deps.items()), result)
+    _stamp(layout, key, entry)
     return result
+
+
+class _Reads:
+    """What one memo entry read, as sets a change is looked up in."""
+
+    __slots__ = ("paths", "listed", "probed", "globbed")
+
+    def __init__(self, entry: tuple) -> None:
+        files, deps, _ = entry
+        self.paths = frozenset(path for path, _ in files)
+        self.listed = frozenset(arg for (kind, arg), _ in deps if kind == "dir")
+        self.probed = frozenset(arg for (kind, arg), _ in deps if kind == "isdir")
+        self.globbed = any(kind == "glob" for (kind, _), _ in deps)
+
+
+def _stamp(layout: Layout, key: tuple, entry: tuple) -> None:
+    """Note that ``entry`` holds at this update of ``layout``."""
+    stamp = layout.checked.get(key)
+    reads = stamp[2] if stamp is not None and stamp[1] is entry else _Reads(entry)
+    layout.checked[key] = (layout.generation, entry, reads)
+
+
+def _untouched(layout: Layout, key: tuple, entry: tuple) -> bool:
+    """Whether ``entry``, found to hold at the previous update, holds still because none of
+    the paths this update followed (``layout.delta``) is one it read or changes a folder it
+    listed or probed. Costs the size of the change, not of what the analysis read: the
+    walk over history checks most analyses at most commits this way."""
+    stamp = layout.checked.get(key)
+    delta = layout.delta
+    if delta is None or stamp is None or stamp[1] is not entry or stamp[0] != layout.generation - 1:
+        return False
+    if not delta:
+        return True
+    reads: _Reads = stamp[2]
+    return (
+        not reads.globbed
+        and reads.paths.isdisjoint(delta)
+        and reads.listed.isdisjoint(layout.delta_folders)
+        and reads.probed.isdisjoint(layout.delta_reach)
+    )
 
 
 def memoized_file(
