@@ -14,7 +14,10 @@ from sqlalchemy import event
 
 from app.config import Settings
 from app.store.db import get_engine, session_scope
+from app.store.backlog import create_backlog_item, set_task_done
+from app.store.blockers import add_blocker
 from app.store.progress_doc import import_document
+from app.store.progress_sync import pin_entry
 from app.store.tokens import create_token
 from app.web import page_cache, render
 from app.web.main import create_app
@@ -256,3 +259,47 @@ def test_a_write_landing_mid_build_is_not_kept(db_url: str) -> None:
     with ThreadPoolExecutor(1) as thread:  # a loop of its own: the browser tests' may be running in this thread
         assert thread.submit(asyncio.run, ask()).result() == "<p>stale</p>"  # served to whoever waited for it
     assert cache.builds == 1 and not cache._pages  # but the next request builds again
+
+
+def _entry(session):
+    from sqlmodel import select
+
+    from app.store.progress import MigrationEntry
+
+    return session.exec(select(MigrationEntry)).first().id
+
+
+def _task(session):
+    from sqlmodel import select
+
+    from app.store.progress import MilestoneTask
+
+    return session.exec(select(MilestoneTask).where(MilestoneTask.done == False)).first().id  # noqa: E712
+
+
+# Each kind of change a page shows, made by another connection as another process would: (page, change, what
+# the page shows after it). A report's change is shown in tests/reports/test_pages.py over a real repository.
+CHANGES = {
+    "scan": ("/", lambda url, s: record(url, commit="c0ffee" + "e" * 34), "c0ffeeee"),
+    "blocker": ("/blockers", lambda url, s: add_blocker(s, "Vault sidecar wedged", "dan"), "Vault sidecar wedged"),
+    "backlog": ("/backlog", lambda url, s: create_backlog_item(s, "Testing Improvements", "Chaos day", "dan"), "Chaos day"),
+    "milestone": ("/milestones", lambda url, s: set_task_done(s, _task(s), True, "dan"), None),
+    "pin": ("/document", lambda url, s: pin_entry(s, _entry(s), "kept ticked by hand", "dan"), "kept ticked by hand"),
+    "import": ("/document", lambda url, s: import_document(s, DEMO_DOCUMENT.read_bytes() + b"\n- Tea with the auditors\n", who="dan"),
+               "Tea with the auditors"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", CHANGES)
+def test_every_kind_of_change_shows_on_the_next_get(db_url, anonymous, kind: str) -> None:
+    path, change, shown = CHANGES[kind]
+    before = anonymous.get(path)
+    assert anonymous.get(path).text == before.text  # served from memory now
+    with session_scope(db_url) as session:
+        change(db_url, session)
+    after = anonymous.get(path)
+    assert after.status_code == 200 and after.text != before.text
+    assert after.headers["etag"] != before.headers["etag"]
+    assert anonymous.get(path, headers={"If-None-Match": before.headers["etag"]}).status_code == 200
+    if shown:
+        assert shown in after.text and shown not in before.text
