@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+import uuid
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -72,6 +74,8 @@ def migrate(url: str) -> None:
             _upgrade(url)
         finally:
             connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATE_LOCK})
+        connection.execute(text("SELECT pg_notify(:channel, 'migrate')"), {"channel": CHANGES})  # rows may have moved
+        connection.commit()
 
 
 def _upgrade(url: str) -> None:
@@ -122,8 +126,64 @@ def get_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(driver_url(url), pool_pre_ping=True)
+    else:
+        engine = create_engine(driver_url(url), pool_pre_ping=True)
+    _track_writes(engine, notify=not url.startswith("sqlite"))
+    return engine
+
+
+CHANGES = "sawmill_store"  # the PostgreSQL channel each commit that wrote is announced on
+PROCESS = uuid.uuid4().hex  # the announcement's payload: tells this process's own commits from others'
+_WRITES = ("insert", "update", "delete", "replace", "create", "drop", "alter")
+_WROTE = "sawmill_wrote"
+_after_write: weakref.WeakKeyDictionary[Engine, list[Callable[[], None]]] = weakref.WeakKeyDictionary()
+
+
+def after_write(engine: Engine, callback: Callable[[], None]) -> None:
+    """Call ``callback`` once each commit through ``engine`` that wrote has completed (never before:
+    a reader woken by it must find the rows)."""
+    _after_write.setdefault(engine, []).append(callback)
+
+
+def _track_writes(engine: Engine, notify: bool) -> None:
+    """Note which transactions wrote; on PostgreSQL, announce their commits (``NOTIFY``, delivered
+    to every listening process once the commit is done, and only within this database)."""
+    callbacks = _after_write.setdefault(engine, [])
+    committing: set[int] = set()
+
+    def mark(conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip()[:7].lower().startswith(_WRITES):
+            conn.info[_WROTE] = True
+
+    def commit(conn) -> None:  # before the COMMIT is sent
+        if conn.info.pop(_WROTE, False):
+            pooled = conn.connection  # what the dialect's do_commit is handed
+            if notify:
+                cursor = pooled.cursor()
+                cursor.execute("SELECT pg_notify(%s, %s)", (CHANGES, PROCESS))
+                cursor.close()
+            committing.add(id(pooled))
+
+    def rollback(conn) -> None:
+        conn.info.pop(_WROTE, None)
+
+    do_commit = engine.dialect.do_commit
+
+    def commit_then_tell(pooled) -> None:
+        try:
+            do_commit(pooled)
+        except BaseException:
+            committing.discard(id(pooled))
+            raise
+        if id(pooled) in committing:
+            committing.discard(id(pooled))
+            for callback in callbacks:
+                callback()
+
+    engine.dialect.do_commit = commit_then_tell  # SQLAlchemy's commit event fires before the commit, not after
+    event.listen(engine, "before_cursor_execute", mark)
+    event.listen(engine, "commit", commit)
+    event.listen(engine, "rollback", rollback)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

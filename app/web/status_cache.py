@@ -3,44 +3,43 @@
 ``StoreWatch.version()`` is a cheap fingerprint of the store, checked on every
 request without touching the database:
 
-- a generation counter, bumped after any commit in this process that wrote
-  (an engine event, so writes from every area count, not just the API's);
+- a generation counter, bumped once any commit in this process that wrote is
+  done (``app.store.db.after_write``: writes from every area count, not just
+  the API's, and a reader woken by the bump finds the rows);
 - for SQLite, ``os.stat`` of the database file and its WAL, plus the first
   48 bytes of the ``-shm`` wal-index header, whose frame count and salts change
   with every commit by any process (the CLI, another uvicorn worker). The
   header matters because file times are coarse: two commits in one tick after
   a WAL reset can leave size and mtime the same.
 
-For PostgreSQL, where no file tells, a thread asks the server every quarter
-second for the first transaction id not yet assigned
-(``pg_snapshot_xmax(pg_current_snapshot())``): it moves whenever any session
-writes, so another replica's change bumps the counter here within that time,
-at the cost of one tiny query per interval and process, none per request.
+For PostgreSQL, where no file tells, every Sawmill process announces each
+commit that wrote on a channel of its database (``NOTIFY``, see
+``app.store.db``), and a thread here listens: another replica's or the CLI's
+change bumps the counter as soon as it is committed, and nothing written to
+other databases of the same server counts. Writes made without Sawmill (psql
+by hand) are not announced; a migration is.
 
 ``Memo`` holds one value per version; when the version moves it rebuilds on
-the next request. A database with neither (or a poll that fails) leaves the
+the next request. A database with neither (or a listener that lost its server) leaves the
 counter alone, so a Memo there also expires after ``ttl`` seconds.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.pool import NullPool
-from sqlalchemy.engine import Engine
 
-from app.store.db import get_engine
+from app.store.db import CHANGES, PROCESS, after_write, get_engine
 
 T = TypeVar("T")
 
-_WRITES = ("insert", "update", "delete", "replace", "create", "drop", "alter")
-POLL = 0.25  # seconds between two asks of PostgreSQL whether anything was written
-_WRITE_MARK = text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")
+LISTEN_WAIT = 0.25  # seconds the listening thread waits for an announcement before it looks at ``close``
+PING_EVERY = 20  # waits between two pings of the listening connection: a silent, dead link is noticed
 _watches: dict[str, StoreWatch] = {}
 _watches_lock = threading.Lock()
 
@@ -53,42 +52,55 @@ class StoreWatch:
         self._shm_fd: int | None = None
         self._shm_for = 0
         self._shm_lock = threading.Lock()
-        self.polled = False  # true while the PostgreSQL poll answers
+        self.listening = False  # true while the PostgreSQL listener is connected
+        self.heard = 0  # announcements the listener received, this process's own included
         self._closed = threading.Event()
-        _listen(get_engine(database_url), self)
+        after_write(get_engine(database_url), self.bump)  # this process's own commits, at once
         if database_url.startswith("postgresql"):
-            # an engine of its own: the app's pool stays the app's, and its statement counters never see the poll
-            engine = create_engine(get_engine(database_url).url, poolclass=NullPool)
-            first = self._first_mark(engine)  # taken now, before anything is cached: no write falls in a gap
-            threading.Thread(target=self._poll, args=(engine, first), name="sawmill-store-watch", daemon=True).start()
+            dialect = get_engine(database_url).dialect  # a connection of its own, outside the app's pool
+            cargs, cparams = dialect.create_connect_args(get_engine(database_url).url)
+            connect = functools.partial(dialect.loaded_dbapi.connect, *cargs, **cparams)
+            first = self._connect(connect)  # listening before anything is cached: no write falls in a gap
+            threading.Thread(target=self._listen, args=(connect, first), name="sawmill-store-watch", daemon=True).start()
 
-    def _first_mark(self, engine: Engine) -> str | None:
+    def _connect(self, connect: Callable):
         try:
-            with engine.connect() as connection:
-                mark = connection.execute(_WRITE_MARK).scalar()
-            self.polled = True
-            return mark
+            connection = connect(autocommit=True)
+            connection.execute(f"LISTEN {CHANGES}")
         except Exception:
+            self.listening = False
             return None
+        self.listening = True
+        return connection
 
-    def _poll(self, engine: Engine, last: str | None) -> None:
-        """Bump the counter when another process wrote (see the module's docstring)."""
+    def _listen(self, connect: Callable, connection) -> None:
+        """Bump the counter when another process committed a write (see the module's docstring)."""
         while not self._closed.is_set():
+            if connection is None:
+                self._closed.wait(LISTEN_WAIT * 8)
+                connection = self._connect(connect)
+                if connection is None:
+                    continue
+                self.bump()  # what was announced while nobody listened is lost: assume it changed
             try:
-                with engine.connect() as connection:
-                    while not self._closed.is_set():
-                        mark = connection.execute(_WRITE_MARK).scalar()
-                        connection.rollback()  # end the read transaction: the next ask sees new commits
-                        if mark != last:  # without a first mark (the server was down), any answer bumps
+                waits = 0
+                while not self._closed.is_set():
+                    for notice in connection.notifies(timeout=LISTEN_WAIT):
+                        self.heard += 1
+                        if notice.payload != PROCESS:  # our own commits were counted when they were made
                             self.bump()
-                        last, self.polled = mark, True
-                        self._closed.wait(POLL)
-            except Exception:  # the server went away: say so (Memos expire again), try again later
-                self.polled = False
-                self._closed.wait(POLL * 8)
+                    waits += 1
+                    if waits % PING_EVERY == 0:
+                        connection.execute("SELECT 1")
+            except Exception:  # the server went away: say so (Memos expire again), listen again later
+                self.listening = False
+                connection.close()
+                connection = None
+        if connection is not None:
+            connection.close()
 
     def close(self) -> None:
-        """Stop the poll and let the -shm file go (a database that goes away: a test's)."""
+        """Stop listening and let the -shm file go (a database that goes away: a test's)."""
         self._closed.set()
         with self._shm_lock:
             self._close_shm()
@@ -97,8 +109,8 @@ class StoreWatch:
         self.generation += 1
 
     def sees_every_write(self) -> bool:
-        """Whether the version moves with other processes' writes too (a file, or a live poll)."""
-        return self._files is not None or self.polled
+        """Whether the version moves with other processes' writes too (a file, or a live listener)."""
+        return self._files is not None or self.listening
 
     def version(self) -> tuple:
         if self._files is None:
@@ -173,23 +185,6 @@ class Memo(Generic[T]):
         if self._ttl is None and self._watch.sees_every_write():
             return False
         return time.monotonic() - self._built_at > (self._ttl or 2.0)
-
-
-def _listen(engine: Engine, watch: StoreWatch) -> None:
-    def mark(conn, _cursor, statement, *_args) -> None:
-        if statement.lstrip()[:7].lower().startswith(_WRITES):
-            conn.info["sawmill_wrote"] = True
-
-    def committed(conn) -> None:
-        if conn.info.pop("sawmill_wrote", False):
-            watch.bump()
-
-    def rolled_back(conn) -> None:
-        conn.info.pop("sawmill_wrote", None)
-
-    event.listen(engine, "before_cursor_execute", mark)
-    event.listen(engine, "commit", committed)
-    event.listen(engine, "rollback", rolled_back)
 
 
 def _sqlite_files(url: str) -> tuple[str, str] | None:
