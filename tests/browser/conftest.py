@@ -9,7 +9,6 @@ missing browser is a failure: CI installs it (.ci/run).
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 import warnings
@@ -24,6 +23,7 @@ from app.config import Settings
 from app.store.db import session_scope
 from app.store.tokens import create_token
 from app.web.main import create_app
+from tests.serve import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -77,12 +77,6 @@ class Live:
     def token(self, name: str = "alice") -> str:
         with session_scope(self.settings.database_url) as session:
             return create_token(session, name)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

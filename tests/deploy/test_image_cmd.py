@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,15 +17,7 @@ import pytest
 from app.repobuilder import RepoBuilder
 from app.repobuilder.gitops import GitOps, seed_history
 from tests.deploy import Image, option, read_image
-
-SAWMILL = Path(sys.executable).with_name("sawmill")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
+from tests.serve import SAWMILL, free_port
 
 def image_environment(image: Image, data: Path) -> dict[str, str]:
     """Exactly the image's ENV, with its volume moved to ``data`` and its venv to this one."""

@@ -5,12 +5,7 @@ uploads included). Forwarded headers: believed only from SAWMILL_TRUSTED_PROXIES
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,16 +14,15 @@ import pytest
 
 from app.store.db import migrate, session_scope
 from app.store.tokens import create_token
+from tests.serve import Serve
 
-SAWMILL = Path(sys.executable).with_name("sawmill")
 MiB = 1024 * 1024
 UPLOAD = 200 * MiB
 BOUNDARY = "sawmill-test-boundary"
 
 
-class Server:
-    def __init__(self, process: subprocess.Popen, url: str, db_url: str) -> None:
-        self.process, self.url, self.db_url = process, url, db_url
+class Server(Serve):
+    """The server, and what /proc says of its process."""
 
     def proc(self, name: str, key: str) -> int:
         for line in Path(f"/proc/{self.process.pid}/{name}").read_text().splitlines():
@@ -48,40 +42,18 @@ class Server:
             return create_token(session, "alice")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start(tmp_path: Path, **env: str) -> Server:
     db_url = f"sqlite:///{tmp_path / 'sawmill.db'}"
     migrate(db_url)
-    port = free_port()
-    env = {**os.environ, "SAWMILL_DATABASE_URL": db_url, "SAWMILL_DATA_DIR": str(tmp_path / "data"),
-           "TMPDIR": str(tmp_path / "tmp"), **env}  # fmt: skip
     (tmp_path / "tmp").mkdir(exist_ok=True)
-    process = subprocess.Popen(
-        [str(SAWMILL), "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        assert process.poll() is None, "sawmill serve exited"
-        try:
-            if httpx.get(f"{url}/api/ping", timeout=1).status_code == 200:
-                return Server(process, url, db_url)
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, "sawmill serve did not answer"
-            time.sleep(0.1)
+    return Server(db_url, tmp_path / "data", TMPDIR=str(tmp_path / "tmp"), **env).start()
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     made = start(tmp_path)
     yield made
-    made.process.terminate()
-    made.process.wait(timeout=30)
+    made.kill()
 
 
 class Upload:

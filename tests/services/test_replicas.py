@@ -18,25 +18,24 @@ from app.store.jobs import Job, Lease
 from app.store.progress_doc import import_document
 from app.store.scans import Scan
 from app.store.tokens import create_token
-from tests.services.test_restart import Server, jobs, long_history, running, wait_for  # noqa: F401  (fixture)
+from tests.serve import Serve, wait_for
+from tests.services.test_restart import jobs, long_history, running  # noqa: F401  (fixture)
 
 from tests.api.test_api_progress import DOCUMENT
 
 
 @pytest.fixture
 def replicas(postgres_db, tmp_path):
-    started: list[Server] = []
+    started: list[Serve] = []
 
-    def start(repo, **env) -> Server:
-        server = Server(postgres_db, repo, tmp_path / f"data-{len(started)}", **env).start()
+    def start(repo, **env) -> Serve:
+        server = Serve(postgres_db, tmp_path / f"data-{len(started)}", SAWMILL_REPO=str(repo), **env).start()
         started.append(server)
         return server
 
     yield start
     for server in started:
-        if server.process.poll() is None:
-            server.process.kill()
-            server.process.wait()
+        server.kill()
 
 
 def count(url: str, model, *where) -> int:
@@ -59,7 +58,7 @@ def test_a_change_through_one_replica_shows_in_the_other_while_it_runs(replicas,
     answer = httpx.post(f"{a.url}/api/blockers/{blocker['id']}/resolve", json={"version": blocker["version"], "note": "done"},
                         headers={"Authorization": f"Bearer {token}"})  # fmt: skip
     assert answer.status_code == 200, answer.text
-    # b's cache follows the store's write marker (polled 4 times a second; how fast is bench_replicas'
+    # b's cache follows a's announced commits (NOTIFY; how fast is bench_replicas'
     # business, not a timed assertion's): it sees the write long before any fetch timer or restart.
     wait_for(lambda: blocker["id"] not in [x["id"] for x in b.status()["open_blockers"]], "b to see it", timeout=10)
     assert httpx.get(f"{b.url}/badge/blockers.svg").text != badge

@@ -3,24 +3,17 @@ never left running for good. The server is the real ``sawmill serve`` in a proce
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlmodel import select
 
 from app.store.db import session_scope
 from app.store.jobs import Job
 from bench.bench_history import build_history_repo
-
-SAWMILL = Path(sys.executable).with_name("sawmill")
+from tests.serve import Serve, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -32,63 +25,11 @@ def long_history(tmp_path_factory) -> Path:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """``sawmill serve`` over the test's database, started and stopped by the test."""
-
-    def __init__(self, db_url: str, repo: Path, data_dir: Path, **env: str) -> None:
-        self.env = {**os.environ, "SAWMILL_DATABASE_URL": db_url, "SAWMILL_REPO": str(repo),
-                    "SAWMILL_DATA_DIR": str(data_dir), "SAWMILL_FETCH_INTERVAL": "0", **env}  # fmt: skip
-        self.process: subprocess.Popen | None = None
-        self.url = ""
-
-    def start(self) -> Server:
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen(
-            [str(SAWMILL), "serve", "--port", str(port)], env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        wait_for(lambda: self._answers(), "the server to answer", 30)
-        return self
-
-    def _answers(self) -> bool:
-        assert self.process.poll() is None, self.process.stderr.read().decode()
-        try:
-            return httpx.get(f"{self.url}/api/ping", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    def status(self) -> dict:
-        return httpx.get(f"{self.url}/api/status", timeout=10).json()
-
-    def stop(self, sig: int) -> float:
-        """Send ``sig`` and wait for the process to end; the seconds it took."""
-        started = time.monotonic()
-        self.process.send_signal(sig)
-        self.process.wait(timeout=30)
-        return time.monotonic() - started
-
-
 @pytest.fixture
-def server(db_url, long_history, tmp_path) -> Iterator[Server]:
-    made = Server(db_url, long_history, tmp_path / "data")
+def server(db_url, long_history, tmp_path) -> Iterator[Serve]:
+    made = Serve(db_url, tmp_path / "data", SAWMILL_REPO=str(long_history))
     yield made
-    if made.process and made.process.poll() is None:
-        made.process.kill()
-        made.process.wait()
-
-
-def wait_for(check, what: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        assert time.monotonic() < deadline, f"waited {timeout} s for {what}"
-        time.sleep(0.02)
-    return found
+    made.kill()
 
 
 def jobs(db_url: str) -> list[Job]:
@@ -96,7 +37,7 @@ def jobs(db_url: str) -> list[Job]:
         return list(session.exec(select(Job).order_by(Job.id)))
 
 
-def running(server: Server):
+def running(server: Serve):
     """The job under way, once it has said which commit it scans."""
     active = server.status()["jobs"]["active"]
     return active if active and active["state"] == "running" and active["commit"] else None

@@ -10,9 +10,7 @@ only what its document holds), and every write has its audit row.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,50 +25,18 @@ from app.store.db import session_scope
 from app.store.progress_doc import import_document
 from app.store.tokens import create_token
 from tests.progress.conftest import SEED
-from tests.services.test_restart import free_port, wait_for
+from tests.serve import SAWMILL, Serve, wait_for
 
-SAWMILL = Path(sys.executable).with_name("sawmill")
 WRITERS, EACH = 50, 8
 
 
-class Serve:
-    """``sawmill serve`` over the test's database, with no repository to track."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen([str(SAWMILL), "serve", "--port", str(port)], env=env,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
-        wait_for(self._answers, "the server to answer", 30)
-
-    def _answers(self) -> bool:
-        assert self.process.poll() is None, self.process.stderr.read().decode()
-        try:
-            return httpx.get(f"{self.url}/api/ping", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    def stop(self) -> str:
-        self.process.terminate()
-        _, err = self.process.communicate(timeout=30)
-        return err.decode(errors="replace")
-
-
 @pytest.fixture
-def env(db_url: str, tmp_path: Path) -> dict[str, str]:
-    return {**os.environ, "SAWMILL_DATABASE_URL": db_url, "SAWMILL_DATA_DIR": str(tmp_path / "data"),
-            "SAWMILL_FETCH_INTERVAL": "0"}  # fmt: skip
-
-
-@pytest.fixture
-def server(env: dict[str, str], db_url: str) -> Iterator[Serve]:
+def server(db_url: str, tmp_path: Path) -> Iterator[Serve]:
     with session_scope(db_url) as session:
         import_document(session, SEED.read_bytes(), who="alice", source="seed")
-    made = Serve(env)
+    made = Serve(db_url, tmp_path / "data").start()
     yield made
-    if made.process.poll() is None:
-        made.process.kill()
-        made.process.wait()
+    made.kill()
 
 
 def importing(env: dict[str, str], stop: threading.Event, runs: list[subprocess.CompletedProcess]) -> None:
@@ -97,11 +63,11 @@ def writer(url: str, token: str, n: int, acknowledged: list, failures: list) -> 
                 failures.append((title, "transport", type(exc).__name__, str(exc)))
 
 
-def test_fifty_writers_and_an_import_loop_lose_nothing_and_never_get_a_500(server: Serve, env, db_url) -> None:
+def test_fifty_writers_and_an_import_loop_lose_nothing_and_never_get_a_500(server: Serve, db_url) -> None:
     with session_scope(db_url) as session:
         token = create_token(session, "racer")
     stop, runs = threading.Event(), []
-    importer = threading.Thread(target=importing, args=(env, stop, runs))
+    importer = threading.Thread(target=importing, args=(server.env, stop, runs))
     importer.start()
     wait_for(lambda: runs, "a first import", 60)  # the writers start while imports keep coming
     acknowledged, failures = [], []
@@ -113,7 +79,8 @@ def test_fifty_writers_and_an_import_loop_lose_nothing_and_never_get_a_500(serve
         thread.join(300)
     stop.set()
     importer.join(120)
-    log = server.stop()
+    server.stop()
+    log = server.log()
 
     assert failures == [], failures[:5]
     assert "Traceback" not in log, log[-3000:]
