@@ -478,17 +478,6 @@ async def migration_svg(request: Request, viewer: BadgeReaderDep, snap: Snapshot
     return cached(request, snap, body, etag, "image/svg+xml", badge=True)
 
 
-@badge_router.get(
-    "/badge/blockers.svg",
-    response_class=Response,
-    responses={200: SVG, **NOT_MODIFIED, **error_responses(401)},
-    summary="Open blockers badge (SVG)",
-)
-async def blockers_svg(request: Request, viewer: BadgeReaderDep, snap: SnapshotDep) -> Response:
-    body, etag = snap.badge("blockers", None, "svg")
-    return cached(request, snap, body, etag, "image/svg+xml", badge=True)
-
-
 @router.get(
     "/badge/migration",
     response_model=ShieldsEndpoint,
@@ -500,15 +489,29 @@ async def migration_endpoint(request: Request, viewer: BadgeReaderDep, snap: Sna
     return cached(request, snap, body, etag, "application/json", badge=True)
 
 
-@router.get(
-    "/badge/blockers",
-    response_model=ShieldsEndpoint,
-    responses={**NOT_MODIFIED, **error_responses(401)},
-    summary="Open blockers badge, shields.io endpoint",
-)
-async def blockers_endpoint(request: Request, viewer: BadgeReaderDep, snap: SnapshotDep) -> Response:
-    body, etag = snap.badge("blockers", None, "json")
-    return cached(request, snap, body, etag, "application/json", badge=True)
+def _whole_repository_badge(kind: str, summary: str) -> None:
+    """``/badge/{kind}.svg`` and ``/api/badge/{kind}``: a badge with no group to choose."""
+
+    async def svg(request: Request, viewer: BadgeReaderDep, snap: SnapshotDep) -> Response:
+        body, etag = snap.badge(kind, None, "svg")
+        return cached(request, snap, body, etag, "image/svg+xml", badge=True)
+
+    async def endpoint(request: Request, viewer: BadgeReaderDep, snap: SnapshotDep) -> Response:
+        body, etag = snap.badge(kind, None, "json")
+        return cached(request, snap, body, etag, "application/json", badge=True)
+
+    badge_router.add_api_route(
+        f"/badge/{kind}.svg", svg, name=f"{kind}_svg", response_class=Response,
+        responses={200: SVG, **NOT_MODIFIED, **error_responses(401)}, summary=f"{summary} (SVG)",
+    )  # fmt: skip
+    router.add_api_route(
+        f"/badge/{kind}", endpoint, name=f"{kind}_endpoint", response_model=ShieldsEndpoint,
+        responses={**NOT_MODIFIED, **error_responses(401)}, summary=f"{summary}, shields.io endpoint",
+    )  # fmt: skip
+
+
+_whole_repository_badge("blockers", "Open blockers badge")
+_whole_repository_badge("tests", "Chainsaw tests badge: migrated modules whose last CI run passed")
 
 
 # -- scans ----------------------------------------------------------------------

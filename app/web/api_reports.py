@@ -1,4 +1,5 @@
-"""Chainsaw reports from CI: ``POST /api/reports`` takes one in; the ``tests`` badge says how they went.
+"""Chainsaw reports from CI: ``POST /api/reports`` takes one in (the ``tests`` badge, with the others
+in ``app.web.api``, says how they went).
 
 The body is the report file as chainsaw wrote it (JSON or XML; the format is
 told by the content), read in chunks and refused past 10 MiB, so a huge body
@@ -20,15 +21,12 @@ from starlette.exceptions import HTTPException
 
 from app.config import Settings
 from app.reports import MAX_BYTES
-from app.web.api import (
-    NOT_MODIFIED, READ_ERRORS, SVG, BadgeReaderDep, ErrorOut, ShieldsEndpoint, SnapshotDep, cached, error_responses,
-)  # fmt: skip
+from app.web.api import READ_ERRORS, ErrorOut, error_responses
 from app.web.auth import ReaderDep, WriterDep
 from app.web.deps import SessionDep, SettingsDep
 from app.web.report_models import ReportOut
 
 router = APIRouter(prefix="/api", tags=["reports"])
-badge_router = APIRouter(tags=["badges"])
 
 TYPES = ("application/json", "application/xml", "text/xml", "application/octet-stream")
 _REFUSED = {
@@ -128,28 +126,3 @@ def recent_reports(
         report_out(r, created=True, waiting=r.scan_id is None, unmatched=unmatched_of(session, r))
         for r in recent(session, limit)
     ]
-
-
-# -- the badge --------------------------------------------------------------------
-
-
-@badge_router.get(
-    "/badge/tests.svg",
-    response_class=Response,
-    responses={200: SVG, **NOT_MODIFIED, **error_responses(401)},
-    summary="Chainsaw tests badge: migrated modules whose last CI run passed (SVG)",
-)
-async def tests_svg(request: Request, viewer: BadgeReaderDep, snap: SnapshotDep) -> Response:
-    body, etag = snap.badge("tests", None, "svg")
-    return cached(request, snap, body, etag, "image/svg+xml", badge=True)
-
-
-@router.get(
-    "/badge/tests",
-    response_model=ShieldsEndpoint,
-    responses={**NOT_MODIFIED, **error_responses(401)},
-    summary="Chainsaw tests badge, shields.io endpoint",
-)
-async def tests_endpoint(request: Request, viewer: BadgeReaderDep, snap: SnapshotDep) -> Response:
-    body, etag = snap.badge("tests", None, "json")
-    return cached(request, snap, body, etag, "application/json", badge=True)

@@ -65,7 +65,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.badge_router)
     app.include_router(api_next.router)
     app.include_router(api_reports.router)
-    app.include_router(api_reports.badge_router)
     # With SAWMILL_READ_REQUIRES_SIGNIN, every page sends an anonymous visitor to /signin.
     # /modules/{path}/draft before the module page, whose {path:path} would take it
     app.include_router(assistant.router, dependencies=[Depends(page_reader)])
