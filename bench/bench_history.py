@@ -11,7 +11,9 @@ against the stricter ``git log --name-only`` too.
 
 from __future__ import annotations
 
+import posixpath
 import random
+import re
 import subprocess
 import tempfile
 import time
@@ -242,33 +244,62 @@ def policies_backfill(tmp: Path) -> list[Result]:
 
 def is_test_document(path: str) -> bool:
     """The tree's test documents, as build_policies_repo writes them: chainsaw tests and the files
-    they name, and kuttl's numbered steps (the policies and kyverno CLI tests are not tests we read)."""
+    in their folders, and kuttl's numbered steps (the kyverno CLI tests are not tests we read)."""
     name = path.rsplit("/", 1)[-1]
     return "/.chainsaw-test/" in path or (name[:2].isdigit() and name[2:3] == "-" and name.endswith(".yaml"))
 
 
+FILE_REF = re.compile(rb"file:\s*([^\s,}]+)")
+
+
 def stream_and_parse(repo: Path, paths: list[str]) -> None:
     """The floor issue 14 names: one ``git log --raw`` stream, and every distinct blob of a test
-    document read through one ``cat-file --batch`` and parsed once with the C loader."""
-    log = subprocess.run(["git", "log", "--raw", "--no-renames", "--format=%H", "--", *paths],
+    document, or of a file a chainsaw test applies or asserts (``../policy.yaml``: it may be a Flux
+    Kustomization naming a module) while that test names it, read through one ``cat-file --batch``
+    and parsed once with the C loader."""
+    log = subprocess.run(["git", "log", "--raw", "--no-renames", "--reverse", "--format=%H", "--", *paths],
                          cwd=repo, capture_output=True, text=True, check=True).stdout  # fmt: skip
-    blobs = []
+    commits: list[list[tuple[str, str]]] = []
     for line in log.splitlines():
-        if line.startswith(":"):
+        if not line.startswith(":"):
+            commits.append([])
+        elif commits:
             meta, path = line.split("\t", 1)
-            sha = meta.split()[3]
-            if is_test_document(path) and set(sha) != {"0"}:
-                blobs.append(sha)
-    wanted = list(dict.fromkeys(blobs))
-    batch = subprocess.run(["git", "cat-file", "--batch"], cwd=repo, input="\n".join(wanted).encode() + b"\n",
-                           capture_output=True, check=True).stdout  # fmt: skip
-    at = 0
-    for _ in wanted:
-        header_end = batch.index(b"\n", at)
-        size = int(batch[at:header_end].split()[2])
-        body = batch[header_end + 1 : header_end + 1 + size]
-        at = header_end + 1 + size + 1
+            commits[-1].append((path, meta.split()[3]))
+    test_blobs = list(dict.fromkeys(sha for c in commits for p, sha in c if p.endswith("/chainsaw-test.yaml")
+                                    and set(sha) != {"0"}))  # fmt: skip
+    refs = {sha: FILE_REF.findall(body) for sha, body in zip(test_blobs, _batch(repo, test_blobs))}
+    wanted: dict[str, None] = {}
+    tree: dict[str, str] = {}  # path -> blob
+    names: set[str] = set()  # what the tests name (this tree's tests are never deleted)
+    for changes in commits:
+        tests = [p for p, sha in changes if p.endswith("/chainsaw-test.yaml") and set(sha) != {"0"}]
+        for path, sha in changes:
+            tree.pop(path, None) if set(sha) == {"0"} else tree.__setitem__(path, sha)
+        for test in tests:
+            folder = posixpath.dirname(test)
+            for ref in refs[tree[test]]:
+                path = posixpath.normpath(posixpath.join(folder, ref.decode()))
+                names.add(path)
+                if path in tree:
+                    wanted.setdefault(tree[path], None)
+        for path, sha in changes:
+            if set(sha) != {"0"} and (is_test_document(path) or path in names):
+                wanted.setdefault(sha, None)
+    for body in _batch(repo, list(wanted)):
         list(yaml.load_all(body, Loader=yaml.CSafeLoader))
+
+
+def _batch(repo: Path, shas: list[str]) -> list[bytes]:
+    out = subprocess.run(["git", "cat-file", "--batch"], cwd=repo, input="\n".join(shas).encode() + b"\n",
+                         capture_output=True, check=True).stdout  # fmt: skip
+    bodies, at = [], 0
+    for _ in shas:
+        header_end = out.index(b"\n", at)
+        size = int(out[at:header_end].split()[2])
+        bodies.append(out[header_end + 1 : header_end + 1 + size])
+        at = header_end + 1 + size + 1
+    return bodies
 
 
 def floor(repo: Path, paths: list[str]) -> None:
