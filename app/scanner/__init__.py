@@ -36,7 +36,7 @@ def scan(repo_path: Path | str, ref: str = "HEAD", config_path: Path | str | Non
     with GitSource(repo_path) as source:
         commit = source.resolve(ref)
         files = source.tree(commit.sha)
-        blobs = ParseCache.over(source)
+        blobs = ParseCache.over(source, shared=True)  # the next scan in this process parses only what changed
         config = load_config(files, blobs, config_path)
         blobs.prefetch(likely_reads(files, config, blobs))  # one round trip to git instead of one per blob
         modules, components, warnings = scan_files(files, blobs, config)

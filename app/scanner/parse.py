@@ -6,10 +6,18 @@ way to look inside files; share one instance across many ``scan_files`` calls
 (a walk over history) and every blob is read and parsed at most once.
 
 It also holds the memo of per-test analyses (see ``app.scanner.core``).
+
+A cache made with ``shared=True`` (the scan of a ref and the walk over
+history) also keeps what it parsed in ``SHARED``, a bounded store of this
+process: the server scans again at every push, and every blob the push did not
+change is found there instead of being read and parsed again. Parsed
+documents are never changed by those who read them.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -32,6 +40,52 @@ class Parsed:
     problem: str | None = None
 
 
+class SharedParses:
+    """Parsed blobs by sha, the least recently used dropped past ``budget`` bytes of blobs read."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.size = 0  # bytes of the blobs behind what is kept
+        self.hits = self.misses = 0
+        self._items: OrderedDict[str, tuple[Parsed, int]] = OrderedDict()
+        self._lock = threading.Lock()  # the server scans in worker threads
+
+    def get(self, sha: str) -> Parsed | None:
+        with self._lock:
+            item = self._items.get(sha)
+            if item is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(sha)
+            self.hits += 1
+            return item[0]
+
+    def put(self, sha: str, parsed: Parsed, size: int) -> None:
+        if size > self.budget:
+            return
+        with self._lock:
+            old = self._items.pop(sha, None)
+            self.size += size - (old[1] if old else 0)
+            self._items[sha] = (parsed, size)
+            while self.size > self.budget:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self.size -= dropped
+
+    def __contains__(self, sha: str) -> bool:
+        with self._lock:
+            return sha in self._items
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.size = self.hits = self.misses = 0
+
+
+# Parsed YAML takes about ten times the memory of its text: 8 MiB of blobs (a GitOps repository's
+# tests are well under 1 MiB; a 6,000-file policy repository's about 6) holds under 100 MB.
+SHARED = SharedParses(8 * 1024 * 1024)
+
+
 class ParseCache:
     """Reads blobs through ``read(sha) -> bytes`` and parses each one once.
 
@@ -48,8 +102,10 @@ class ParseCache:
         read: Callable[[str], bytes],
         read_many: Callable[[list[str]], dict[str, bytes]] | None = None,
         sizes: Callable[[list[str]], dict[str, int]] | None = None,
+        shared: bool = False,
     ) -> None:
         self._read = read
+        self._shared = SHARED if shared else None
         self._read_many = read_many
         self._sizes = sizes
         self._raw: dict[str, bytes | str] = {}
@@ -57,10 +113,10 @@ class ParseCache:
         self.memo: dict[tuple, Any] = {}  # owned by app.scanner.core: analyses and layouts
 
     @classmethod
-    def over(cls, source: GitSource) -> ParseCache:
+    def over(cls, source: GitSource, shared: bool = False) -> ParseCache:
         """A cache reading through a ``GitSource``: sizes asked first, many blobs pipelined
         (and one over the cap passed over even so, never held whole)."""
-        return cls(source.read, partial(source.read_many, limit=MAX_BYTES), source.sizes)
+        return cls(source.read, partial(source.read_many, limit=MAX_BYTES), source.sizes, shared)
 
     def raw(self, ref: BlobRef) -> bytes | str:
         """The blob's bytes, or a warning reason (symlink, too large) when it must not be read."""
@@ -73,7 +129,7 @@ class ParseCache:
         """Read many blobs at once (when a bulk reader was given); parsing stays lazy."""
         if self._read_many is None:
             return
-        fresh = [r for r in refs if r.sha not in self._raw and not r.is_symlink]
+        fresh = [r for r in refs if r.sha not in self._raw and not r.is_symlink and not self._known(r.sha)]
         unsized = list(dict.fromkeys(r.sha for r in fresh if r.size is None))
         if unsized and self._sizes is not None:  # one batch for the sizes git has not told yet
             sizes = self._sizes(unsized)
@@ -99,8 +155,19 @@ class ParseCache:
         """Every YAML document in the blob (multi-document files included)."""
         parsed = self._parsed.get(ref.sha)
         if parsed is None:
-            parsed = self._parsed[ref.sha] = self._parse(ref)
+            shared = self._shared if not ref.is_symlink else None  # a symlink's answer is its mode's, not its sha's
+            parsed = shared.get(ref.sha) if shared is not None else None
+            if parsed is None:
+                parsed = self._parse(ref)
+                if shared is not None:
+                    data = self._raw.get(ref.sha)
+                    shared.put(ref.sha, parsed, len(data) if isinstance(data, bytes) else 64)
+            self._parsed[ref.sha] = parsed
         return parsed
+
+    def _known(self, sha: str) -> bool:
+        """Whether the shared store has parsed this blob already (then prefetching it is wasted)."""
+        return self._shared is not None and sha in self._shared
 
     def _load(self, ref: BlobRef) -> bytes | str:
         if ref.is_symlink:

@@ -136,3 +136,40 @@ def test_marker_modules_come_and_go_with_their_marker(tmp_path: Path) -> None:
         paths = [[m.path for m in scan_files(source.tree(c.sha), shared, config)[0]] for c in (one, two, one)]
     assert paths == [["p/a"], ["p/c"], ["p/a"]]
 
+
+
+def test_a_second_scan_in_the_same_process_parses_only_the_blobs_that_changed(tmp_path: Path) -> None:
+    from app.scanner.parse import SHARED
+
+    SHARED.clear()
+    with RepoBuilder(tmp_path / "r") as builder:
+        repo = GitOps(builder)
+        repo.add_module(NET)
+        repo.add_chainsaw_suite("infra-networking", [NET], asserts=2)
+        repo.commit("first")
+        builder.flush()
+        first = scan(tmp_path / "r")
+        parsed_first = SHARED.misses
+        assert parsed_first > 0 and SHARED.hits == 0
+        assert scan(tmp_path / "r") == first  # nothing parsed again, the same answer
+        assert SHARED.misses == parsed_first and SHARED.hits > 0
+
+        builder.write("ci/test/infra-networking/validate-infra-networking-core.yaml", template(*[{"assert": {"file": "x"}}] * 7))
+        repo.commit("more asserts")  # one test file edited: that blob alone is new
+        builder.flush()
+        second = scan(tmp_path / "r")
+    assert SHARED.misses == parsed_first + 1
+    assert second.modules[0].evidence.chainsaw[0].asserts == 8  # the edit shows: nothing stale was reused
+
+
+def test_the_shared_parses_stay_within_their_budget() -> None:
+    from app.scanner.parse import Parsed, SharedParses
+
+    shared = SharedParses(budget=1000)
+    for n in range(50):
+        shared.put(f"{n:040x}", Parsed(docs=({"n": n},)), 100)
+        shared.get(f"{0:040x}")  # the oldest, kept in use, is kept
+    assert shared.size <= 1000
+    assert f"{0:040x}" in shared and f"{49:040x}" in shared and f"{1:040x}" not in shared
+    shared.put("big", Parsed(), 5000)  # over the whole budget: not kept, nothing dropped for it
+    assert "big" not in shared and f"{49:040x}" in shared
