@@ -27,6 +27,7 @@ from app.repobuilder.gitops import APPS, INFRA, GitOps, flux_kustomization
 from app.scanner.config import ScanConfig
 from app.scanner.history_log import iter_log
 from app.scanner.history_scan import relevant_paths
+from app.scanner.parse import SHARED
 from app.store.db import migrate, session_scope
 from app.services.history import update_history
 from bench.common import Result, best_of, turn_about
@@ -218,6 +219,7 @@ def policies_backfill(tmp: Path) -> list[Result]:
     keys, stats = iter(range(100)), {}
 
     def backfill() -> None:
+        SHARED.clear()  # a backfill as the first scan of a repository meets it: nothing parsed before
         with session_scope(url) as session:
             stats["update"] = update_history(session, path, f"policies-{next(keys)}", config)
 
@@ -320,6 +322,7 @@ def run() -> list[Result]:
         stats = {}
 
         def backfill() -> None:
+            SHARED.clear()  # a backfill as the first scan of a repository meets it: nothing parsed before
             with session_scope(url) as session:
                 stats["update"] = update_history(session, path, f"bench-{next(keys)}", config)
 
