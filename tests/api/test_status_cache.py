@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
-from collections.abc import Callable
 
 from app.store.db import CHANGES, after_write, get_engine, migrate, session_scope
 from app.store.tokens import create_token, list_tokens
 from app.web.status_cache import Memo, StoreWatch
-
-
-def _until(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Wait for what another thread does (a deadline for a hang, not a measure of speed)."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
+from tests.serve import wait_for
 
 
 def test_a_commit_hidden_from_stat_is_seen_in_the_wal_index(db_url: str) -> None:
@@ -71,7 +62,7 @@ def test_this_processs_own_commit_moves_the_version_once(db_url: str) -> None:
         create_token(session, "alice")
     assert watch.generation == 1
     if db_url.startswith("postgresql"):  # its own announcement comes back to the listener too: heard, not counted
-        _until(lambda: watch.heard >= 1)
+        wait_for(lambda: watch.heard >= 1, "the listener to hear it", 10)
         assert watch.generation == 1
     watch.close()
 
@@ -94,7 +85,7 @@ def test_writes_to_another_database_are_not_this_stores_change(db_url: str, requ
 
         with psycopg.connect(db_url, autocommit=True) as connection:
             connection.execute("SELECT pg_notify(%s, 'barrier')", (CHANGES,))
-        _until(lambda: watch.heard >= 1)
+        wait_for(lambda: watch.heard >= 1, "the listener to hear it", 10)
         assert watch.generation == 1  # the barrier alone
     else:
         assert watch.version() == before

@@ -8,8 +8,6 @@ import hashlib
 import hmac
 import json
 import logging
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -23,6 +21,7 @@ from app.store.db import get_engine, session_scope
 from app.store.jobs import Job
 from tests.browser.conftest import gitops_repo, serve  # noqa: F401  (fixtures: a real uvicorn, a checked-out repo)
 from tests.gitserver import GitServer, git_server  # noqa: F401  (fixture)
+from tests.serve import wait_for
 
 SECRET = "webhook-secret-for-the-live-tests"
 STORAGE = f"{INFRA}/storage-core"
@@ -45,14 +44,6 @@ def push_migration(gitops: GitOps, suite: str = "infra-storage", pr: int = 901) 
     done = gitops.migrate_suite(suite, pr=pr)
     gitops.builder.flush()
     return done.sha
-
-
-def wait_for(check: Callable[[], object], what: str, timeout: float = 30.0) -> object:
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        assert time.monotonic() < deadline, f"waited {timeout} s for {what}"
-        time.sleep(0.05)
-    return found
 
 
 def status(live) -> dict:
