@@ -7,7 +7,10 @@
   when that scan is stored (``scan_and_store`` calls it).
 - ``module_tests`` / ``results_overview``: the last result per module, the last
   runs, flakiness; what the pages, ``/api/status``, the badge and
-  ``sawmill scan --require-passing`` all read.
+  ``sawmill scan --require-passing`` all read. The last result is the newest
+  run on the default branch (or sent without a branch): a pull request's red
+  run does not turn a module red on the board; with no such run among the
+  last ones (CI that runs on pull requests only), the newest run anywhere.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from app.store.reports import (
     Report, ReportTest, link_tests, module_runs, module_tests as module_tests_of, prune_reports, report_by_hash, report_tests, store_tests,
     unmatched_tests, utcnow, waiting_reports,
 )  # fmt: skip
+from app.store.history import history_state
 from app.store.scans import ModuleResult, Scan
 from app.store.scope import repository_of
 
@@ -194,10 +198,14 @@ class ModuleTests:
     """A module's chainsaw results from CI: its last runs, newest first (see ``store.reports.module_runs``)."""
 
     runs: list[dict]
+    branch: str | None = None  # the repository's default branch, when known
 
     @property
     def last(self) -> dict | None:
-        return self.runs[0] if self.runs else None
+        """The newest run on the default branch (see the module's docstring), else the newest."""
+        if not self.runs:
+            return None
+        return next((run for run in self.runs if _on_default(run["branch"], self.branch)), self.runs[0])
 
     @property
     def status(self) -> str | None:
@@ -217,9 +225,18 @@ class ModuleTests:
         return bool(self.flaky_commits)
 
 
+def _on_default(branch: str | None, default: str | None) -> bool:
+    if branch is None or default is None:  # a report sent without a branch counts as the default branch's
+        return True
+    return branch.removeprefix("refs/heads/") == default.removeprefix("refs/heads/")
+
+
 def all_module_tests(session: Session, limit: int = RUNS_SHOWN) -> dict[str, ModuleTests]:
     """Every tested module's results in the session's repository (module path -> results)."""
-    return {path: ModuleTests(runs) for path, runs in module_runs(session, repository_of(session), limit).items()}
+    repository = repository_of(session)
+    state = history_state(session, repository)
+    default = state.branch if state else None
+    return {path: ModuleTests(runs, default) for path, runs in module_runs(session, repository, limit).items()}
 
 
 def module_tests(session: Session, path: str, results: dict[str, ModuleTests] | None = None) -> dict[str, Any]:
@@ -258,7 +275,7 @@ def results_overview(session: Session, modules: list[ModuleResult], results: dic
 
 def not_passing(session: Session, modules: list[ModuleResult]) -> list[tuple[str, str]]:
     """Migrated modules whose last result is not a pass: (path, "failed" or "never ran" or "skipped")."""
-    results = all_module_tests(session, limit=1)
+    results = all_module_tests(session)
     found = []
     for module in modules:
         if module.status == "migrated" and (status := results.get(module.path, ModuleTests([])).status) != PASSED:

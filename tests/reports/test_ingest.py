@@ -57,6 +57,30 @@ def test_a_passing_run_after_a_failing_one_is_the_last_result(ingest, db_url: st
     assert overview["passing"] == 2 and overview["failing"] == [] and overview["not_run"] == [STORAGE_CORE]
 
 
+def test_a_pull_requests_red_run_does_not_turn_the_module_red(ingest, db_url: str, platform) -> None:
+    from app.store.history import history_state
+
+    with session_scope(db_url, platform.key) as session:
+        default = history_state(session, platform.key).branch
+    ingest(WRITERS["JSON"]([passing(NETWORKING, "infra-networking")]), branch=f"refs/heads/{default}")
+    ingest(WRITERS["JUNIT-TEST"]([failing(NETWORKING, "infra-networking", ERROR)]), branch="feature/tune",
+           run_url="https://ci.example/run/pr")  # fmt: skip
+    with session_scope(db_url, platform.key) as session:
+        tests = module_tests(session, CORE)
+        overview = results_overview(session, scan_modules(session, latest_scan(session).id))
+    assert [r["branch"] for r in tests["runs"]] == ["feature/tune", f"refs/heads/{default}"]  # the strip has both
+    assert tests["status"] == "passed" and tests["last"]["branch"] == f"refs/heads/{default}"
+    assert overview["failing"] == [] and overview["passing"] == 2
+
+
+def test_with_runs_on_pull_requests_only_the_newest_is_the_last_result(ingest, db_url: str, platform) -> None:
+    ingest(WRITERS["JSON"]([passing(NETWORKING, "infra-networking")]), branch="feature/one")
+    ingest(WRITERS["JUNIT-TEST"]([failing(NETWORKING, "infra-networking", ERROR)]), branch="feature/two")
+    with session_scope(db_url, platform.key) as session:
+        tests = module_tests(session, CORE)
+    assert tests["status"] == "failed" and tests["last"]["branch"] == "feature/two"
+
+
 def test_the_same_report_twice_is_stored_once(ingest, db_url: str, platform) -> None:
     data = WRITERS["JUNIT-OPERATION"](three_tests())
     first, again = ingest(data), ingest(data, branch="other")
