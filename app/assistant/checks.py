@@ -4,14 +4,17 @@ Legacy suites state them as a workflow's ``success_conditions`` (``resource:
 deployment/traefik``, ``namespace: networking``) or as kuttl's numbered
 ``NN-assert.yaml`` / ``NN-errors.yaml`` objects; chainsaw tests as ``assert``,
 ``error`` and ``wait`` operations, inline or by file, through step templates
-whose names and namespaces often come from bindings. Everything here is pure:
-a commit's files and a ``ParseCache`` in, ``Check``s out.
+whose names and namespaces often come from bindings, and as the ``kubectl wait``
+and ``kubectl rollout status`` commands of ``script`` and ``command``
+operations (their ``$VARIABLES`` from the operation's ``env``). Everything here
+is pure: a commit's files and a ``ParseCache`` in, ``Check``s out.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -31,6 +34,11 @@ VERSION = re.compile(r"^v\d+((alpha|beta)\d+)?$")
 KUTTL_CHECK = re.compile(r"^\d+-(assert|errors)\b[^/]*\.ya?ml$")
 BINDING = re.compile(r"^\(\s*\$([A-Za-z_][A-Za-z0-9_]*)\s*\)$")
 CHECK_OPS = ("assert", "error", "wait")
+# kubectl's flags that take a value as the next word (``--for condition=Ready``); others stand alone
+VALUE_FLAGS = {"--for", "--timeout", "-l", "--selector", "--context", "--kubeconfig", "-f", "--filename", "-o",
+               "--output", "--field-selector", "--cluster", "--user", "-s", "--server", "--revision"}  # fmt: skip
+SHELL_BREAKS = set(";&|()")
+VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 BLOCKS = ("try", "catch", "finally", "cleanup")
 
 
@@ -125,6 +133,62 @@ def condition_check(entry: object, source: str) -> Check | None:
         group_parts = group_parts[1:]
     namespace = entry.get("namespace")
     return Check(kind, name, str(namespace) if namespace else None, source, ".".join(group_parts) or None)
+
+
+def command_checks(argv: list[str], source: str) -> list[Check]:
+    """What ``kubectl wait ... deployment/x -n ns`` or ``kubectl rollout status deployment/x``
+    waits for (``kind name...`` and ``kind --all`` too); any other command checks nothing.
+    A word still holding a ``$VARIABLE`` names nothing that can be matched: it is left out."""
+    at = next((i for i, word in enumerate(argv) if posixpath.basename(word) == "kubectl"), None)
+    if at is None:  # wrappers before it (``timeout 300 kubectl ...``, ``FOO=1 kubectl ...``) are passed over
+        return []
+    words, namespace, i, args = [], None, 0, argv[at + 1 :]
+    while i < len(args):
+        arg = args[i]
+        if arg in ("-n", "--namespace"):
+            namespace, i = (args[i + 1] if i + 1 < len(args) else None), i + 2
+        elif arg.startswith("--namespace="):
+            namespace, i = arg.partition("=")[2], i + 1
+        elif arg.startswith("-n") and not arg.startswith("--") and len(arg) > 2:
+            namespace, i = arg[2:], i + 1
+        elif arg in VALUE_FLAGS:
+            i += 2
+        else:
+            if not arg.startswith("-"):
+                words.append(arg)
+            i += 1
+    if words[:1] == ["wait"]:
+        targets = words[1:]
+    elif words[:2] == ["rollout", "status"]:
+        targets = words[2:]
+    else:
+        return []
+    if targets and "/" not in targets[0]:  # ``kind name1 name2``, or ``kind`` alone (--all, -l)
+        targets = [f"{targets[0]}/{name}" for name in targets[1:]] or [targets[0]]
+    namespace = namespace if namespace and "$" not in namespace else None
+    found = [condition_check({"resource": target, "namespace": namespace}, source) for target in targets if "$" not in target]
+    return [check for check in found if check is not None]
+
+
+def script_checks(content: str, source: str, variables: Mapping[str, str]) -> list[Check]:
+    """The checks of the commands in a shell script (lines, ``;``, ``&&``, ``||`` and pipes
+    apart; backslash continuations joined; ``$VARIABLES`` given a value from ``variables``)."""
+    found: list[Check] = []
+    for line in content.replace("\\\n", " ").splitlines():
+        lexer = shlex.shlex(line, posix=True, punctuation_chars="".join(sorted(SHELL_BREAKS)))
+        lexer.whitespace_split, lexer.commenters = True, "#"
+        try:
+            words = list(lexer)
+        except ValueError:  # an unclosed quote: not a line we can read
+            continue
+        command: list[str] = []
+        for word in [*words, ";"]:
+            if set(word) <= SHELL_BREAKS:
+                found += command_checks(command, source)
+                command = []
+            else:
+                command.append(VARIABLE.sub(lambda m: variables.get(m[1] or m[2], m[0]), word))
+    return found
 
 
 def kuttl_checks(files: Files, folder: str) -> list[Check]:
@@ -225,6 +289,18 @@ class _ChainsawWalk:
                 self.step({k: v for k, v in spec.items() if k != "bindings"}, self.bind(defaults, given), path, (*stack, path))
 
     def operation(self, operation: dict, env: Mapping[str, object], source: str) -> None:
+        script, command = operation.get("script"), operation.get("command")
+        if isinstance(script, dict) and isinstance(script.get("content"), str):
+            local = self.bind(env, script.get("bindings"))
+            for check in script_checks(script["content"], source, self.variables(script.get("env"), local)):
+                self.add(check)
+        if isinstance(command, dict) and isinstance(command.get("entrypoint"), str):
+            local = self.bind(env, command.get("bindings"))
+            variables = self.variables(command.get("env"), local)
+            args = command.get("args") if isinstance(command.get("args"), list) else []
+            argv = [command["entrypoint"], *(str(a) for a in args if isinstance(a, (str, int)))]
+            for check in command_checks([VARIABLE.sub(lambda m: variables.get(m[1] or m[2], m[0]), w) for w in argv], source):
+                self.add(check)
         for key in CHECK_OPS:
             body = operation.get(key)
             if not isinstance(body, dict):
@@ -239,6 +315,16 @@ class _ChainsawWalk:
                 path = resolve(self.folder, ref) if ref and not ref.startswith("(") else None
                 for doc in self.files.docs(path):
                     self.add(object_check(doc, path, local))
+
+    def variables(self, env: object, bindings: Mapping[str, object]) -> dict[str, str]:
+        """A script's or command's ``env``: names to values, ``($binding)`` values bound."""
+        out: dict[str, str] = {}
+        for item in env if isinstance(env, list) else []:
+            if isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("value"), str):
+                value = bound(item["value"], bindings)
+                if value is not None and not value.startswith("("):
+                    out[item["name"]] = value
+        return out
 
     def add(self, check: Check | None) -> None:
         if check is not None and check not in self.found:

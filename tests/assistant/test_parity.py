@@ -241,3 +241,22 @@ def test_a_legacy_suite_deleted_before_the_chainsaw_test_came_is_read_where_it_l
 
     assert found["legacy_commit"] == last.sha
     assert names(found["carried"]) == ["deployment/metallb"] and names(found["lost"]) == ["deployment/traefik"]
+
+
+def test_a_check_carried_by_a_kubectl_wait_in_a_script_or_a_command(gitops, db_url) -> None:
+    networking(gitops, [condition("helmrelease/traefik", "traefik"), condition("deployment/metallb-controller", "metallb"),
+                        condition("deployment/speaker", "metallb")])  # fmt: skip
+    script = {"script": {
+        "env": [{"name": "NS", "value": "($namespace)"}],
+        "content": "set -e\nkubectl wait --for=condition=Ready helmrelease/traefik -n $NS \\\n  --timeout=5m\n"
+                   "kubectl get pods -n metallb  # looks, checks nothing\n",
+    }}  # fmt: skip
+    command = {"command": {"entrypoint": "kubectl", "args": ["-n", "metallb", "rollout", "status", "deployment/metallb-controller"]}}
+    steps = [{"name": "ready", "bindings": [{"name": "namespace", "value": "traefik"}], "try": [script, command]}]
+    migrate(gitops, "infra-networking", steps, pr=1010)
+    gitops.builder.flush()
+
+    found = report(db_url, gitops.builder.path)[NET_CORE]
+
+    assert names(found["carried"]) == ["deployment/metallb-controller", "helmrelease/traefik"]
+    assert names(found["lost"]) == ["deployment/speaker"]  # a kubectl get is no check
