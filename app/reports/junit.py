@@ -66,7 +66,8 @@ def _suite_as_test(suite: Element, kind: str) -> Outcome:
         case, outcome.error = failed
         outcome.status = FAILED
         if kind == "JUNIT-OPERATION":
-            step, _, operation = case.get("name", "").partition(" / ")
+            name = case.get("name", "")  # "step / operation"; a step's own name may hold " / "
+            step, _, operation = name.rpartition(" / ") if " / " in name else (name, "", "")
             outcome.failed_step, outcome.failed_operation = step or None, operation or None
             outcome.operation_type = case.get("classname") or None
         else:

@@ -28,6 +28,8 @@ def parse_xml(data: bytes) -> Element:
     except ParseError as exc:
         line, column = exc.position
         raise ReportError(f"malformed XML: {_reason(exc)} at line {line}, column {column + 1}") from None
+    except (LookupError, ValueError) as exc:  # expat: an unknown or multi-byte encoding declared
+        raise ReportError(f"malformed XML: {exc} (chainsaw writes UTF-8)") from None
 
 
 def _reason(exc: ParseError) -> str:

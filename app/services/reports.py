@@ -86,7 +86,7 @@ def ingest_report(
     commit = scan.commit_sha if scan else resolve_commit(upload.commit, git_dir, repository_of(session))
     prune_reports(session, utcnow() - timedelta(days=retention_days))
     report = Report(
-        content_hash=content_hash, format=parsed.format, name=parsed.name, commit_sha=commit, branch=upload.branch,
+        content_hash=content_hash, format=parsed.format, name=_text(parsed.name), commit_sha=commit, branch=upload.branch,
         run_url=upload.run_url, suite=upload.suite, started_at=parsed.started_at, size=len(data), tests=len(parsed.tests),
         passed=parsed.count(PASSED), failed=parsed.count(FAILED), skipped=len(parsed.tests) - parsed.count(PASSED) - parsed.count(FAILED),
     )  # fmt: skip
@@ -118,7 +118,7 @@ def _check(upload: Upload) -> None:
         raise Invalid(f"commit must be a commit sha (7 to 64 hex digits), not {upload.commit.strip()[:80]!r}", "commit")
     if upload.branch is not None and (len(upload.branch) > 250 or "\x00" in upload.branch):
         raise Invalid("branch must be a branch name (at most 250 characters)", "branch")
-    if upload.run_url is not None and (len(upload.run_url) > 2000 or not _URL.fullmatch(upload.run_url)):
+    if upload.run_url is not None and (len(upload.run_url) > 2000 or "\x00" in upload.run_url or not _URL.fullmatch(upload.run_url)):
         raise Invalid("run_url must be an http(s) address (the CI run)", "run_url")
     if upload.suite is not None and (len(upload.suite) > 500 or "\x00" in upload.suite):
         raise Invalid("suite must be a test folder of the repository", "suite")
@@ -170,6 +170,11 @@ def join_reports(session: Session, scan: Scan) -> int:
             session.add(report)
         session.flush()
     return len(waiting)
+
+
+def _text(value: str | None) -> str | None:
+    """PostgreSQL text cannot hold NUL: it is replaced, as in the tests' columns."""
+    return value.replace("\x00", "\ufffd") if value else value
 
 
 def _columns(test: Outcome, nul: bool = True) -> dict[str, Any]:

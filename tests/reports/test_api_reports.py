@@ -89,9 +89,13 @@ EXTERNAL = b"""<?xml version="1.0"?>
         (b"<testsuites/>", XML, {"commit": "main; rm -rf"}, 422, "commit must be a commit sha"),
         (b"<testsuites/>", XML, {"commit": None}, 422, "required"),
         (b"<testsuites/>", XML, {"run_url": "javascript:alert(1)"}, 422, "run_url"),
+        (b"<testsuites/>", XML, {"run_url": "https://ci.example/run/1\x00x"}, 422, "run_url"),
+        (b'<?xml version="1.0" encoding="bogus"?><testsuites/>', XML, {}, 422, "malformed XML"),
+        (b'<?xml version="1.0" encoding="utf-32"?><testsuites/>', XML, {}, 422, "malformed XML"),
     ],
     ids=["json", "xml", "bomb", "external-entity", "other-xml", "other-json", "yaml", "empty", "form", "html",
-         "gzip", "unknown-commit", "not-a-sha", "no-commit", "script-url"],  # fmt: skip
+         "gzip", "unknown-commit", "not-a-sha", "no-commit", "script-url", "nul-url", "unknown-encoding",
+         "multibyte-encoding"],  # fmt: skip
 )
 def test_bad_input_is_refused_naming_the_problem(client, token, db_url, platform, body, headers, query, status, says) -> None:
     query = {"commit": platform.first, **query}

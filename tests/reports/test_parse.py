@@ -51,6 +51,12 @@ def test_a_junit_error_counts_as_a_failure_and_text_stands_for_a_missing_message
     assert (test.status, test.error, test.duration) == (FAILED, "panic: nil map", 1.5)
 
 
+def test_a_junit_operation_step_whose_name_holds_a_slash_keeps_it() -> None:
+    body = WRITERS["JUNIT-OPERATION"]([failing("ci/test/a", "a", "boom", step="Networking / validate", op="assert-2")])
+    test = parse_report(body).tests[0]
+    assert (test.failed_step, test.failed_operation) == ("Networking / validate", "assert-2")
+
+
 def test_a_byte_order_mark_and_a_declaration_are_fine() -> None:
     body = b'\xef\xbb\xbf<?xml version="1.0" encoding="UTF-8"?>\n' + WRITERS["JUNIT-TEST"](CASES)
     assert parse_report(body).format == "JUNIT-TEST"
