@@ -66,13 +66,17 @@ def _web_base(remote: str) -> str | None:
     if scp:
         scheme, host, path = "https", scp["host"], scp["path"]
     else:
-        parts = urlsplit(remote)
+        try:
+            parts = urlsplit(remote)
+            port = parts.port
+        except ValueError:  # "http://[", "https://host:port/": no address to link to
+            return None
         if parts.scheme not in ("http", "https", "ssh", "git", "git+ssh", "ssh+git") or not parts.hostname:
             return None
         # Only a web address keeps its scheme and port; an ssh or git port is not the web's.
         web = parts.scheme in ("http", "https")
         scheme = parts.scheme if web else "https"
-        host = parts.hostname + (f":{parts.port}" if web and parts.port else "")
+        host = parts.hostname + (f":{port}" if web and port else "")
         path = parts.path
     path = path.strip("/").removesuffix(".git").strip("/")
     if not path or host.startswith("-"):

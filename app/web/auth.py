@@ -288,10 +288,15 @@ def identify(request: Request) -> Identity | None:
         name = request.headers.get("remote-user", "").strip()
         if name and len(name) <= 200:  # it lands in the audit log; a user name is never longer
             identity = Identity(name=name, method="proxy", csrf=auth.proxy_csrf(name))
-    if identity is None and "authorization" not in request.headers:
+    if identity is None and not _is_bearer(request):  # a proxy's Basic credentials leave the cookie its say
         identity = _from_cookie(auth, request)
     request.scope["sawmill_identity"] = identity
     return identity
+
+
+def _is_bearer(request: Request) -> bool:
+    """Whether the request names a bearer token (a wrong one must not fall back to the cookie)."""
+    return request.headers.get("authorization", "").partition(" ")[0].lower() == "bearer"
 
 
 def _from_bearer(auth: Auth, request: Request) -> Identity | None:

@@ -77,7 +77,7 @@ class _Responder:
     async def _begin(self, message: Message) -> None:
         headers = MutableHeaders(scope=message)  # a copy of the list: a response kept in memory is not changed
         compressible = headers.get("content-type", "").startswith(COMPRESSIBLE) and "content-encoding" not in headers
-        if compressible:
+        if compressible or message["status"] == 304:  # a 304 carries the Vary its 200 did
             headers.add_vary_header("Accept-Encoding")
         self.etag = headers.get("etag")
         if self.wanted and (compressible or message["status"] == 304):

@@ -146,7 +146,10 @@ async def handle(request: Request, exc: Exception) -> Response:
         response.headers.update(headers)
         return response
     if is_htmx(request):
-        here = urlsplit(request.headers.get("hx-current-url", "/")).path or "/"
+        try:
+            here = urlsplit(request.headers.get("hx-current-url", "/")).path or "/"
+        except ValueError:  # "http://[": not an address at all
+            here = "/"
         html = render_html("_flash.html", {"problem": problem, "here": here})
         return HTMLResponse(
             html, status_code=problem.status, headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"}

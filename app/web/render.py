@@ -101,7 +101,10 @@ def render(
 
 def referer_page(request: Request) -> str | None:
     """The page of this site the request came from (its ``Referer``), if any."""
-    referer = urlsplit(request.headers.get("referer", ""))
+    try:
+        referer = urlsplit(request.headers.get("referer", ""))
+    except ValueError:  # "http://[": not an address at all
+        return None
     if (referer.scheme, referer.netloc) != (request.url.scheme, request.url.netloc):
         return None  # another site's page, or none: never a destination
     page = referer.path + (f"?{referer.query}" if referer.query else "")

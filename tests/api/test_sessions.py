@@ -139,3 +139,21 @@ def test_a_proxy_users_csrf_token_changes_with_the_time_window(make_client) -> N
     assert client.post("/signout", headers={**user, "X-CSRF-Token": last}).status_code == 303  # a page from just before
     assert client.post("/signout", headers={**user, "X-CSRF-Token": now}).status_code == 303
     assert auth.proxy_csrf("dave") != now
+
+
+def test_a_proxys_basic_credentials_leave_the_session_cookie_its_say(client, new_token) -> None:
+    """Behind a proxy asking for Basic auth, the browser sends those credentials on every request."""
+    basic = {"Authorization": "Basic dXNlcjpwYXNz"}
+    client.headers.update(basic)
+    assert post_signin(client, {"token": new_token("nina")}).status_code == 303
+    assert signed_in(client)
+    wrong_bearer = client.post(SCAN, headers={"Authorization": "Bearer not-a-token"})
+    assert wrong_bearer.status_code == 401  # a bearer that is wrong never falls back to the cookie
+
+
+def test_a_referer_or_htmx_address_that_is_no_address_is_ignored_not_a_500(client) -> None:
+    broken = "http://["
+    assert client.post("/", headers={"Referer": broken}).status_code == 405
+    assert client.post("/signin", data={"token": "x"}, headers={"Referer": broken}).status_code == 403
+    flash = client.get("/nowhere", headers={"HX-Request": "true", "HX-Current-URL": broken})
+    assert flash.status_code == 404 and flash.headers["HX-Retarget"] == "#flash"

@@ -40,7 +40,8 @@ def test_remote_to_commit_and_pull_request_pages(remote: str, commit: str, pull:
 
 
 @pytest.mark.parametrize("remote", [None, "", "/srv/git/platform.git", "../platform", "file:///srv/git/platform.git",
-                                    "https://github.com/", "git@github.com:", "ext::sh -c evil"])  # fmt: skip
+                                    "https://github.com/", "git@github.com:", "ext::sh -c evil", "http://[",
+                                    "https://github.com:port/org/repo"])  # fmt: skip
 def test_no_web_page_for_a_local_or_empty_remote(remote: str | None) -> None:
     assert forge_for(remote) is None
 

@@ -112,6 +112,14 @@ def test_a_gzipped_page_keeps_its_etag_and_304(client) -> None:
         assert again.status_code == 304 and again.headers["etag"] == sent.headers["etag"]
 
 
+def test_a_304_carries_the_vary_of_its_200(client) -> None:
+    for url in ("/api/status", "/"):
+        whole = client.get(url, headers=GZIP)
+        again = client.get(url, headers={**GZIP, "If-None-Match": whole.headers["etag"]})
+        assert again.status_code == 304
+        assert "Accept-Encoding" in again.headers["vary"] and "Accept-Encoding" in whole.headers["vary"]
+
+
 def test_accept_encoding_is_read_with_its_weights() -> None:
     assert accepts_gzip("gzip") and accepts_gzip("br, gzip;q=0.5") and accepts_gzip("*")
     assert not accepts_gzip("") and not accepts_gzip("identity") and not accepts_gzip("gzip;q=0")
