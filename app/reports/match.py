@@ -4,9 +4,11 @@ A scan records, for each module, the chainsaw test files that cover it (the
 ``chainsaw-test.yaml`` path and the Test's name). A report names a test by its
 folder (chainsaw's ``basePath``, as seen from wherever chainsaw ran) and its
 name. The folder decides: it equals a test file's folder, or ends with it (an
-absolute CI path), or is its tail (chainsaw run from ``ci/test``). Inside that
-folder the test's name picks among several Tests; without a folder, the name
-alone. A test that matches nothing is unmatched, never guessed.
+absolute CI path), or is the tail of exactly one (chainsaw run from ``ci/test``).
+Inside that folder the test's name picks among several Tests; without a folder,
+the name alone; through the ``suite`` given for tests run elsewhere, the name
+must be one of the suite's Tests (unless it holds one). A test that matches
+nothing is unmatched, never guessed.
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ class TestIndex:
                 index.folders.setdefault(folder, {}).setdefault(test.get("name") or "", set()).add(path)
         return index
 
-    def modules(self, folder: str, name: str) -> set[str]:
+    def modules(self, folder: str, name: str, by_name: bool = False) -> set[str]:
+        """The modules of ``name`` in ``folder``; an unknown name gets the folder's modules,
+        unless ``by_name`` (a folder standing in for the test's own) and it holds several Tests."""
         folder = normalise(folder)
         if not folder:
             return {m for tests in self.folders.values() for m in tests.get(name, ())} if name else set()
@@ -47,13 +51,22 @@ class TestIndex:
         if found is None:
             return set()
         tests = self.folders[found]
-        return set(tests[name]) if name in tests else {m for paths in tests.values() for m in paths}
+        if name in tests:
+            return set(tests[name])
+        if by_name and len(tests) > 1:
+            return set()
+        return {m for paths in tests.values() for m in paths}
 
     def _folder(self, folder: str) -> str | None:
         if folder in self.folders:
             return folder
-        near = [f for f in self.folders if f and (folder.endswith("/" + f) or f.endswith("/" + folder))]
-        return max(near, key=len) if near else None
+        # an absolute CI path ends with the test folder: the longest such folder is the one
+        inside = [f for f in self.folders if f and folder.endswith("/" + f)]
+        if inside:
+            return max(inside, key=len)
+        # chainsaw run from inside ci/test: the report's folder is a tail, which must name one folder only
+        tails = [f for f in self.folders if f and f.endswith("/" + folder)]
+        return tails[0] if len(tails) == 1 else None
 
 
 def match_tests(tests: list[Outcome], index: TestIndex, suite: str | None = None) -> list[list[str]]:
@@ -64,8 +77,8 @@ def match_tests(tests: list[Outcome], index: TestIndex, suite: str | None = None
         key = (test.folder, test.name)
         if key not in known:
             modules = index.modules(test.folder, test.name) if test.folder else set()
-            if not modules and suite:
-                modules = index.modules(suite, test.name)
+            if not modules and suite:  # the test's own folder is elsewhere: its name must be one of the suite's
+                modules = index.modules(suite, test.name, by_name=bool(test.folder))
             if not modules and not test.folder and not suite:
                 modules = index.modules("", test.name)
             known[key] = sorted(modules)

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from app.reports import FAILED, PASSED, SKIPPED, ReportError, parse_report
-from app.reports.match import TestIndex, normalise
+from app.reports.match import TestIndex, match_tests, normalise
+from app.reports.model import Outcome
 
 from .samples import WRITERS, Case, failing, passing
 
@@ -99,3 +100,25 @@ def test_the_index_prefers_the_test_name_inside_a_folder_and_the_longest_folder(
     assert index.modules("/elsewhere/test/a", "three") == {"m3"}
     assert index.modules("", "one") == {"m1"}
     assert index.modules("ci/test/zzz", "one") == set()
+
+
+def test_a_folder_that_is_the_tail_of_two_test_folders_matches_neither() -> None:
+    index = TestIndex.of([
+        ("apps/podinfo", [{"test_file": "ci/test/apps/podinfo/chainsaw-test.yaml", "name": "podinfo"}]),
+        ("infra/podinfo", [{"test_file": "ci/test/infra/legacy/podinfo/chainsaw-test.yaml", "name": "podinfo"}]),
+    ])  # fmt: skip
+    assert index.modules("podinfo", "podinfo") == set()  # run from inside ci/test/apps or ci/test/infra/legacy?
+    assert index.modules("apps/podinfo", "podinfo") == {"apps/podinfo"}  # a tail of one folder only
+    assert index.modules("/runner/work/ci/test/infra/legacy/podinfo", "podinfo") == {"infra/podinfo"}
+
+
+def test_through_the_suite_a_test_run_elsewhere_must_be_one_of_its_tests() -> None:
+    index = TestIndex.of([
+        ("net/core", [{"test_file": "ci/test/net/chainsaw-test.yaml", "name": "net-core"}]),
+        ("net/extra", [{"test_file": "ci/test/net/extra-test.yaml", "name": "net-extra"}]),
+        ("storage", [{"test_file": "ci/test/storage/chainsaw-test.yaml", "name": "storage"}]),
+    ])  # fmt: skip
+    tests = [Outcome("net-extra", "/tmp/copied/net", PASSED), Outcome("media", "/tmp/copied/media", FAILED),
+             Outcome("anything", "", PASSED)]  # fmt: skip
+    assert match_tests(tests, index, suite="ci/test/net") == [["net/extra"], [], ["net/core", "net/extra"]]
+    assert match_tests([Outcome("other", "/tmp/copied/x", PASSED)], index, suite="ci/test/storage") == [["storage"]]
