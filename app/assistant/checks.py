@@ -52,14 +52,16 @@ class Check:
     namespace: str | None
     source: str  # the file that states it
     group: str | None = None
+    absent: bool = False  # the check is that it does not exist (kuttl errors, chainsaw error, a wait for deletion)
 
     def label(self) -> str:
         kind = f"{self.kind}.{self.group}" if self.group else self.kind
         where = f" -n {self.namespace}" if self.namespace else ""
-        return f"{kind}/{self.name or '*'}{where}"
+        return f"{'no ' if self.absent else ''}{kind}/{self.name or '*'}{where}"
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "name": self.name, "namespace": self.namespace, "source": self.source, "group": self.group}
+        return {"kind": self.kind, "name": self.name, "namespace": self.namespace, "source": self.source,
+                "group": self.group, "absent": self.absent}  # fmt: skip
 
 
 def kind_key(kind: str) -> str:
@@ -80,8 +82,8 @@ def covers(chainsaw: Check, legacy: Check) -> bool:
     """Whether a chainsaw check asserts what a legacy one did: the same kind (a group
     both name must agree), and the same name; a nameless assertion covers every
     resource of its kind in the namespace it names."""
-    if kind_key(chainsaw.kind) != kind_key(legacy.kind):
-        return False
+    if kind_key(chainsaw.kind) != kind_key(legacy.kind) or chainsaw.absent != legacy.absent:
+        return False  # "it is there" never stands for "it is gone"
     if chainsaw.group is not None and legacy.group is not None and chainsaw.group != legacy.group:
         return False
     if chainsaw.name is None:
@@ -132,7 +134,8 @@ def condition_check(entry: object, source: str) -> Check | None:
     if group_parts and VERSION.match(group_parts[0]):  # deployment.v1.apps
         group_parts = group_parts[1:]
     namespace = entry.get("namespace")
-    return Check(kind, name, str(namespace) if namespace else None, source, ".".join(group_parts) or None)
+    gone = str(entry.get("for") or "").strip().lower() == "delete"  # kubectl wait --for=delete
+    return Check(kind, name, str(namespace) if namespace else None, source, ".".join(group_parts) or None, gone)
 
 
 def command_checks(argv: list[str], source: str) -> list[Check]:
@@ -142,10 +145,13 @@ def command_checks(argv: list[str], source: str) -> list[Check]:
     at = next((i for i, word in enumerate(argv) if posixpath.basename(word) == "kubectl"), None)
     if at is None:  # wrappers before it (``timeout 300 kubectl ...``, ``FOO=1 kubectl ...``) are passed over
         return []
-    words, namespace, i, args = [], None, 0, argv[at + 1 :]
+    words, namespace, waits_for, i, args = [], None, None, 0, argv[at + 1 :]
     while i < len(args):
         arg = args[i]
-        if arg in ("-n", "--namespace"):
+        if arg == "--for" or arg.startswith("--for="):
+            waits_for = arg.partition("=")[2] if "=" in arg else (args[i + 1] if i + 1 < len(args) else None)
+            i += 1 if "=" in arg else 2
+        elif arg in ("-n", "--namespace"):
             namespace, i = (args[i + 1] if i + 1 < len(args) else None), i + 2
         elif arg.startswith("--namespace="):
             namespace, i = arg.partition("=")[2], i + 1
@@ -166,7 +172,8 @@ def command_checks(argv: list[str], source: str) -> list[Check]:
     if targets and "/" not in targets[0]:  # ``kind name1 name2``, or ``kind`` alone (--all, -l)
         targets = [f"{targets[0]}/{name}" for name in targets[1:]] or [targets[0]]
     namespace = namespace if namespace and "$" not in namespace else None
-    found = [condition_check({"resource": target, "namespace": namespace}, source) for target in targets if "$" not in target]
+    found = [condition_check({"resource": target, "namespace": namespace, "for": waits_for}, source)
+             for target in targets if "$" not in target]  # fmt: skip
     return [check for check in found if check is not None]
 
 
@@ -196,15 +203,16 @@ def kuttl_checks(files: Files, folder: str) -> list[Check]:
     found: list[Check] = []
     for path in files.under(folder):
         name = posixpath.basename(path)
-        if posixpath.dirname(path) == folder and STEP_FILE.match(name) and KUTTL_CHECK.match(name):
-            found += [c for doc in files.docs(path) if (c := object_check(doc, path, {}))]
+        check = KUTTL_CHECK.match(name)
+        if posixpath.dirname(path) == folder and STEP_FILE.match(name) and check:
+            found += [c for doc in files.docs(path) if (c := object_check(doc, path, {}, absent=check[1] == "errors"))]
     return found
 
 
 # -- chainsaw ----------------------------------------------------------------
 
 
-def object_check(doc: object, source: str, env: Mapping[str, object]) -> Check | None:
+def object_check(doc: object, source: str, env: Mapping[str, object], absent: bool = False) -> Check | None:
     """A Kubernetes object (or a ``wait`` body) as a Check, names bound through ``env``;
     kuttl's and chainsaw's own objects are not checks."""
     if not isinstance(doc, dict) or not isinstance(doc.get("kind"), str):
@@ -215,7 +223,7 @@ def object_check(doc: object, source: str, env: Mapping[str, object]) -> Check |
     meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else doc  # a wait names them at its top
     group = api.rpartition("/")[0] if api else None
     name, namespace = bound(meta.get("name"), env), bound(meta.get("namespace"), env)
-    return Check(doc["kind"], name, namespace, source, group)
+    return Check(doc["kind"], name, namespace, source, group, absent)
 
 
 def bound(value: object, env: Mapping[str, object]) -> str | None:
@@ -306,15 +314,16 @@ class _ChainsawWalk:
             if not isinstance(body, dict):
                 continue
             local = self.bind(env, body.get("bindings"))
+            gone = key == "error" or (key == "wait" and isinstance(body.get("for"), dict) and "deletion" in body["for"])
             if key == "wait":
-                self.add(object_check(body, source, local))
+                self.add(object_check(body, source, local, gone))
             elif isinstance(body.get("resource"), dict):
-                self.add(object_check(body["resource"], source, local))
+                self.add(object_check(body["resource"], source, local, gone))
             elif isinstance(body.get("file"), str):
                 ref = bound(body["file"], local)  # ``file: ($file)`` names the file through a binding
                 path = resolve(self.folder, ref) if ref and not ref.startswith("(") else None
                 for doc in self.files.docs(path):
-                    self.add(object_check(doc, path, local))
+                    self.add(object_check(doc, path, local, gone))
 
     def variables(self, env: object, bindings: Mapping[str, object]) -> dict[str, str]:
         """A script's or command's ``env``: names to values, ``($binding)`` values bound."""

@@ -24,6 +24,7 @@ class CheckOut(BaseModel):
     namespace: str | None
     source: str = Field(description="the file that states the check")
     group: str | None = Field(description="the API group when the test names one ('' for the core group)")
+    absent: bool = Field(False, description="the check is that the resource does not exist (kuttl errors, chainsaw error, a wait for deletion)")
 
 
 class ParityOut(BaseModel):

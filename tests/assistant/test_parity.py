@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from app.repobuilder.gitops import APPS, GitOps, dump
 from app.services.parity import parity_report
 from app.store.db import session_scope
@@ -72,7 +74,7 @@ def test_a_dropped_check_is_lost_with_its_namespace_and_source(gitops, db_url) -
     assert names(found["carried"]) == ["deployment/traefik"]
     assert found["lost"] == [
         {"kind": "deployment", "name": "metallb-controller", "namespace": "metallb", "group": None,
-         "source": ".github/workflows/test-infrastructure-networking.yaml"}
+         "source": ".github/workflows/test-infrastructure-networking.yaml", "absent": False}
     ]  # fmt: skip
 
 
@@ -196,8 +198,32 @@ def test_kuttl_asserts_and_errors_against_the_chainsaw_test_beside_them(gitops, 
     found = report(db_url, gitops.builder.path)[module]
 
     assert names(found["carried"]) == ["Deployment/jellyfin", "Deployment/sonarr"]
-    assert found["lost"] == [{"kind": "Pod", "name": "crashed", "namespace": None, "group": "", "source": f"{case}/01-errors.yaml"}]
+    assert found["lost"] == [{"kind": "Pod", "name": "crashed", "namespace": None, "group": "", "source": f"{case}/01-errors.yaml",
+                              "absent": True}]  # fmt: skip
     assert found["pr"] == 77
+
+
+@pytest.mark.parametrize(("operation", "carried"), [("error", True), ("assert", False)])
+def test_a_must_not_exist_check_is_carried_only_by_one_that_says_the_same(gitops, db_url, operation, carried) -> None:
+    module = f"{APPS}/media"
+    case = f"{module}/tests/basic"
+    gitops.add_module(module, ("jellyfin",))
+    gitops.builder.write("kuttl-test.yaml", dump({"apiVersion": "kuttl.dev/v1beta1", "kind": "TestSuite", "testDirs": [f"{module}/tests"]}))
+    gitops.builder.write(f"{case}/00-install.yaml", dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}))
+    gitops.builder.write(f"{case}/01-errors.yaml", dump({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "crashed"}}))
+    gitops.commit("feat: media with kuttl tests")
+    test = {"apiVersion": "chainsaw.kyverno.io/v1alpha1", "kind": "Test", "metadata": {"name": "basic"}, "spec": {"steps": [
+        {"try": [{"apply": {"file": "00-install.yaml"}}, {operation: {"file": "01-errors.yaml"}}]},
+    ]}}  # fmt: skip
+    gitops.builder.delete("kuttl-test.yaml")
+    gitops.builder.write(f"{case}/chainsaw-test.yaml", dump(test))
+    gitops.commit("refactor: media to chainsaw (#78)")
+    gitops.builder.flush()
+
+    found = report(db_url, gitops.builder.path)[module]
+
+    assert [c["absent"] for c in found["legacy_checks"]] == [True]  # kuttl errors: it must not exist
+    assert (names(found["carried"]), names(found["lost"])) == ((["Pod/crashed"], []) if carried else ([], ["Pod/crashed"]))
 
 
 def test_a_module_born_with_chainsaw_tests_has_no_parity(gitops, db_url) -> None:

@@ -95,7 +95,7 @@ def test_sawmill_parity_json_and_lines(gitops, run) -> None:
     (module,) = data["modules"]
     assert module["path"] == NET_CORE and module["migrated_in"] and set(module) >= {"legacy_checks", "carried", "lost", "since"}
     assert module["lost"][0] == {"kind": "deployment", "name": "metallb", "namespace": "metallb", "group": None,
-                                 "source": ".github/workflows/test-infrastructure-networking.yaml"}  # fmt: skip
+                                 "source": ".github/workflows/test-infrastructure-networking.yaml", "absent": False}  # fmt: skip
     assert lines.stdout.splitlines()[0].endswith("(#1010): 3 legacy checks, 1 carried, 1 lost, 1 since")
     assert "  lost   deployment/metallb -n metallb  (.github/workflows/test-infrastructure-networking.yaml)" in lines.stdout
     assert lines.stdout.splitlines()[-1] == "1 legacy check not carried over"
