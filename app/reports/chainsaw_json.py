@@ -20,7 +20,8 @@ def parse_json(data: bytes) -> ParsedReport:
         document = json.loads(data)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError too
         raise ReportError(f"malformed JSON: {exc}" if not isinstance(exc, RecursionError) else "malformed JSON: nested too deeply") from None
-    if not isinstance(document, dict) or not ({"tests", "startTime", "name"} & document.keys()):
+    # chainsaw always writes startTime (a Go time, never omitted) and tests: a name alone is any JSON's
+    if not isinstance(document, dict) or not ({"tests", "startTime"} & document.keys()):
         raise ReportError("not a chainsaw JSON report: expected an object with name, startTime and tests", "unknown")
     tests = document.get("tests") or []
     if not isinstance(tests, list):

@@ -68,6 +68,7 @@ def test_a_byte_order_mark_and_a_declaration_are_fine() -> None:
     [
         (b"[" * 100_000 + b"]" * 100_000, "malformed", "nested too deeply"),
         (b"[1, 2]", "unknown", "not a chainsaw JSON report"),
+        (b'{"name": "my-app", "version": "1.0.0"}', "unknown", "not a chainsaw JSON report"),  # a package.json
         (b'{"name": "r", "tests": {"a": 1}}', "unknown", "tests is not a list"),
         (b'{"name": "r", "tests": [42]}', "unknown", "tests[0]"),
         (b"\xff\xfe<\x00", "malformed", "malformed XML"),
