@@ -60,7 +60,7 @@ def parity_line(item) -> str:
 def next_command(
     path: str | None = PathArg,
     config: Path | None = ConfigOpt,
-    as_json: bool = typer.Option(False, "--json", help="Print {commit, next: [...], waiting: [...]} instead of lines."),
+    as_json: bool = typer.Option(False, "--json", help="Print {graph_read, next: [...], waiting: [...]} instead of lines."),
 ) -> None:
     """Legacy modules to migrate next: those whose Flux dependencies are migrated, smaller suites first."""
     import json

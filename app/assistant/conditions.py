@@ -107,7 +107,7 @@ def reconcile_item(entry: object) -> ReconcileItem | None:
         return None
     kind = str(entry.get("kind") or "kustomization").lower()
     timeout = entry.get("timeout")
-    return ReconcileItem(kind, str(entry["name"]), str(entry.get("namespace") or "flux-system"), _text(timeout))
+    return ReconcileItem(kind, str(entry["name"]), str(entry.get("namespace") or "flux-system"), _duration(timeout))
 
 
 def parse_condition(entry: object) -> Condition | None:
@@ -126,7 +126,7 @@ def parse_condition(entry: object) -> Condition | None:
         parts = parts[1:]
     wait = WaitFor.parse(str(entry.get("for") or entry.get("condition") or "condition=Ready"))
     namespace = entry.get("namespace")
-    return Condition(kind, ".".join(parts) or None, name, _text(namespace), wait, _text(entry.get("timeout")), resource)
+    return Condition(kind, ".".join(parts) or None, name, _text(namespace), wait, _duration(entry.get("timeout")), resource)
 
 
 def _split_jsonpath(rest: str) -> tuple[str, str | None]:
@@ -146,3 +146,9 @@ def _split_jsonpath(rest: str) -> tuple[str, str | None]:
 
 def _text(value: object) -> str | None:
     return str(value).strip() if value not in (None, "") else None
+
+
+def _duration(value: object) -> str | None:
+    """A timeout as chainsaw reads it: a bare number (``300``) is seconds, as ``300s``."""
+    text = _text(value)
+    return f"{text}s" if text and text.isdigit() else text

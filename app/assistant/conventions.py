@@ -103,10 +103,15 @@ class Conventions:
                 return found
         return None
 
+    def condition_types(self) -> set[str]:
+        """The condition types the shared assertions check, as they spell them."""
+        return {c for found in self.assertions for c in found.conditions}
 
-def learn(commit: Commit, drafted: list[Module]) -> Conventions:
-    """The conventions of the migrated suites most like the one covering ``drafted``."""
-    tests = _migrated_tests(commit.modules)
+
+def learn(commit: Commit, drafted: list[Module], folder: str | None = None) -> Conventions:
+    """The conventions of the migrated suites most like the one covering ``drafted``; none of the
+    tests in ``folder`` (the one drafted into) is learned from: the draft would copy itself."""
+    tests = {t: m for t, m in _migrated_tests(commit.modules).items() if posixpath.dirname(t) != folder}
     if not tests:
         return Conventions()
     group = drafted[0].group

@@ -12,31 +12,34 @@ tests is drafted at once: a core/extra pair moves together.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import posixpath
 import re
 
 from app.assistant.conditions import Condition, ReconcileItem, SuiteInputs, suite_inputs
 from app.assistant.conventions import Conventions, learn
 from app.assistant.kinds import Kinds
-from app.assistant.model import Draft, DraftFile, to_yaml
-from app.assistant.operations import condition_operation, ready_assertion, reconcile_operation
+from app.assistant.model import Draft, DraftError, DraftFile, to_yaml
+from app.assistant.operations import condition_operation, condition_type, ready_assertion, reconcile_operation
 from app.assistant.snapshot import Commit
-from app.scanner.layout import KUSTOMIZATION_FILES
+from app.scanner.layout import CHAINSAW_FILES, KUSTOMIZATION_FILES
 from app.scanner.legacy import analyse_kustomize
 from app.scanner.model import LegacyEvidence, Module
-from app.scanner.yamlload import load
+from app.scanner.snapshot import resolve
+from app.scanner.yamlload import load, mappings
 
 TEST_FILE = "chainsaw-test.yaml"
 
 
 def draft_kustomize(commit: Commit, module: Module, evidence: LegacyEvidence) -> Draft:
     folder = evidence.suite
+    _refuse_existing_test(commit, folder)
     suite = analyse_kustomize(commit.reader(), _kustomization(commit, folder))
     own = [link for link in suite.links if posixpath.dirname(link.manifest) == folder]
     targets = {link.target for link in own}
     modules = [m for m in commit.modules if m.path in targets] or [module]
     draft = Draft(modules=[m.path for m in modules], commit=commit.sha, style="kustomize")
-    conventions = learn(commit, modules)
+    conventions = learn(commit, modules, folder)
     draft.learned = conventions.learned()
     builder = _Builder(commit, draft, conventions, _kinds(commit, modules, [link.manifest for link in suite.links]), folder)
     borrowed = [link.manifest for link in suite.links if link not in own]
@@ -49,6 +52,17 @@ def draft_kustomize(commit: Commit, module: Module, evidence: LegacyEvidence) ->
     builder.test(steps, f"Drafted by sawmill from {source}: review, run, then delete the legacy suite.")
     builder.workflow(modules, evidence.workflow)
     return draft
+
+
+def _refuse_existing_test(commit: Commit, folder: str) -> None:
+    """A chainsaw test already in the suite folder (one half of a pair migrated) is the team's
+    work: the draft would overwrite it."""
+    for path in (f"{folder}/{name}" for name in CHAINSAW_FILES):
+        if commit.exists(path):
+            raise DraftError(
+                f"{path} already exists: add the legacy suite's remaining checks to it by hand,"
+                " or move it out of the folder and draft again"
+            )
 
 
 def _kustomization(commit: Commit, folder: str) -> str:
@@ -96,7 +110,9 @@ def _places(commit: Commit, module: Module) -> tuple[set[str], set[str]]:
     names: set[str] = set()
     for path in commit.under(module.path):
         for doc in commit.docs(path) if path.endswith((".yaml", ".yml")) else ():
-            meta = doc.get("metadata") if isinstance(doc, dict) and isinstance(doc.get("metadata"), dict) else {}
+            if not isinstance(doc, dict):  # a JSON6902 patch file is a list
+                continue
+            meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
             if doc.get("kind") == "Namespace" and meta.get("name"):
                 namespaces.add(str(meta["name"]))
             spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
@@ -194,6 +210,9 @@ class _Builder:
         return [{"name": habit.step.replace("{module}", module.name), "use": {"template": f"./{file}"}}]
 
     def check(self, condition: Condition) -> dict:
+        if condition.wait.how == "condition":  # condition=available: the type as the assertions spell it
+            spelled = condition_type(condition.wait.subject, self.conventions.condition_types())
+            condition = dataclasses.replace(condition, wait=dataclasses.replace(condition.wait, subject=spelled))
         shared = None
         if condition.wait.how == "condition" and (condition.wait.value or "true").lower() == "true":
             shared = self.conventions.assertion_for(condition.key, condition.group, condition.wait.subject)
@@ -210,8 +229,9 @@ class _Builder:
 
     def workflow(self, modules: list[Module], legacy: str | None) -> None:
         """The workflow that runs chainsaw, for this suite too: a workflow per suite is written
-        again for it (in place of the legacy suite's own, which ran its tests in CI); a workflow
-        listing every suite gets this one added beside the model's lines."""
+        again for it (in place of the legacy suite's own, which ran its tests in CI, unless that
+        one runs other suites too: then beside it); a workflow listing every suite gets this one
+        added beside the model's lines."""
         habit = self.conventions.workflow
         if habit is None:
             return
@@ -220,12 +240,31 @@ class _Builder:
         name = posixpath.basename(habit.path)
         if _stem(habit.folder) in name:
             renamed = name.replace(_stem(habit.folder), _stem(self.folder))
-            path = legacy or posixpath.join(posixpath.dirname(habit.path), renamed)
+            path = legacy if legacy and self.runs_only_this_suite(legacy) else self.beside(habit.path, renamed)
             self.add(path, _substitute(habit.text, pairs, habit.modules, [m.path for m in modules]))
             if self.draft.files[-1].path == path and self.draft.files[-1].change == "changed":
                 self.draft.notes.append(f"{path} now runs chainsaw instead of the legacy suite, as the migrated ones' do")
         else:
             self.add(habit.path, _added(habit.text, pairs))
+
+    def runs_only_this_suite(self, workflow: str) -> bool:
+        """Whether ``workflow`` is this suite's alone (one job, no other test_path): only then is it rewritten."""
+        docs = [d for d in self.commit.docs(workflow) if isinstance(d, dict)]
+        jobs = [job for d in docs if isinstance(d.get("jobs"), dict) for job in d["jobs"]]
+        paths = {resolve("", n["test_path"].strip()) for n in mappings(docs) if isinstance(n.get("test_path"), str)}
+        if len(jobs) <= 1 and paths <= {self.folder}:
+            return True
+        self.draft.notes.append(
+            f"{workflow} runs more than this suite: left as it is (remove its {self.folder} job with the legacy suite);"
+            " the chainsaw workflow is added beside it"
+        )
+        return False
+
+    def beside(self, model: str, name: str) -> str:
+        """``name`` in the model workflow's folder, or ``NAME-chainsaw.yaml`` when a workflow has that name."""
+        path = posixpath.join(posixpath.dirname(model), name)
+        stem, ext = posixpath.splitext(path)
+        return f"{stem}-chainsaw{ext}" if self.commit.exists(path) else path
 
 
 def _renamed(value: dict, names: tuple[str, ...], item: ReconcileItem) -> dict:

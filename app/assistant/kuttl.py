@@ -106,8 +106,10 @@ class _Case:
                     self.draft.notes.append(f"{path}: {doc.get('kind')} is not a kuttl step object; left out")
             if kuttl and plain:
                 step["try"] += [{role: {"resource": doc}} for doc in plain]
-            elif plain or not docs:
+            elif plain:
                 step["try"].append({role: {"file": self.ref(path)}})
+            elif not docs:  # chainsaw refuses a file with no resource in it
+                self.draft.notes.append(f"{path}: no resource in it (comments only?); left out")
         step["try"] = first + step["try"]
         step = {k: step[k] for k in ("name", "timeouts", "try", "catch") if k in step}  # the order people read
         if not step["try"]:
@@ -138,7 +140,7 @@ class _Case:
         script, line = command.get("script"), command.get("command")
         body: dict
         if command.get("ignoreFailure"):  # kuttl goes on after a failure: so does the shell
-            body = {"script": {"content": f"{script or line} || true"}}
+            body = {"script": {"content": _ignoring_failure(str(script or line))}}
         elif script:
             body = {"script": {"content": str(script)}}
         elif line:
@@ -164,6 +166,13 @@ class _Case:
 
     def ref(self, path: str) -> str:
         return posixpath.relpath(path, self.folder)
+
+
+def _ignoring_failure(script: str) -> str:
+    """``script || true``; a script of several lines as a whole, not its last line alone, in a shell
+    of its own: ``set -e`` inside ``{ ...; } || true`` would be ignored, and kuttl stops at the failure."""
+    script = script.strip("\n")
+    return f"sh -c {shlex.quote(script)} || true" if "\n" in script else f"{script} || true"
 
 
 def _role(path: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Iterable
 
 from app.assistant.conditions import Condition, ReconcileItem
 from app.assistant.kinds import Kind, Kinds
@@ -32,7 +33,7 @@ def condition_operation(condition: Condition, kinds: Kinds) -> tuple[dict, str |
         return {"script": _timed({"content": kubectl_wait(condition)}, condition.timeout)}, note
     if wait.how == "condition":
         status = STATUSES.get((wait.value or "true").lower(), wait.value)
-        check = {f"(conditions[?type == '{wait.subject}'])": [{"status": status}]}
+        check = {f"(conditions[?type == '{condition_type(wait.subject)}'])": [{"status": status}]}
         return {"assert": _timed({"resource": _object(kind, condition, {"status": check})}, condition.timeout)}, None
     if wait.how == "jsonpath" and wait.value is not None:
         fields = wait.simple_path()
@@ -45,6 +46,14 @@ def condition_operation(condition: Condition, kinds: Kinds) -> tuple[dict, str |
         return {"wait": _timed({**_reference(kind, condition), "for": {"deletion": {}}}, condition.timeout)}, None
     note = f"{condition.resource}: --for={wait.text} has no chainsaw counterpart; kept as kubectl wait"
     return {"script": _timed({"content": kubectl_wait(condition)}, condition.timeout)}, note
+
+
+def condition_type(written: str, known: Iterable[str] = ()) -> str:
+    """kubectl compares condition types case-insensitively, a chainsaw assertion does not: the
+    type as ``known`` spells it (the shared assertions' types), else with a capital, as Kubernetes
+    and Flux spell theirs (``available`` -> ``Available``)."""
+    spelled = {k.lower(): k for k in known}
+    return spelled.get(written.lower(), written[:1].upper() + written[1:])
 
 
 def kubectl_wait(condition: Condition) -> str:
@@ -71,7 +80,10 @@ def ready_assertion(kind: Kind, name: str, namespace: str, timeout: str | None) 
 
 
 def _object(kind: Kind, condition: Condition, body: dict) -> dict:
-    return {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": _metadata(condition), **body}
+    """The resource with ``body``; a check on ``metadata`` (a label) keeps its name and namespace."""
+    rest = dict(body)
+    meta = {**_metadata(condition), **rest.pop("metadata", {})}
+    return {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": meta, **rest}
 
 
 def _reference(kind: Kind, condition: Condition) -> dict:

@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from app.assistant.conventions import learn
 from app.assistant.draft import draft
 from app.assistant.model import DraftError
-from app.repobuilder.gitops import build_seed_repo
+from app.assistant.snapshot import open_commit
+from app.repobuilder.gitops import build_seed_repo, dump
 from app.scanner import scan
 from tests.assistant.chainsaw_shapes import problems
 from tests.assistant.drafting import (
+    CHAINSAW,
     DB_CORE,
     MEDIA,
     NET_CORE,
@@ -28,6 +31,7 @@ from tests.assistant.drafting import (
     networking_suite,
     operations,
     shape_problems,
+    workflow,
 )
 
 TEST = "ci/test/infra-networking/chainsaw-test.yaml"
@@ -232,3 +236,112 @@ def test_a_workflow_per_suite_is_written_again_in_place_of_the_legacy_one(tmp_pa
     text = workflow.content
     assert "test_dir: ci/test/apps-media" in text and f"{MEDIA}/**" in text
     assert "kubernetes" not in text and "extra" not in text  # the pair's second module has no counterpart
+
+
+def with_conditions(*conditions: dict):
+    """networking_suite with ``conditions`` in place of its own (staged)."""
+
+    def stage(repo) -> None:
+        networking_suite(repo)
+        items = [{"name": "infra-networking-core", "namespace": "flux-system"}]
+        workflow(repo, "infra-networking", items, list(conditions))
+
+    return stage
+
+
+def validated(result) -> list[dict]:
+    steps = {s["name"]: s for s in documents(result)[TEST][0]["spec"]["steps"]}
+    return steps["Validate networking-core"]["try"]
+
+
+def test_a_json6902_patch_file_in_a_module_does_not_stop_the_draft(tmp_path: Path) -> None:
+    def patches(repo) -> None:  # a YAML list: no mapping, no metadata
+        repo.builder.write(f"{NET_CORE}/traefik/patches.yaml", "- op: replace\n  path: /spec/replicas\n  value: 2\n")
+
+    repo = build(tmp_path / "repo", networking_suite, patches)
+    result = draft(repo, NET_CORE)
+    assert TEST in documents(result) and shape_problems(result) == []
+
+
+def test_a_lower_case_condition_type_is_asserted_as_kubernetes_spells_it(tmp_path: Path) -> None:
+    traefik = {"resource": "deployment/traefik", "namespace": "traefik", "for": "condition=available", "timeout": "300s"}
+    metallb = {"resource": "helmrelease/metallb", "namespace": "metallb", "for": "condition=ready"}
+    repo = build(tmp_path / "repo", with_conditions(traefik, metallb))
+    deployment, release = (op["assert"]["resource"]["status"] for op in validated(draft(repo, NET_CORE)))
+    assert deployment == {"(conditions[?type == 'Available'])": [{"status": "True"}]}
+    assert release == {"(conditions[?type == 'Ready'])": [{"status": "True"}]}
+
+
+def test_a_lower_case_condition_type_uses_the_shared_assertion(tmp_path: Path) -> None:
+    traefik = {"resource": "deployment/traefik", "namespace": "traefik", "for": "condition=available", "timeout": "300s"}
+    repo = build(tmp_path / "repo", migrated_kubernetes, with_conditions(traefik))
+    files = documents(draft(repo, NET_CORE))
+    core = files["ci/test/infra-networking/check-infra-networking-core.yaml"][0]
+    assert core["spec"]["try"][0]["assert"]["file"] == "../chainsaw/assertions/deployment-available.yaml"
+
+
+def test_a_jsonpath_on_metadata_keeps_the_name_and_namespace(tmp_path: Path) -> None:
+    label = {"resource": "deployment/traefik", "namespace": "traefik", "for": "jsonpath='{.metadata.labels.app}'=traefik"}
+    repo = build(tmp_path / "repo", with_conditions(label))
+    (check,) = validated(draft(repo, NET_CORE))
+    assert check["assert"]["resource"]["metadata"] == {"name": "traefik", "namespace": "traefik", "labels": {"app": "traefik"}}
+
+
+def test_a_timeout_in_bare_seconds_becomes_a_duration(tmp_path: Path) -> None:
+    traefik = {"resource": "deployment/traefik", "namespace": "traefik", "for": "condition=Available", "timeout": 300}
+
+    def stage(repo) -> None:
+        with_conditions(traefik)(repo)
+        items = [{"name": "infra-networking-core", "namespace": "flux-system", "timeout": 600}]
+        workflow(repo, "infra-networking", items, [traefik])
+
+    repo = build(tmp_path / "repo", stage)
+    result = draft(repo, NET_CORE)
+    steps = {s["name"]: s for s in documents(result)[TEST][0]["spec"]["steps"]}
+    assert steps["Reconcile infra-networking-core"]["try"][0]["script"]["timeout"] == "600s"
+    assert validated(result)[0]["assert"]["timeout"] == "300s" and shape_problems(result) == []
+
+
+def extra_migrated(repo) -> None:
+    """The extra half of the networking pair migrated by hand, beside the legacy suite (staged)."""
+    test = {"apiVersion": CHAINSAW, "kind": "Test", "metadata": {"name": "infra-networking"},
+            "spec": {"steps": [{"name": "Apply extra", "try": [{"apply": {"file": "./infra-networking-extra.yaml"}}]}]}}  # fmt: skip
+    repo.builder.write(TEST, dump(test))
+
+
+def test_a_suite_folder_holding_a_chainsaw_test_already_is_refused(tmp_path: Path) -> None:
+    """The draft would overwrite the team's test."""
+    repo = build(tmp_path / "repo", networking_suite, extra_migrated)
+    message = f"{TEST} already exists: add the legacy suite's remaining checks to it by hand, or move it out of the folder and draft again"
+    with pytest.raises(DraftError, match=f"^{re.escape(message)}$"):
+        draft(repo, NET_CORE)
+
+
+def test_the_folder_drafted_into_is_never_the_model(tmp_path: Path) -> None:
+    repo = build(tmp_path / "repo", networking_suite, extra_migrated)
+    with open_commit(repo) as commit:
+        modules = [m for m in commit.modules if m.path in (NET_CORE, NET_EXTRA)]
+        assert learn(commit, modules).model == TEST  # the half-migrated test is a migrated suite
+        assert learn(commit, modules, "ci/test/infra-networking").model is None
+
+
+def test_a_legacy_workflow_running_other_suites_too_is_left_alone(tmp_path: Path) -> None:
+    """One workflow runs the networking and the database suites: the draft adds its own beside it."""
+
+    def one_workflow(repo) -> None:
+        net, db = repo.suites["infra-networking"], repo.suites["infra-database"]
+        jobs = {}
+        for suite, resource in ((net, "deployment/traefik"), (db, "cluster.postgresql.cnpg.io/main")):
+            inputs = {"test_path": suite.folder, "reconcile_items": "- name: x\n", "success_conditions": f"- resource: {resource}\n"}
+            jobs[suite.folder.rpartition("/")[2]] = {"uses": "./.github/workflows/reusable-flux-test.yaml", "with": inputs}
+        repo.builder.delete(db.workflow)
+        repo.builder.write(net.workflow, dump({"name": "Test infra", "on": {"pull_request": {}}, "jobs": jobs}))
+
+    repo = build(tmp_path / "repo", migrated_kubernetes, networking_suite, database_suite, one_workflow)
+    result = draft(repo, NET_CORE)
+    workflows = [f for f in result.files if f.path.startswith(".github/")]
+    assert [(f.path, f.change) for f in workflows] == [(".github/workflows/test-infrastructure-networking-chainsaw.yaml", "new")]
+    assert "test_dir: ci/test/infra-networking" in workflows[0].content
+    assert any("runs more than this suite" in note for note in result.notes)
+    scanned = applied(repo, result, tmp_path)
+    assert str(by_name(scanned)[DB_CORE].status) == "legacy"  # its job is still there

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from app.assistant.draft import draft
@@ -96,3 +97,37 @@ def test_a_hidden_test_folder_is_used_when_the_migrated_policies_have_one(tmp_pa
     scanned = {m.path: m for m in applied(repo, result, tmp_path).modules}
     assert str(scanned[POLICY].status) == "in_progress"  # the kuttl folder is still there beside it
     assert not [w for w in applied(repo, result, tmp_path).warnings if "missing file" in w.reason]
+
+
+def one_policy(path: Path, steps: dict[str, str]) -> Path:
+    """A repository with one kuttl policy test whose numbered files are ``steps`` (name -> text)."""
+    files = {
+        "sawmill.yaml": "modules:\n  marker: artifacthub-pkg.yml\n",
+        "kuttl-test.yaml": dump({"apiVersion": "kuttl.dev/v1beta1", "kind": "TestSuite", "testDirs": ["policies"]}),
+        f"{POLICY}/artifacthub-pkg.yml": "name: require-labels\n",
+        **{f"{POLICY}/{name}": text for name, text in steps.items()},
+    }
+    with RepoBuilder(path) as builder:
+        builder.write_many(files)
+        builder.commit("policies")
+    return path
+
+
+def test_ignore_failure_covers_every_line_of_a_script(tmp_path: Path) -> None:
+    step = {"apiVersion": "kuttl.dev/v1beta1", "kind": "TestStep",
+            "commands": [{"script": "set -e\nfalse\necho after\n", "ignoreFailure": True}]}  # fmt: skip
+    repo = one_policy(tmp_path / "repo", {"00-step.yaml": dump(step), "00-assert.yaml": dump(CLUSTER_POLICY)})
+    result = draft(repo, POLICY)
+    (test_step,) = documents(result)[f"{POLICY}/chainsaw-test.yaml"][0]["spec"]["steps"]
+    content = test_step["try"][0]["script"]["content"]
+    ran = subprocess.run(["sh", "-c", content], capture_output=True, text=True)  # as chainsaw runs a script
+    assert ran.returncode == 0 and "after" not in ran.stdout  # the failure stops the script, as in kuttl, and is ignored
+
+
+def test_a_step_file_with_only_comments_is_left_out_with_a_note(tmp_path: Path) -> None:
+    repo = one_policy(tmp_path / "repo", {"00-install.yaml": "# nothing to install yet\n", "01-install.yaml": dump(CLUSTER_POLICY)})
+    result = draft(repo, POLICY)
+    empty, install = documents(result)[f"{POLICY}/chainsaw-test.yaml"][0]["spec"]["steps"]
+    assert empty["try"] == [{"sleep": {"duration": "0s"}}] and install["try"] == [{"apply": {"file": "01-install.yaml"}}]
+    assert any(note.startswith(f"{POLICY}/00-install.yaml: no resource in it") for note in result.notes)
+    assert shape_problems(result) == []

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
+import json
+import re
 from pathlib import Path
 
+from typer.testing import CliRunner
+
 from app.assistant.next import Candidate, names_module
+from app.cli import cli
+from app.cli_parity import next_command
+from app.config import get_settings
 from app.repobuilder.gitops import APPS, INFRA, GitOps, dump
 from app.services import scan_and_store
 from app.services.next import next_report
@@ -127,3 +135,19 @@ def test_a_blocker_names_a_module_by_its_folder_name_or_its_pair() -> None:
     assert not names_module("networking-core needs a new IP pool", extra)
     assert names_module("the Media app waits for GPUs", media)
     assert not names_module("social-media bridge", media) and not names_module("multimedia", media)
+
+
+def test_the_json_option_says_the_keys_it_prints(gitops, db_url, monkeypatch) -> None:
+    platform(gitops)
+    gitops.builder.flush()
+    monkeypatch.setenv("SAWMILL_DATABASE_URL", db_url)
+    monkeypatch.delenv("SAWMILL_REPO", raising=False)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["next", str(gitops.builder.path), "--json"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    keys = list(json.loads(result.stdout))
+    help_text = inspect.signature(next_command).parameters["as_json"].default.help
+    assert re.findall(r"[{,] ?(\w+)", help_text) == keys  # "Print {graph_read, next: [...], waiting: [...]}..."
