@@ -9,6 +9,8 @@
   server reading, buffering or spooling its upload, and without learning anything
   from a validation error. A page's small urlencoded form (``_page_form``) is the one
   body still read, so the 401's sign-in page can carry what was typed (app.web.pending).
+- **HEAD** is answered as the GET of the same address, headers only (FastAPI's routes
+  take GET alone; uptime checks and link checkers send HEAD).
 - **Answers.** Security headers on every response (a strict Content-Security-Policy,
   nosniff, no framing, a same-origin referrer); ``Location`` never names the Host the
   client sent (Starlette's trailing-slash redirect does); ``Connection: close`` when
@@ -76,6 +78,9 @@ class Edge:
             await self.app(scope, receive, send)
             return
         scope[PEER_KEY] = scope.get("client")
+        head = scope["method"] == "HEAD" and not scope["path"].startswith("/static/")  # static files answer HEAD
+        if head:  # every read answers HEAD as its GET, without the body (uptime checks send HEAD)
+            scope = {**scope, "method": "GET"}
         request = Request(scope)
         has_body = "transfer-encoding" in request.headers or request.headers.get("content-length", "0") not in ("", "0")
         body_done = not has_body
@@ -83,6 +88,8 @@ class Edge:
         async def answer(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = self._headers(request, message.get("headers", []), close=not body_done)
+            elif head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             await send(message)
 
         limit = max(self.limit, LARGER_BODIES.get(scope["path"], 0))

@@ -206,3 +206,15 @@ def test_remote_user_is_believed_from_the_proxy_even_when_it_names_the_client(ma
     spoofed = make_client(client=("192.168.1.9", 1), trust_proxy_header=True, trusted_proxies=["10.0.0.0/24"])
     page = spoofed.get("/signin", headers={"Remote-User": "mallory", "X-Forwarded-For": "10.0.0.5"}).text
     assert "mallory" not in page
+
+
+@pytest.mark.parametrize("url", ["/", "/api/status", "/healthz", "/badge/migration.svg", "/signin"])
+def test_head_is_answered_as_get_without_a_body(board, url) -> None:
+    got, head = board.get(url), board.head(url)
+    assert head.status_code == got.status_code == 200
+    assert head.content == b"" and head.headers["content-type"] == got.headers["content-type"]
+    assert head.headers["x-content-type-options"] == "nosniff"
+
+
+def test_head_at_a_write_only_address_is_still_405(board) -> None:
+    assert board.head("/api/scans").status_code == 405  # HEAD is GET's, never POST's
