@@ -178,49 +178,47 @@ def test_a_pair_shares_one_workflow_each_half_gets_its_own_conditions(gitops, db
     assert names(found[NET_EXTRA]["lost"]) == names(found[NET_EXTRA]["legacy_checks"])
 
 
-def test_kuttl_asserts_and_errors_against_the_chainsaw_test_beside_them(gitops, db_url) -> None:
-    module = f"{APPS}/media"
-    case = f"{module}/tests/basic"
-    gitops.add_module(module, ("jellyfin",))
-    gitops.builder.write("kuttl-test.yaml", dump({"apiVersion": "kuttl.dev/v1beta1", "kind": "TestSuite", "testDirs": [f"{module}/tests"]}))
-    gitops.builder.write(f"{case}/00-install.yaml", dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}))
-    gitops.builder.write(f"{case}/00-assert.yaml", dump(deployment("jellyfin", "jellyfin"), deployment("sonarr", "jellyfin")))
-    gitops.builder.write(f"{case}/01-errors.yaml", dump({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "crashed"}}))
+MEDIA = f"{APPS}/media"
+CASE = f"{MEDIA}/tests/basic"
+
+
+def media_kuttl_to_chainsaw(gitops: GitOps, steps: dict[str, list], operations: list[dict], pr: int) -> None:
+    """A media module tested by a kuttl case of ``steps`` (file name -> objects), then moved to
+    one chainsaw Test of ``operations`` beside it."""
+    gitops.add_module(MEDIA, ("jellyfin",))
+    gitops.builder.write("kuttl-test.yaml", dump({"apiVersion": "kuttl.dev/v1beta1", "kind": "TestSuite", "testDirs": [f"{MEDIA}/tests"]}))
+    gitops.builder.write(f"{CASE}/00-install.yaml", dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}))
+    for name, objects in steps.items():
+        gitops.builder.write(f"{CASE}/{name}", dump(*objects))
     gitops.commit("feat: media with kuttl tests")
-    test = {"apiVersion": "chainsaw.kyverno.io/v1alpha1", "kind": "Test", "metadata": {"name": "basic"}, "spec": {"steps": [
-        {"try": [{"apply": {"file": "00-install.yaml"}}, {"assert": {"file": "00-assert.yaml"}}]},
-    ]}}  # fmt: skip
+    test = {"apiVersion": "chainsaw.kyverno.io/v1alpha1", "kind": "Test", "metadata": {"name": "basic"},
+            "spec": {"steps": [{"try": [{"apply": {"file": "00-install.yaml"}}, *operations]}]}}  # fmt: skip
     gitops.builder.delete("kuttl-test.yaml")
-    gitops.builder.write(f"{case}/chainsaw-test.yaml", dump(test))
-    gitops.commit("refactor: media to chainsaw (#77)")
+    gitops.builder.write(f"{CASE}/chainsaw-test.yaml", dump(test))
+    gitops.commit(f"refactor: media to chainsaw (#{pr})")
     gitops.builder.flush()
 
-    found = report(db_url, gitops.builder.path)[module]
+
+CRASHED = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "crashed"}}
+
+
+def test_kuttl_asserts_and_errors_against_the_chainsaw_test_beside_them(gitops, db_url) -> None:
+    media_kuttl_to_chainsaw(gitops, {"00-assert.yaml": [deployment("jellyfin", "jellyfin"), deployment("sonarr", "jellyfin")],
+                                     "01-errors.yaml": [CRASHED]}, [{"assert": {"file": "00-assert.yaml"}}], pr=77)  # fmt: skip
+
+    found = report(db_url, gitops.builder.path)[MEDIA]
 
     assert names(found["carried"]) == ["Deployment/jellyfin", "Deployment/sonarr"]
-    assert found["lost"] == [{"kind": "Pod", "name": "crashed", "namespace": None, "group": "", "source": f"{case}/01-errors.yaml",
+    assert found["lost"] == [{"kind": "Pod", "name": "crashed", "namespace": None, "group": "", "source": f"{CASE}/01-errors.yaml",
                               "absent": True}]  # fmt: skip
     assert found["pr"] == 77
 
 
 @pytest.mark.parametrize(("operation", "carried"), [("error", True), ("assert", False)])
 def test_a_must_not_exist_check_is_carried_only_by_one_that_says_the_same(gitops, db_url, operation, carried) -> None:
-    module = f"{APPS}/media"
-    case = f"{module}/tests/basic"
-    gitops.add_module(module, ("jellyfin",))
-    gitops.builder.write("kuttl-test.yaml", dump({"apiVersion": "kuttl.dev/v1beta1", "kind": "TestSuite", "testDirs": [f"{module}/tests"]}))
-    gitops.builder.write(f"{case}/00-install.yaml", dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}))
-    gitops.builder.write(f"{case}/01-errors.yaml", dump({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "crashed"}}))
-    gitops.commit("feat: media with kuttl tests")
-    test = {"apiVersion": "chainsaw.kyverno.io/v1alpha1", "kind": "Test", "metadata": {"name": "basic"}, "spec": {"steps": [
-        {"try": [{"apply": {"file": "00-install.yaml"}}, {operation: {"file": "01-errors.yaml"}}]},
-    ]}}  # fmt: skip
-    gitops.builder.delete("kuttl-test.yaml")
-    gitops.builder.write(f"{case}/chainsaw-test.yaml", dump(test))
-    gitops.commit("refactor: media to chainsaw (#78)")
-    gitops.builder.flush()
+    media_kuttl_to_chainsaw(gitops, {"01-errors.yaml": [CRASHED]}, [{operation: {"file": "01-errors.yaml"}}], pr=78)
 
-    found = report(db_url, gitops.builder.path)[module]
+    found = report(db_url, gitops.builder.path)[MEDIA]
 
     assert [c["absent"] for c in found["legacy_checks"]] == [True]  # kuttl errors: it must not exist
     assert (names(found["carried"]), names(found["lost"])) == ((["Pod/crashed"], []) if carried else ([], ["Pod/crashed"]))
