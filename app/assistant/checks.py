@@ -16,7 +16,7 @@ import posixpath
 import re
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from app.scanner.layout import STEP_FILE
 from app.scanner.parse import ParseCache
@@ -60,8 +60,7 @@ class Check:
         return f"{'no ' if self.absent else ''}{kind}/{self.name or '*'}{where}"
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "name": self.name, "namespace": self.namespace, "source": self.source,
-                "group": self.group, "absent": self.absent}  # fmt: skip
+        return asdict(self)
 
 
 def kind_key(kind: str) -> str:

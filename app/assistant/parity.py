@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from app.assistant.checks import Check, Files, chainsaw_checks, covers, kind_key, kuttl_checks, workflow_checks
 from app.scanner.config import ScanConfig
@@ -51,16 +51,7 @@ class ModuleParity:
     pr: int | None = None
 
     def to_dict(self) -> dict:
-        return {
-            "path": self.path,
-            "migrated_in": self.migrated_in,
-            "legacy_commit": self.legacy_commit,
-            "pr": self.pr,
-            "legacy_checks": [c.to_dict() for c in self.legacy_checks],
-            "carried": [c.to_dict() for c in self.carried],
-            "lost": [c.to_dict() for c in self.lost],
-            "since": [c.to_dict() for c in self.since],
-        }
+        return asdict(self)  # the checks inside become dicts too
 
 
 class Commits:
