@@ -38,6 +38,7 @@ CHECK_OPS = ("assert", "error", "wait")
 VALUE_FLAGS = {"--for", "--timeout", "-l", "--selector", "--context", "--kubeconfig", "-f", "--filename", "-o",
                "--output", "--field-selector", "--cluster", "--user", "-s", "--server", "--revision"}  # fmt: skip
 SHELL_BREAKS = set(";&|()")
+MAX_COMMAND = 1024  # characters of one script line read for its commands: a longer one is no kubectl wait
 VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 BLOCKS = ("try", "catch", "finally", "cleanup")
 
@@ -181,6 +182,8 @@ def script_checks(content: str, source: str, variables: Mapping[str, str]) -> li
     apart; backslash continuations joined; ``$VARIABLES`` given a value from ``variables``)."""
     found: list[Check] = []
     for line in content.replace("\\\n", " ").splitlines():
+        if "kubectl" not in line or len(line) > MAX_COMMAND:  # shlex is quadratic in a token's length
+            continue
         lexer = shlex.shlex(line, posix=True, punctuation_chars="".join(sorted(SHELL_BREAKS)))
         lexer.whitespace_split, lexer.commenters = True, "#"
         try:
