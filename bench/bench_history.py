@@ -256,9 +256,10 @@ FILE_REF = re.compile(rb"file:\s*([^\s,}]+)")
 
 def stream_and_parse(repo: Path, paths: list[str]) -> None:
     """The floor issue 14 names: one ``git log --raw`` stream, and every distinct blob of a test
-    document, or of a file a chainsaw test applies or asserts (``../policy.yaml``: it may be a Flux
-    Kustomization naming a module) while that test names it, read through one ``cat-file --batch``
-    and parsed once with the C loader."""
+    document parsed once with the C loader. A file a chainsaw test applies (``../policy.yaml``)
+    while that test names it is read too, and parsed only if its bytes can spell a Flux
+    Kustomization (one may name a module), as the scanner reads it. All through one
+    ``cat-file --batch``."""
     log = subprocess.run(["git", "log", "--raw", "--no-renames", "--reverse", "--format=%H", "--", *paths],
                          cwd=repo, capture_output=True, text=True, check=True).stdout  # fmt: skip
     commits: list[list[tuple[str, str]]] = []
@@ -271,24 +272,29 @@ def stream_and_parse(repo: Path, paths: list[str]) -> None:
     test_blobs = list(dict.fromkeys(sha for c in commits for p, sha in c if p.endswith("/chainsaw-test.yaml")
                                     and set(sha) != {"0"}))  # fmt: skip
     refs = {sha: FILE_REF.findall(body) for sha, body in zip(test_blobs, _batch(repo, test_blobs))}
-    wanted: dict[str, None] = {}
+    tests: dict[str, None] = {}  # test documents: parsed
+    applied: dict[str, None] = {}  # files the tests name: read, parsed if they may hold a Flux Kustomization
     tree: dict[str, str] = {}  # path -> blob
     names: set[str] = set()  # what the tests name (this tree's tests are never deleted)
     for changes in commits:
-        tests = [p for p, sha in changes if p.endswith("/chainsaw-test.yaml") and set(sha) != {"0"}]
+        added = [p for p, sha in changes if p.endswith("/chainsaw-test.yaml") and set(sha) != {"0"}]
         for path, sha in changes:
             tree.pop(path, None) if set(sha) == {"0"} else tree.__setitem__(path, sha)
-        for test in tests:
+        for test in added:
             folder = posixpath.dirname(test)
             for ref in refs[tree[test]]:
                 path = posixpath.normpath(posixpath.join(folder, ref.decode()))
                 names.add(path)
-                if path in tree:
-                    wanted.setdefault(tree[path], None)
+                if path in tree and not is_test_document(path):
+                    applied.setdefault(tree[path], None)
         for path, sha in changes:
-            if set(sha) != {"0"} and (is_test_document(path) or path in names):
-                wanted.setdefault(sha, None)
-    for body in _batch(repo, list(wanted)):
+            if set(sha) != {"0"}:
+                if is_test_document(path):
+                    tests.setdefault(sha, None)
+                elif path in names:
+                    applied.setdefault(sha, None)
+    bodies = _batch(repo, [*tests, *applied])
+    for body in bodies[: len(tests)] + [b for b in bodies[len(tests) :] if b"fluxcd" in b or b"\\" in b]:
         list(yaml.load_all(body, Loader=yaml.CSafeLoader))
 
 

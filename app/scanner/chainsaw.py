@@ -75,6 +75,12 @@ def flux_target(doc: object) -> str | None:
     return resolve("", path.strip())
 
 
+def may_hold_flux(data: object) -> bool:
+    """Whether a blob's bytes can hold a Flux Kustomization: they spell ``fluxcd``, or hold a
+    backslash (a double-quoted scalar can escape a letter or join two lines with one)."""
+    return isinstance(data, bytes) and (b"fluxcd" in data or b"\\" in data)
+
+
 def analyse_chainsaw(reader: Reader, path: str) -> ChainsawFile:
     out = ChainsawFile()
     parsed = reader.parse(path)
@@ -179,10 +185,11 @@ class _Walk:
             path = self.follow(ref, source)
             paths = [path] if path is not None else []
         for path in paths:
-            docs = self.docs(path, source)
             if key in DEPLOY_OPS:
-                for doc in docs:
+                for doc in self.docs(path, source, use="links"):
                     self.link(doc, path)
+            else:
+                self.docs(path, source, use="warnings")
 
     def follow(self, ref: str, source: str) -> str | None:
         """The repository path of a file reference, or None (recorded or warned) when it is not followed."""
@@ -194,9 +201,20 @@ class _Walk:
             self.warn(source, f"reference leaves the repository: {ref}")
         return path
 
-    def docs(self, path: str, source: str) -> tuple:
+    def docs(self, path: str, source: str, use: str = "all") -> tuple:
+        """The documents of a file the test names. ``use`` says what they are read for: "all"
+        (a step template), "links" (a file the test deploys) or "warnings" (one it asserts).
+        Where only statuses are wanted (``warns`` off: a walk over history), an asserted file
+        is not read, and a deployed one is parsed only if its bytes can spell a Flux
+        Kustomization: most deploy the resources under test, and parsing them is most of a walk."""
         if path not in self.result.files:
             self.result.files.append(path)
+        if use != "all" and not self.reader.blobs.warns:
+            found = self.reader.raw(path) if use == "links" else self.reader.get(path)
+            if found is None:
+                self.warn(source, f"missing file: {path}")
+            if use == "warnings" or not may_hold_flux(found):
+                return ()
         parsed = self.reader.parse(path)
         if parsed is None:
             self.warn(source, f"missing file: {path}")

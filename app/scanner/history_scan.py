@@ -74,8 +74,8 @@ class TrackingCache(ParseCache):
     must be in to matter.
     """
 
-    def __init__(self, read, read_many=None, sizes=None, shared: bool = False) -> None:
-        super().__init__(read, read_many, sizes, shared)
+    def __init__(self, read, read_many=None, sizes=None, shared: bool = False, warns: bool = True) -> None:
+        super().__init__(read, read_many, sizes, shared, warns)
         self.touched: set[str] = set()
 
     def raw(self, ref: BlobRef) -> bytes | str:
@@ -97,8 +97,9 @@ class HistoryScanner:
 
     def __enter__(self) -> HistoryScanner:
         self._source.__enter__()
-        # git's sizes first: a huge blob in history is never read; blobs the scan of the tip parsed are not parsed again
-        self.cache = TrackingCache.over(self._source, shared=True)
+        # git's sizes first: a huge blob in history is never read; blobs the scan of the tip parsed are not parsed again;
+        # statuses only, so no file is parsed for a warning nobody reads
+        self.cache = TrackingCache.over(self._source, shared=True, warns=False)
         self._last: tuple[object, dict[str, str]] = (None, {})
         return self
 

@@ -103,8 +103,12 @@ class ParseCache:
         read_many: Callable[[list[str]], dict[str, bytes]] | None = None,
         sizes: Callable[[list[str]], dict[str, int]] | None = None,
         shared: bool = False,
+        warns: bool = True,
     ) -> None:
         self._read = read
+        # False where only statuses are wanted (a walk over history): analyses then leave unparsed
+        # the files they would read for nothing but a warning (see app.scanner.chainsaw)
+        self.warns = warns
         self._shared = SHARED if shared else None
         self._read_many = read_many
         self._sizes = sizes
@@ -113,10 +117,10 @@ class ParseCache:
         self.memo: dict[tuple, Any] = {}  # owned by app.scanner.core: analyses and layouts
 
     @classmethod
-    def over(cls, source: GitSource, shared: bool = False) -> ParseCache:
+    def over(cls, source: GitSource, shared: bool = False, warns: bool = True) -> ParseCache:
         """A cache reading through a ``GitSource``: sizes asked first, many blobs pipelined
         (and one over the cap passed over even so, never held whole)."""
-        return cls(source.read, partial(source.read_many, limit=MAX_BYTES), source.sizes, shared)
+        return cls(source.read, partial(source.read_many, limit=MAX_BYTES), source.sizes, shared, warns)
 
     def raw(self, ref: BlobRef) -> bytes | str:
         """The blob's bytes, or a warning reason (symlink, too large) when it must not be read."""

@@ -232,3 +232,51 @@ def test_every_blob_the_walk_reads_was_read_ahead_even_when_a_path_changes_twice
         result = walk_history(path, "HEAD", relevant_paths(config), scanner)
     assert result.scans == 5  # each version was looked at...
     assert one_by_one == []  # ...and none was fetched on its own
+
+
+def test_a_walk_parses_a_deployed_file_only_when_it_can_name_a_module(gitops: GitOps, days) -> None:
+    """Statuses only: an asserted file is never parsed, a deployed one only once its bytes can
+    spell a Flux Kustomization; one spelling it through a YAML escape links all the same, and
+    the statuses at each commit are a fresh scan's."""
+    from app.repobuilder.gitops import flux_kustomization
+    from app.scanner import scan
+    from app.scanner.history import replay
+    from app.scanner.parse import SHARED
+
+    test = "apiVersion: chainsaw.kyverno.io/v1alpha1\nkind: Test\nmetadata: {name: a}\nspec:\n  steps:\n" \
+           "  - try:\n    - apply: {file: deploy.yaml}\n    - assert: {file: ready.yaml}\n"  # fmt: skip
+    for module in (A_CORE, B_CORE):
+        gitops.add_module(module)
+    folder = "ci/test/infra-a"
+    gitops.builder.write_many({f"{folder}/chainsaw-test.yaml": test, f"{folder}/ready.yaml": "kind: Pod\n",
+                               f"{folder}/deploy.yaml": "apiVersion: v1\nkind: ConfigMap\n"})  # fmt: skip
+    first = gitops.commit("test: a chainsaw test deploying nothing of ours yet", date=days())
+    gitops.builder.write(f"{folder}/ready.yaml", "kind: Pod\nmetadata: {name: q}\n")
+    gitops.commit("test: wait for another pod", date=days())
+    plain = "apiVersion: kustomize.toolkit.fluxcd.io/v1"
+    escaped = flux_kustomization("a", A_CORE).replace(plain, 'apiVersion: "kustomize.toolkit.flux\\x63d.io/v1"')
+    assert "fluxcd" not in escaped
+    gitops.builder.write(f"{folder}/deploy.yaml", escaped)
+    linked = gitops.commit("test: deploy a-core", date=days())
+    gitops.builder.write(f"{folder}/deploy.yaml", flux_kustomization("b", B_CORE))
+    moved = gitops.commit("test: deploy b-core instead", date=days())
+    gitops.builder.flush()
+
+    SHARED.clear()
+    path = gitops.builder.path
+    result = walk(path)
+    moves = [(t.path, t.from_status, t.to_status, t.commit) for t in result.transitions if t.from_status]
+    assert moves == [(A_CORE, "untested", "migrated", linked.sha), (A_CORE, "migrated", "untested", moved.sha),
+                     (B_CORE, "untested", "migrated", moved.sha)]  # fmt: skip
+    shas = [c.sha for c in (first, linked, moved)]
+    for i, sha in enumerate(shas):
+        fresh = {m.path: str(m.status) for m in scan(path, ref=sha).modules}
+        assert replay(t for t in result.transitions if t.commit in shas[: i + 1]) == fresh
+
+    def parsed(commit, name: str) -> bool:
+        return gitops.builder.repo.git.rev_parse(f"{commit.sha}:{folder}/{name}") in SHARED
+
+    SHARED.clear()
+    walk(path)
+    assert parsed(first, "chainsaw-test.yaml") and parsed(linked, "deploy.yaml") and parsed(moved, "deploy.yaml")
+    assert not parsed(first, "deploy.yaml") and not parsed(first, "ready.yaml") and not parsed(moved, "ready.yaml")
