@@ -18,6 +18,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Protocol
 
+from app.scanner.collector import collector_paused
 from app.scanner.history_log import Change, LogCommit, iter_log
 from app.scanner.model import Status
 from app.scanner.source import BlobRef
@@ -121,12 +122,24 @@ def walk_history(
     ``paths`` limits the walk to what can change a status: module roots, test
     roots, workflows, ``sawmill.yaml``. ``progress`` hears each commit's date.
     """
+    with collector_paused():  # see app.scanner.collector
+        return _walk(repo, tip, list(paths), oracle, start, progress)
+
+
+def _walk(
+    repo: Path | str,
+    tip: str,
+    paths: list[str],
+    oracle: StatusOracle,
+    start: Start | None,
+    progress: Callable[[datetime], None] | None,
+) -> Walk:
     files = dict(start.files) if start else {}
     walk = Walk(statuses=dict(start.statuses) if start else {})
     revisions = [f"{start.commit}..{tip}"] if start else [tip]
     pending: set[str] | None = None  # paths changed since the oracle's last call; None before it
     oracle.prefetch(files)
-    for commit in _read_ahead(iter_log(repo, revisions, list(paths)), oracle):
+    for commit in _read_ahead(iter_log(repo, revisions, paths), oracle):
         walk.commits += 1
         walk.last_commit = commit.sha
         if progress:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from app.repobuilder.gitops import APPS, INFRA, GitOps
@@ -280,3 +281,22 @@ def test_a_walk_parses_a_deployed_file_only_when_it_can_name_a_module(gitops: Gi
     walk(path)
     assert parsed(first, "chainsaw-test.yaml") and parsed(linked, "deploy.yaml") and parsed(moved, "deploy.yaml")
     assert not parsed(first, "deploy.yaml") and not parsed(first, "ready.yaml") and not parsed(moved, "ready.yaml")
+
+
+def test_a_walk_runs_with_the_collector_paused_and_restores_it(gitops: GitOps, days) -> None:
+    """See app.scanner.collector: collections during a walk traverse its structures for nothing."""
+    base(gitops, days())
+    for n in range(3):
+        bump(gitops, A_CORE, f"1.{n}", days())
+    gitops.builder.flush()
+    path, config = gitops.builder.path, ScanConfig()
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
+        try:
+            seen: list[bool] = []
+            with HistoryScanner(path, config) as scanner:
+                walk = walk_history(path, "HEAD", relevant_paths(config), scanner, progress=lambda _: seen.append(gc.isenabled()))
+            assert walk.commits == 4 and seen == [False] * 4
+            assert gc.isenabled() is enabled  # as the walk found it
+        finally:
+            gc.enable()
