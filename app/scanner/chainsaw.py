@@ -20,6 +20,9 @@ BLOCKS = ("try", "catch", "finally", "cleanup")
 FILE_OPS = ("apply", "create", "update", "patch", "assert", "error", "delete")
 DEPLOY_OPS = ("apply", "create", "update", "patch")
 SCRIPT_OPS = ("script", "command")
+# The bytes of a file that can hold a Flux Kustomization: it spells ``fluxcd``, or holds a backslash
+# (a double-quoted YAML scalar can escape a letter, or join two lines, with one).
+FLUX_BYTES = (b"fluxcd", b"\\")
 
 
 @dataclass(frozen=True)
@@ -73,12 +76,6 @@ def flux_target(doc: object) -> str | None:
     if not isinstance(path, str) or not path.strip():
         return None
     return resolve("", path.strip())
-
-
-def may_hold_flux(data: object) -> bool:
-    """Whether a blob's bytes can hold a Flux Kustomization: they spell ``fluxcd``, or hold a
-    backslash (a double-quoted scalar can escape a letter or join two lines with one)."""
-    return isinstance(data, bytes) and (b"fluxcd" in data or b"\\" in data)
 
 
 def analyse_chainsaw(reader: Reader, path: str) -> ChainsawFile:
@@ -210,10 +207,10 @@ class _Walk:
         if path not in self.result.files:
             self.result.files.append(path)
         if use != "all" and not self.reader.blobs.warns:
-            found = self.reader.raw(path) if use == "links" else self.reader.get(path)
+            found = self.reader.holds(path, FLUX_BYTES) if use == "links" else self.reader.get(path)
             if found is None:
                 self.warn(source, f"missing file: {path}")
-            if use == "warnings" or not may_hold_flux(found):
+            if use == "warnings" or not found:
                 return ()
         parsed = self.reader.parse(path)
         if parsed is None:

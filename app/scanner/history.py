@@ -69,8 +69,8 @@ class StatusOracle(Protocol):
         the dict; an oracle may hand back the same one when nothing moved."""
 
     def may_change(self, old: BlobRef, new: BlobRef | None) -> bool:
-        """Whether replacing ``old`` can change the last result (False only when
-        the last scan never looked inside it)."""
+        """Whether replacing ``old`` can change the last result (False only when no scan
+        looked inside it, and any byte tests put to it answer the same for ``new``)."""
 
     def prefetch(self, files: Mapping[str, BlobRef] | Iterable[tuple[str, BlobRef]]) -> None:
         """A hint: these entries are about to appear; read ahead what a scan will read.
@@ -186,7 +186,7 @@ def _apply(files: dict[str, BlobRef], changes: list[Change], oracle: StatusOracl
         new = BlobRef(change.mode, change.sha)
         files[change.path] = new
         # A new path can make a module or a test appear; a changed blob matters
-        # only if the last scan read it.
+        # only if a scan read it (or a test of its bytes answers otherwise now).
         if old is None or old.mode != new.mode or oracle.may_change(old, new):
             dirty = True
     return removed, dirty

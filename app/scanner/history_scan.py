@@ -77,6 +77,21 @@ class TrackingCache(ParseCache):
     def __init__(self, read, read_many=None, sizes=None, shared: bool = False, warns: bool = True) -> None:
         super().__init__(read, read_many, sizes, shared, warns)
         self.touched: set[str] = set()
+        self.tested: dict[str, set[tuple[bytes, ...]]] = {}  # blob -> the byte tests ``holds`` put to it
+
+    def holds(self, ref: BlobRef, needles: tuple[bytes, ...]) -> bool:
+        self.tested.setdefault(ref.sha, set()).add(needles)
+        return super().holds(ref, needles)
+
+    def may_change(self, old: BlobRef, new: BlobRef | None) -> bool:
+        """Whether replacing ``old`` by ``new`` can change what a scan found: ``old`` was looked
+        inside, or a byte test put to it answers otherwise for ``new``."""
+        if old.sha in self.touched:
+            return True
+        tests = self.tested.get(old.sha)
+        return bool(tests) and (
+            new is None or any(ParseCache.holds(self, old, t) != ParseCache.holds(self, new, t) for t in tests)
+        )
 
     def raw(self, ref: BlobRef) -> bytes | str:
         self.touched.add(ref.sha)
@@ -117,7 +132,7 @@ class HistoryScanner:
         return self._last[1]
 
     def may_change(self, old: BlobRef, new: BlobRef | None) -> bool:
-        return old.sha in self.cache.touched
+        return self.cache.may_change(old, new)
 
     def prefetch(self, files: Mapping[str, BlobRef] | Iterable[tuple[str, BlobRef]]) -> None:
         entries = list(files.items() if isinstance(files, Mapping) else files)

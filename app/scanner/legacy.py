@@ -134,11 +134,10 @@ def is_kuttl(doc: object, *kinds: str) -> bool:
 
 def analyse_suite_file(blobs: ParseCache, path: str, ref: BlobRef) -> tuple[list[str], list[ScanWarning]]:
     """The ``testDirs`` of the kuttl TestSuites in a file, as repository paths ("" is the root)."""
-    raw = blobs.raw(ref)
-    if raw == TOO_LARGE:  # it could have been a TestSuite: say that it was not looked at
-        return [], [ScanWarning(path, raw)]
-    if not isinstance(raw, bytes) or b"TestSuite" not in raw:
-        return [], []  # a cheap byte test spares parsing every YAML file outside the modules
+    if not blobs.holds(ref, (b"TestSuite",)):  # a cheap byte test spares parsing every YAML file outside the modules
+        if blobs.unreadable(ref) == TOO_LARGE:  # it could have been a TestSuite: say that it was not looked at
+            return [], [ScanWarning(path, TOO_LARGE)]
+        return [], []
     parsed = blobs.parse(ref)
     if parsed.problem:
         return [], [ScanWarning(path, parsed.problem)]
@@ -161,8 +160,7 @@ def analyse_suite_file(blobs: ParseCache, path: str, ref: BlobRef) -> tuple[list
 
 
 def holds_kuttl_objects(blobs: ParseCache, path: str, ref: BlobRef) -> bool:
-    raw = blobs.raw(ref)
-    if not isinstance(raw, bytes) or b"kuttl.dev" not in raw:
+    if not blobs.holds(ref, (b"kuttl.dev",)):
         return False
     parsed = blobs.parse(ref)
     return any(is_kuttl(d, "TestStep", "TestAssert") for d in parsed.docs)

@@ -129,6 +129,17 @@ class ParseCache:
             cached = self._raw[ref.sha] = self._load(ref)
         return cached
 
+    def holds(self, ref: BlobRef, needles: tuple[bytes, ...]) -> bool:
+        """Whether the blob's bytes hold any of ``needles`` (False for one that must not be read):
+        the cheap test that spares parsing a blob that cannot hold what is looked for."""
+        data = ParseCache.raw(self, ref)  # the bytes only: not "looked inside" (see TrackingCache)
+        return isinstance(data, bytes) and any(needle in data for needle in needles)
+
+    def unreadable(self, ref: BlobRef) -> str | None:
+        """Why the blob is not read (a symlink, too large), or None; not "looked inside" either."""
+        data = ParseCache.raw(self, ref)
+        return data if isinstance(data, str) else None
+
     def prefetch(self, refs: list[BlobRef]) -> None:
         """Read many blobs at once (when a bulk reader was given); parsing stays lazy."""
         if self._read_many is None:

@@ -67,6 +67,11 @@ class Reader:
         ref = self.get(path)
         return self.blobs.raw(ref) if ref is not None else None
 
+    def holds(self, path: str, needles: tuple[bytes, ...]) -> bool | None:
+        """Whether the file's bytes hold any of ``needles`` (None when it is absent)."""
+        ref = self.get(path)
+        return self.blobs.holds(ref, needles) if ref is not None else None
+
     def listdir(self, folder: str) -> list[str]:
         paths = self.snapshot.listdir(folder)
         self.deps[("dir", folder)] = _listing(self.snapshot, paths)

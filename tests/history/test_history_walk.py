@@ -269,6 +269,7 @@ def test_a_walk_parses_a_deployed_file_only_when_it_can_name_a_module(gitops: Gi
     moves = [(t.path, t.from_status, t.to_status, t.commit) for t in result.transitions if t.from_status]
     assert moves == [(A_CORE, "untested", "migrated", linked.sha), (A_CORE, "migrated", "untested", moved.sha),
                      (B_CORE, "untested", "migrated", moved.sha)]  # fmt: skip
+    assert result.scans == 3  # not the asserted file's edit: nothing looked inside it
     shas = [c.sha for c in (first, linked, moved)]
     for i, sha in enumerate(shas):
         fresh = {m.path: str(m.status) for m in scan(path, ref=sha).modules}
