@@ -44,8 +44,9 @@ class Layout:
         self.config = config
         self.paths: set[str] = set()  # every path a scan may see (excluded ones left out)
         self.excluded: set[str] = set()
-        self.dir_count: dict[str, int] = {}  # folder -> paths beneath it
-        self.children: dict[str, set[str]] = {}  # folder -> paths directly in it
+        self.folders: set[str] = set()  # every folder holding a path, the root aside
+        self.children: dict[str, set[str]] = {}  # folder -> paths and folders directly in it
+        self._excluded_folders: dict[str, bool] = {}  # folder -> it, or a folder above it, matches an exclude glob
         self.root_units: dict[str, bool] = {}  # folder -> is a component (module roots, components)
         self.marker_units: dict[str, int] = {}  # folder -> marker files in it
         self.chainsaw: set[str] = set()
@@ -57,6 +58,7 @@ class Layout:
         self.last: tuple | None = None  # (shape, analyses used, result) of the last scan, reused while nothing changed
         self._units_moved = False
         self._moved_units: set[str] = set()  # folders that became or stopped being modules in this update
+        self._fresh: set[str] = set()  # YAML paths this update added outside the workflows
         self._sorted: tuple[int, list[str]] = (-1, [])
         self._files: Mapping[str, object] | None = None
         self.reads: set[str] = set()  # paths the last scan looked inside
@@ -99,10 +101,10 @@ class Layout:
 
     def beneath(self, folders: Iterable[str]) -> Iterator[str]:
         """The paths at any depth beneath ``folders``: the size of those folders, not of the tree."""
-        stack = [folder for folder in folders if folder in self.dir_count]
+        stack = [folder for folder in folders if folder in self.folders]
         while stack:
             for path in self.children.get(stack.pop(), ()):
-                if path in self.dir_count:
+                if path in self.folders:
                     stack.append(path)
                 else:
                     yield path
@@ -117,7 +119,7 @@ class Layout:
         out = []
         for root in self.config.test_roots:
             for path in self.children.get(root, ()):
-                if path in self.dir_count:  # a folder: a suite
+                if path in self.folders:  # a folder: a suite
                     for name in KUSTOMIZATION_FILES:
                         if f"{path}/{name}" in self.paths:
                             out.append(f"{path}/{name}")
@@ -150,59 +152,70 @@ class Layout:
         for path in removed:
             self._remove(path)
         for path in added:
-            if self.config.exclude and self.config.excluded(path):
+            if self.config.exclude and self._is_excluded(path):
                 self.excluded.add(path)
             else:
                 self._add(path)
+        fresh, self._fresh = self._fresh, set()
         if self._units_moved:  # YAML files beneath a module that came or went may have changed sides
             for path in self.beneath(self._moved_units):
-                if path in self.yaml:
+                if path in self.yaml and path not in fresh:
                     (self.candidates.add if self._candidate(path) else self.candidates.discard)(path)
             self.shape += 1
             self.moved_units = self._moved_units
+        for path in fresh:  # judged once every module of this update is known
+            if self._candidate(path):
+                self._grow(self.candidates, path)
         self._units_moved = False
         self._moved_units = set()
 
     def _add(self, path: str) -> None:
         self.paths.add(path)
-        folder = parent(path)
-        self.children.setdefault(folder, set()).add(path)
-        while folder:
-            count = self.dir_count.get(folder, 0)
-            self.dir_count[folder] = count + 1
-            if count == 0:
-                self.children.setdefault(parent(folder), set()).add(folder)
-                kind = folder_kind(self.config.module_roots, self.config.component_roots, folder)
-                if kind is not None:
-                    self.root_units[folder] = kind
-                    self._units_moved = True
-                    self._moved_units.add(folder)
-            folder = parent(folder)
+        child, folder = path, parent(path)
+        # up from the path only while its folders are new: a tree of n paths costs n steps, not n times its depth
+        while (siblings := self.children.get(folder)) is None:
+            self.children[folder] = {child}
+            if not folder:
+                break
+            self.folders.add(folder)
+            kind = folder_kind(self.config.module_roots, self.config.component_roots, folder)
+            if kind is not None:
+                self.root_units[folder] = kind
+                self._units_moved = True
+                self._moved_units.add(folder)
+            child, folder = folder, parent(folder)
+        else:
+            siblings.add(child)
         self._classify(path, +1)
 
     def _remove(self, path: str) -> None:
         self.paths.discard(path)
-        folder = parent(path)
-        self._unlink(folder, path)
-        while folder:
-            count = self.dir_count[folder] - 1
-            if count:
-                self.dir_count[folder] = count
-            else:
-                del self.dir_count[folder]
-                self._unlink(parent(folder), folder)
-                if self.root_units.pop(folder, None) is not None:
-                    self._units_moved = True
-                    self._moved_units.add(folder)
-            folder = parent(folder)
+        child, folder = path, parent(path)
+        # up while a folder is left empty: it is gone with its last path
+        while (siblings := self.children.get(folder)) is not None:
+            siblings.discard(child)
+            if siblings:
+                break
+            del self.children[folder]
+            if not folder:
+                break
+            self.folders.discard(folder)
+            if self.root_units.pop(folder, None) is not None:
+                self._units_moved = True
+                self._moved_units.add(folder)
+            child, folder = folder, parent(folder)
         self._classify(path, -1)
 
-    def _unlink(self, folder: str, child: str) -> None:
-        siblings = self.children.get(folder)
-        if siblings is not None:
-            siblings.discard(child)
-            if not siblings:
-                del self.children[folder]
+    def _is_excluded(self, path: str) -> bool:
+        """``ScanConfig.excluded``, with each folder's answer kept: a path is matched alone."""
+        folder = parent(path)
+        if folder:
+            above = self._excluded_folders.get(folder)
+            if above is None:
+                above = self._excluded_folders[folder] = self._is_excluded(folder)
+            if above:
+                return True
+        return any(glob_match(pattern, path) for pattern in self.config.exclude)
 
     def _classify(self, path: str, sign: int) -> None:
         if self.config.marker and self.config.is_marker(path) and parent(path):
@@ -223,8 +236,8 @@ class Layout:
                 self._grow(self.steps, path)
             if path.startswith(f"{self.config.workflows}/"):
                 self._grow(self.workflows, path)
-            elif self._candidate(path):
-                self._grow(self.candidates, path)
+            else:
+                self._fresh.add(path)  # a candidate or not: see update
 
     def _grow(self, found: set[str], path: str) -> None:
         found.add(path)

@@ -35,7 +35,7 @@ class Snapshot:
         return sorted(p for p in self.layout.children.get(folder, ()) if p in self.layout.paths)
 
     def is_dir(self, path: str) -> bool:
-        return path == "" or path in self.layout.dir_count
+        return path == "" or path in self.layout.folders
 
     def glob(self, pattern: str) -> list[str]:
         return sorted(p for p in self.layout.paths if glob_match(pattern, p))

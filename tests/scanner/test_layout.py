@@ -1,0 +1,62 @@
+"""A layout kept up to date path by path holds what a layout built at once on the same files holds."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from app.scanner.config import ScanConfig
+from app.scanner.layout import Layout
+
+FOLDERS = ["infrastructure/subsystems/net", "infrastructure/subsystems/net/app", "apps/subsystems/media",
+           "components/sso", "ci/test/infra-net", "ci/test/chainsaw", ".github/workflows", "clusters/prod",
+           "docs", "docs/old", "policies/pod/p1", "policies/pod/p1/.chainsaw-test", "policies/other/p2", ""]  # fmt: skip
+NAMES = ["kustomization.yaml", "chainsaw-test.yaml", "00-install.yaml", "01-assert.yaml", "kuttl-test.yaml",
+         "helmrelease.yaml", "README.md", "artifacthub-pkg.yml", "flux.yaml", "legacy.yml"]  # fmt: skip
+CONFIGS = {
+    "default": ScanConfig(exclude=("docs",)),
+    "marker": ScanConfig(marker="artifacthub-pkg.yml", exclude=("docs/old", "**/README.md")),
+}
+
+INDEXES = ("paths", "excluded", "folders", "children", "root_units", "marker_units", "chainsaw", "steps",
+           "workflows", "yaml", "candidates")  # fmt: skip
+
+
+def indexes(layout: Layout) -> dict[str, object]:
+    return {name: getattr(layout, name) for name in INDEXES}
+
+
+@pytest.mark.parametrize("config", CONFIGS.values(), ids=CONFIGS.keys())
+@pytest.mark.parametrize("seed", range(6))
+def test_updates_path_by_path_agree_with_a_layout_built_at_once(config: ScanConfig, seed: int) -> None:
+    rng = random.Random(seed)
+    every = [f"{folder}/{name}".lstrip("/") for folder in FOLDERS for name in NAMES]
+    kept = Layout(config)
+    files: dict[str, object] = {}
+    for _ in range(40):
+        for path in rng.sample(every, rng.randint(1, 25)):  # add some, drop some, each round
+            if path in files:
+                del files[path]
+            else:
+                files[path] = object()
+        kept.update(dict(files))
+        assert indexes(kept) == indexes(_built(config, files))
+    assert kept.marker_units or config.marker is None  # the marker rule found modules along the way
+
+
+def test_a_folder_goes_with_its_last_path_and_an_excluded_folder_keeps_out_what_is_under_it() -> None:
+    layout = Layout(ScanConfig(exclude=("docs",)))
+    layout.update({"infrastructure/subsystems/net/app/hr.yaml": 1, "docs/a/b.yaml": 1})
+    assert layout.folders == {"infrastructure", "infrastructure/subsystems", "infrastructure/subsystems/net",
+                              "infrastructure/subsystems/net/app"}  # fmt: skip
+    assert layout.excluded == {"docs/a/b.yaml"} and layout.root_units == {"infrastructure/subsystems/net": False}
+    layout.update({"docs/a/b.yaml": 1})
+    assert layout.folders == set() and layout.children == {} and layout.root_units == {}
+    assert layout.moved_units == {"infrastructure/subsystems/net"}
+
+
+def _built(config: ScanConfig, files: dict[str, object]) -> Layout:
+    layout = Layout(config)
+    layout.update(dict(files))
+    return layout
