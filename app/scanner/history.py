@@ -199,10 +199,11 @@ def _transitions(
     files: Mapping[str, BlobRef],
     removed_files: Mapping[str, BlobRef],
 ) -> list[Transition]:
-    gone = sorted(set(before) - set(after))
-    born = sorted(set(after) - set(before))
+    moved = {path for path, _ in after.items() - before.items()}  # born or changed: set operations, in C
+    gone = sorted(before.keys() - after.keys())
+    born = sorted(moved - before.keys())
     renames = _match_renames(gone, born, files, removed_files)
-    started = any(s in _CHAINSAW for s in before.values())
+    started = not _CHAINSAW.isdisjoint(before.values())
     out: list[Transition] = []
 
     def emit(path, old, new, kind, renamed_from=None):
@@ -217,9 +218,8 @@ def _transitions(
 
     for new_path, old_path in sorted(renames.items()):
         emit(new_path, before[old_path], after[new_path], Kind.RENAMED, old_path)
-    for path in sorted(set(before) & set(after)):
-        if before[path] != after[path]:
-            emit(path, before[path], after[path], Kind.CHANGED)
+    for path in sorted(moved & before.keys()):
+        emit(path, before[path], after[path], Kind.CHANGED)
     for path in born:
         if path not in renames:
             emit(path, None, after[path], Kind.BORN)
