@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.scanner.collector import collector_paused
 from app.scanner.config import CONFIG_FILE, ScanConfig, parse_config
 from app.scanner.core import likely_reads, relevant, scan_files
 from app.scanner.model import ScanError, ScanResult, ScanWarning, Status
@@ -33,13 +34,16 @@ __all__ = [
 
 def scan(repo_path: Path | str, ref: str = "HEAD", config_path: Path | str | None = None) -> ScanResult:
     """Scan ``ref`` of the repository at ``repo_path``; raises ScanError when it cannot start."""
-    with GitSource(repo_path) as source:
+    with GitSource(repo_path) as source, collector_paused():  # see app.scanner.collector
         commit = source.resolve(ref)
         files = source.tree(commit.sha)
         blobs = ParseCache.over(source, shared=True)  # the next scan in this process parses only what changed
-        config = load_config(files, blobs, config_path)
-        blobs.prefetch(likely_reads(files, config, blobs))  # one round trip to git instead of one per blob
-        modules, components, warnings = scan_files(files, blobs, config)
+        try:
+            config = load_config(files, blobs, config_path)
+            blobs.prefetch(likely_reads(files, config, blobs))  # one round trip to git instead of one per blob
+            modules, components, warnings = scan_files(files, blobs, config)
+        finally:
+            blobs.forget()
     return ScanResult(
         commit=commit.sha,
         ref=ref,

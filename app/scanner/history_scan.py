@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from app.scanner import load_config as scanner_config
+from app.scanner.collector import collector_paused
 from app.scanner.config import CONFIG_FILE, ScanConfig, is_glob
 from app.scanner.core import likely_reads, scan_files
 from app.scanner.history_log import git_lines
@@ -116,10 +117,18 @@ class HistoryScanner:
         # statuses only, so no file is parsed for a warning nobody reads
         self.cache = TrackingCache.over(self._source, shared=True, warns=False)
         self._last: tuple[object, dict[str, str]] = (None, {})
+        # no collections until the cache is dropped on exit: see app.scanner.collector
+        self._paused = collector_paused()
+        self._paused.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
-        self._source.close()
+        try:
+            self._source.close()
+            self.cache.forget()
+            self._last = (None, {})
+        finally:
+            self._paused.__exit__(None, None, None)
 
     def statuses(self, files: Mapping[str, BlobRef], changed: Collection[str] | None = None) -> dict[str, str]:
         """The statuses, as the very dict of the last call when the scan handed back its last result

@@ -129,6 +129,14 @@ class ParseCache:
             cached = self._raw[ref.sha] = self._load(ref)
         return cached
 
+    def forget(self) -> None:
+        """Drop every blob, parse and memo entry. The memo's layout and links refer back to
+        this cache: dropped at once, a whole scan's structures go by reference counts, not
+        waiting for a full garbage collection to find the cycle."""
+        self._raw.clear()
+        self._parsed.clear()
+        self.memo.clear()
+
     def holds(self, ref: BlobRef, needles: tuple[bytes, ...]) -> bool:
         """Whether the blob's bytes hold any of ``needles`` (False for one that must not be read):
         the cheap test that spares parsing a blob that cannot hold what is looked for."""
