@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import insert
-from sqlmodel import Field, Session, SQLModel, delete, select
+from sqlmodel import Field, Session, delete, select
 
 from app.scanner.history import Transition
 from app.scanner.history_metrics import Forecast, Point, burndown, forecast
 from app.scanner.history_scan import BranchProgress
+from app.store.scope import Table
 
 
-class HistoryEvent(SQLModel, table=True):
+class HistoryEvent(Table, table=True):
     __tablename__ = "history_event"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -46,7 +47,7 @@ class HistoryEvent(SQLModel, table=True):
         )  # fmt: skip
 
 
-class HistoryState(SQLModel, table=True):
+class HistoryState(Table, table=True):
     __tablename__ = "history_state"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -57,7 +58,7 @@ class HistoryState(SQLModel, table=True):
     note: str | None = None  # what the last update had to say (a rewritten history)
 
 
-class HistoryBranch(SQLModel, table=True):
+class HistoryBranch(Table, table=True):
     """A module legacy on the default branch that another branch's own commits migrate."""
 
     __tablename__ = "history_branch"

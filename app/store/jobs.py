@@ -22,9 +22,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import JSON, Column, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, select
 
 from app.store.errors import NotFound
+from app.store.scope import Table
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 ACTIVE = (QUEUED, RUNNING)
@@ -36,7 +37,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Job(SQLModel, table=True):
+class Job(Table, table=True):
     id: int | None = Field(default=None, primary_key=True)
     repository: str = Field(index=True)  # the store key: an absolute path or a URL without credentials
     ref: str = "HEAD"  # HEAD: the default branch's tip
@@ -60,7 +61,7 @@ class Job(SQLModel, table=True):
     error: str | None = None
 
 
-class Lease(SQLModel, table=True):
+class Lease(Table, table=True):
     """Something only one process may do at a time (the fetch timer of a repository), held
     until ``expires_at``; its holder renews it, and another takes it once it lapses."""
 

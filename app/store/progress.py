@@ -16,9 +16,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Column
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from app.store.scope import RepositoryScoped
+from app.store.scope import RepositoryScoped, Table
 
 BACKLOG_STATUSES = ("todo", "doing", "done")
 # On SQLite a deleted last row's id would go to the next row; the audit log names rows by id.
@@ -161,7 +161,7 @@ class ProgressModule(RepositoryScoped, table=True):
     commit_sha: str
 
 
-class ProgressLock(SQLModel, table=True):
+class ProgressLock(Table, table=True):
     """One row per repository: a write to its progress data updates it first, so writers
     take turns (app.store.turns). Not repository-scoped: keyed by hand."""
 

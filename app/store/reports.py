@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import UniqueConstraint, delete, insert, text
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, select
 
-from app.store.scope import RepositoryScoped
+from app.store.scope import RepositoryScoped, Table
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 
@@ -43,7 +43,7 @@ class Report(RepositoryScoped, table=True):
     scan_id: int | None = None  # the scan its tests were matched against; None: its commit is not scanned yet
 
 
-class ReportTest(SQLModel, table=True):
+class ReportTest(Table, table=True):
     __tablename__ = "report_test"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -62,7 +62,7 @@ class ReportTest(SQLModel, table=True):
     error: str | None = None
 
 
-class ReportTestModule(SQLModel, table=True):
+class ReportTestModule(Table, table=True):
     __tablename__ = "report_test_module"
 
     test_id: int = Field(foreign_key="report_test.id", primary_key=True, ondelete="CASCADE")

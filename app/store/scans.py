@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import JSON, Column
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, select
 
 from app.scanner.model import ScanResult
-from app.store.scope import RepositoryScoped
+from app.store.scope import RepositoryScoped, Table
 
 
 def utcnow() -> datetime:
@@ -27,7 +27,7 @@ class Scan(RepositoryScoped, table=True):
     history_upto: int | None = None  # the last history event seq this scan shows; None: all (a scan of the tip)
 
 
-class ModuleResult(SQLModel, table=True):
+class ModuleResult(Table, table=True):
     __tablename__ = "module_result"
 
     id: int | None = Field(default=None, primary_key=True)

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, delete, select, update
+from sqlmodel import Field, Session, delete, select, update
 
 from app.store.errors import Conflict, Invalid, NotFound
+from app.store.scope import Table
 
 TOKEN_PREFIX = "sawmill_"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
@@ -26,7 +27,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class ApiToken(SQLModel, table=True):
+class ApiToken(Table, table=True):
     __tablename__ = "api_token"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -37,7 +38,7 @@ class ApiToken(SQLModel, table=True):
     last_used_at: datetime | None = None  # noted at most every few minutes per process
 
 
-class AuthSecret(SQLModel, table=True):
+class AuthSecret(Table, table=True):
     """The key that signs session cookies when Settings names none; one row, id 1."""
 
     __tablename__ = "auth_secret"
