@@ -199,9 +199,11 @@ def _transitions(
     files: Mapping[str, BlobRef],
     removed_files: Mapping[str, BlobRef],
 ) -> list[Transition]:
-    moved = {path for path, _ in after.items() - before.items()}  # born or changed: set operations, in C
-    gone = sorted(before.keys() - after.keys())
-    born = sorted(moved - before.keys())
+    get = before.get
+    moved = [path for path, status in after.items() if get(path) != status]  # born or changed
+    born = sorted(path for path in moved if path not in before)
+    # a module gone unless as many are in both as there were before
+    gone = sorted(before.keys() - after.keys()) if len(after) - len(born) != len(before) else []
     renames = _match_renames(gone, born, files, removed_files)
     started = not _CHAINSAW.isdisjoint(before.values())
     out: list[Transition] = []
@@ -218,7 +220,7 @@ def _transitions(
 
     for new_path, old_path in sorted(renames.items()):
         emit(new_path, before[old_path], after[new_path], Kind.RENAMED, old_path)
-    for path in sorted(moved & before.keys()):
+    for path in sorted(path for path in moved if path in before):
         emit(path, before[path], after[path], Kind.CHANGED)
     for path in born:
         if path not in renames:

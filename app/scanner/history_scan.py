@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import posixpath
 import subprocess
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -134,10 +134,10 @@ class HistoryScanner:
         """The statuses, as the very dict of the last call when the scan handed back its last result
         (most commits of a walk): the walk then knows at a glance that nothing moved. Read only."""
         result = scan_files(files, self.cache, self.config, changed)
-        if result is not self._last[0]:
-            statuses = {m.path: str(m.status) for m in result[0]}
+        last, before = self._last
+        if result is not last:
             # most new results move evidence, not statuses: the same dict back spares the walk a comparison
-            self._last = (result, self._last[1] if statuses == self._last[1] else statuses)
+            self._last = (result, _statuses(result[0], last[0] if last is not None else (), before))
         return self._last[1]
 
     def may_change(self, old: BlobRef, new: BlobRef | None) -> bool:
@@ -187,6 +187,25 @@ class HistoryScanner:
             self.prefetch(files)  # only blobs the walk has not read yet are fetched
             seen[commit] = self.statuses(files)
         return seen[commit]
+
+
+def _statuses(modules: list, before_modules: Sequence, before: dict[str, str]) -> dict[str, str]:
+    """{path: status} of ``modules``: ``before`` itself when no status moved, else made from it
+    when the modules are the same paths in the same places (a new result reuses the Module of
+    each module it did not touch, so most places are passed over at a glance)."""
+    if len(modules) == len(before_modules):
+        moved: dict[str, str] = {}
+        for module, old in zip(modules, before_modules):
+            if module is not old:
+                if module.path != old.path:
+                    break
+                status = str(module.status)
+                if status != before[module.path]:
+                    moved[module.path] = status
+        else:
+            return {**before, **moved} if moved else before
+    statuses = {m.path: str(m.status) for m in modules}
+    return before if statuses == before else statuses
 
 
 # -- git queries: a few per update, never one per commit -----------------------

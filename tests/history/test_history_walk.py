@@ -301,3 +301,24 @@ def test_a_walk_runs_with_the_collector_paused_and_restores_it(gitops: GitOps, d
             assert gc.isenabled() is enabled  # as the walk found it
         finally:
             gc.enable()
+
+
+def test_statuses_are_the_same_dict_until_one_moves_and_then_a_new_one() -> None:
+    """The walk tells "nothing moved" by identity; a new result reuses each untouched Module."""
+    from app.scanner.history_scan import _statuses
+    from app.scanner.model import Module, Status
+
+    def module(path: str, status: Status) -> Module:
+        return Module(path=path, name=path.rsplit("/", 1)[1], group="infrastructure", status=status)
+
+    first = [module(A_CORE, Status.LEGACY), module(B_CORE, Status.LEGACY), module(MEDIA, Status.UNTESTED)]
+    before = _statuses(first, (), {})
+    assert before == {A_CORE: "legacy", B_CORE: "legacy", MEDIA: "untested"}
+    evidence_only = [first[0], module(B_CORE, Status.LEGACY), first[2]]  # B's evidence moved, not its status
+    assert _statuses(evidence_only, first, before) is before
+    migrated = [first[0], module(B_CORE, Status.MIGRATED), first[2]]
+    after = _statuses(migrated, first, before)
+    assert after == {**before, B_CORE: "migrated"} and before[B_CORE] == "legacy"
+    renamed = [first[0], module(f"{INFRA}/b-renamed", Status.LEGACY), first[2]]  # same length, another path
+    assert _statuses(renamed, first, before) == {A_CORE: "legacy", f"{INFRA}/b-renamed": "legacy", MEDIA: "untested"}
+    assert _statuses(first[:2], first, before) == {A_CORE: "legacy", B_CORE: "legacy"}
