@@ -161,10 +161,17 @@ def likely_reads(files: Mapping[str, BlobRef], config: ScanConfig, blobs: ParseC
         layout = _layout(files, blobs, config)
         return [files[p] for p in layout.chainsaw | layout.workflows | layout.steps | layout.candidates]
     out = []
+    inside: dict[str, bool] = {}  # folder -> in a module or component: asked once per folder
     for path, ref in files.items():
-        name = path.rpartition("/")[2]
-        if name in CHAINSAW_FILES or (YAML_FILE.search(name) and not _in_unit(path, config)):
+        folder, _, name = path.rpartition("/")
+        if name in CHAINSAW_FILES:
             out.append(ref)
+        elif YAML_FILE.search(name):
+            held = inside.get(folder)
+            if held is None:
+                held = inside[folder] = _in_unit(path, config)
+            if not held:
+                out.append(ref)
     return out
 
 
