@@ -90,9 +90,13 @@ class TrackingCache(ParseCache):
         if old.sha in self.touched:
             return True
         tests = self.tested.get(old.sha)
-        return bool(tests) and (
-            new is None or any(ParseCache.holds(self, old, t) != ParseCache.holds(self, new, t) for t in tests)
-        )
+        if not tests:
+            return False
+        if new is None or any(ParseCache.holds(self, old, t) != ParseCache.holds(self, new, t) for t in tests):
+            return True
+        # no scan will test ``new`` now: it stands for ``old``, so its own successor is judged the same way
+        self.tested.setdefault(new.sha, set()).update(tests)
+        return False
 
     def raw(self, ref: BlobRef) -> bytes | str:
         self.touched.add(ref.sha)

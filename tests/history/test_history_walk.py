@@ -322,3 +322,29 @@ def test_statuses_are_the_same_dict_until_one_moves_and_then_a_new_one() -> None
     renamed = [first[0], module(f"{INFRA}/b-renamed", Status.LEGACY), first[2]]  # same length, another path
     assert _statuses(renamed, first, before) == {A_CORE: "legacy", f"{INFRA}/b-renamed": "legacy", MEDIA: "untested"}
     assert _statuses(first[:2], first, before) == {A_CORE: "legacy", B_CORE: "legacy"}
+
+
+def test_a_deployed_file_edited_twice_without_a_scan_between_is_still_watched(gitops: GitOps, days) -> None:
+    """Its first edit answers the byte test as before, so no scan tests the second version: that
+    version must be judged as the first was, or the edit that makes it a Flux Kustomization is lost."""
+    from app.repobuilder.gitops import flux_kustomization
+    from app.scanner import scan
+
+    test = "apiVersion: chainsaw.kyverno.io/v1alpha1\nkind: Test\nmetadata: {name: a}\nspec:\n  steps:\n" \
+           "  - try:\n    - apply: {file: deploy.yaml}\n"  # fmt: skip
+    gitops.add_module(A_CORE)
+    gitops.builder.write_many({"ci/test/infra-a/chainsaw-test.yaml": test,
+                               "ci/test/infra-a/deploy.yaml": "kind: ConfigMap\ndata: {v: '1'}\n"})  # fmt: skip
+    gitops.commit("test: deploy a config map", date=days())
+    gitops.builder.write("ci/test/infra-a/deploy.yaml", "kind: ConfigMap\ndata: {v: '2'}\n")
+    gitops.commit("test: another config map", date=days())
+    gitops.builder.write("ci/test/infra-a/deploy.yaml", flux_kustomization("a", A_CORE))
+    linked = gitops.commit("test: deploy a-core", date=days())
+    gitops.builder.flush()
+
+    result = walk(gitops.builder.path)
+    assert [(t.path, t.from_status, t.to_status, t.commit) for t in result.transitions if t.from_status] == [
+        (A_CORE, "untested", "migrated", linked.sha)
+    ]
+    assert result.scans == 2  # the second config map needed none
+    assert {m.path: str(m.status) for m in scan(gitops.builder.path).modules} == {A_CORE: "migrated"}
