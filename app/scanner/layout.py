@@ -207,14 +207,23 @@ class Layout:
         self._classify(path, -1)
 
     def _is_excluded(self, path: str) -> bool:
-        """``ScanConfig.excluded``, with each folder's answer kept: a path is matched alone."""
-        folder = parent(path)
-        if folder:
-            above = self._excluded_folders.get(folder)
-            if above is None:
-                above = self._excluded_folders[folder] = self._is_excluded(folder)
-            if above:
-                return True
+        """``ScanConfig.excluded``, with each folder's answer kept: a path is matched alone.
+        Up to the nearest folder already judged, then down again: no recursion, however deep."""
+        unjudged: list[str] = []
+        folder, above = parent(path), False
+        while folder:
+            known = self._excluded_folders.get(folder)
+            if known is not None:
+                above = known
+                break
+            unjudged.append(folder)
+            folder = parent(folder)
+        for folder in reversed(unjudged):
+            above = above or self._matches_exclude(folder)
+            self._excluded_folders[folder] = above
+        return above or self._matches_exclude(path)
+
+    def _matches_exclude(self, path: str) -> bool:
         return any(glob_match(pattern, path) for pattern in self.config.exclude)
 
     def _classify(self, path: str, sign: int) -> None:

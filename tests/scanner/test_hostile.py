@@ -119,6 +119,14 @@ def test_no_reader_bypasses_the_guard() -> None:
 DEEP = "/".join(["d"] * 60)  # a deep folder: 5 repeated "**/" took 28 s for one match, 12 never ended
 
 
+def test_a_path_thousands_of_folders_deep_is_scanned_under_an_exclude_rule(make_repo: MakeRepo) -> None:
+    """Whether a folder is excluded is kept per folder: found without recursion, whatever the depth."""
+    deep = "/".join(["d"] * 3000)
+    repo = make_repo({**module("networking-core"), f"{deep}/x.yaml": "a: 1\n", f"{deep}/docs/y.yaml": "a: 1\n",
+                      "sawmill.yaml": dump({"exclude": ["**/docs"]})}, bare=True)  # fmt: skip
+    assert {m.path for m in scan(repo).modules} == {NET}
+
+
 def test_repeated_double_stars_match_in_linear_time(make_repo: MakeRepo) -> None:
     stars = "**/" * 12
     repo = make_repo(
