@@ -33,7 +33,6 @@ import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-
 from app.store.db import CHANGES, PROCESS, after_write, get_engine
 
 T = TypeVar("T")
