@@ -20,6 +20,8 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet --editable .
+	@# bytecode now, as pip does for a wheel: where PYTHONDONTWRITEBYTECODE is set, every command would compile the app again
+	$(BIN)/python -m compileall -q app
 	touch $(STAMP)
 
 $(TEST_STAMP): $(STAMP)

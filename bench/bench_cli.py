@@ -9,12 +9,14 @@ process must do: list the tree, read the test and workflow YAML through one
 
 from __future__ import annotations
 
+import compileall
 import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+import app
 from app.repobuilder.gitops import build_seed_repo
 from bench.common import Result, turn_about
 
@@ -51,6 +53,9 @@ def run_quietly(argv: list[str], env: dict[str, str] | None = None) -> None:
 
 
 def run() -> list[Result]:
+    # The app's bytecode, as an installed wheel has it and any interpreter writes on its first run; where
+    # PYTHONDONTWRITEBYTECODE is set, every process below would compile the app's sources again.
+    compileall.compile_dir(Path(app.__file__).parent, quiet=1)
     with tempfile.TemporaryDirectory(prefix="sawmill-bench-cli-") as tmp:
         repo = build_seed_repo(Path(tmp) / "seed")
         env = {k: v for k, v in os.environ.items() if not k.startswith("SAWMILL_")}
