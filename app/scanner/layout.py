@@ -15,12 +15,13 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 
-from app.scanner.config import ScanConfig, glob_match
+from app.scanner.config import ScanConfig, compile_glob, glob_match
 
 CHAINSAW_FILES = ("chainsaw-test.yaml", "chainsaw-test.yml")
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 STEP_FILE = re.compile(r"^\d+-[^/]*\.ya?ml$")
 YAML_FILE = re.compile(r"\.ya?ml$")
+YAML_SUFFIXES = (".yaml", ".yml")  # YAML_FILE, as str.endswith asks it
 
 
 def parent(path: str) -> str:
@@ -42,6 +43,10 @@ class Layout:
 
     def __init__(self, config: ScanConfig) -> None:
         self.config = config
+        # matchers made once: every path of a tree is asked
+        self._excludes = tuple(compile_glob(pattern) for pattern in config.exclude)
+        self._is_marker = config.is_marker if config.marker else None
+        self._workflows = f"{config.workflows}/"
         self.paths: set[str] = set()  # every path a scan may see (excluded ones left out)
         self.excluded: set[str] = set()
         self.folders: set[str] = set()  # every folder holding a path, the root aside
@@ -224,10 +229,10 @@ class Layout:
         return above or self._matches_exclude(path)
 
     def _matches_exclude(self, path: str) -> bool:
-        return any(glob_match(pattern, path) for pattern in self.config.exclude)
+        return any(match(path) for match in self._excludes)
 
     def _classify(self, path: str, sign: int) -> None:
-        if self.config.marker and self.config.is_marker(path) and parent(path):
+        if self._is_marker is not None and self._is_marker(path) and parent(path):
             self._mark(parent(path), sign)
         if sign < 0:
             for found in (self.chainsaw, self.steps, self.workflows, self.candidates):
@@ -236,14 +241,14 @@ class Layout:
                     self.shape += 1
             self.yaml.discard(path)
             return
-        name = basename(path)
+        name = path.rpartition("/")[2]
         if name in CHAINSAW_FILES:
             self._grow(self.chainsaw, path)
-        elif YAML_FILE.search(name):
+        elif name.endswith(YAML_SUFFIXES):
             self.yaml.add(path)
-            if STEP_FILE.match(name):
+            if name[0].isdigit() and STEP_FILE.match(name):
                 self._grow(self.steps, path)
-            if path.startswith(f"{self.config.workflows}/"):
+            if path.startswith(self._workflows):
                 self._grow(self.workflows, path)
             else:
                 self._fresh.add(path)  # a candidate or not: see update
@@ -262,7 +267,7 @@ class Layout:
         self._moved_units.add(folder)
 
     def _candidate(self, path: str) -> bool:
-        if path.startswith(f"{self.config.workflows}/"):
+        if path.startswith(self._workflows):
             return False
         return basename(path).startswith("kuttl-test") or self.holding(parent(path)) is None
 
