@@ -5,6 +5,7 @@ A user error is one line on stderr and exit status 1, never a traceback.
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -189,6 +190,9 @@ def serve(
         every = f"every {settings.fetch_interval} s" if settings.fetch_interval else "on start, Rescan and push webhooks"
         typer.echo(f"tracking {repo.key} ({how} {every})", err=True)
     typer.echo(f"Sawmill on http://{settings.host}:{settings.port}", err=True)
+    # a server lives on: the collector runs again (see main), past what starting it made, which stays
+    gc.freeze()
+    gc.enable()
     run_server(settings)
 
 
@@ -517,8 +521,15 @@ cli.command("report")(report_command)
 
 
 def main() -> None:
+    # A command is one short process (serve aside: it starts the collector again). What its imports
+    # and its work make lives until it exits, so the cyclic collector's passes over it find nothing
+    # to free: it waits, and what is left is frozen at the end so that the passes the interpreter
+    # makes on its way out skip it too. A third of a `sawmill scan` (~0.25 s) went to those passes.
+    gc.disable()
     try:
         cli()
     except Exception as exc:  # last line of defence: a message, not a traceback
         typer.echo(f"error: {exc}", err=True)
         raise SystemExit(1) from None
+    finally:
+        gc.freeze()

@@ -3,16 +3,21 @@ and a database already at head is checked with one query, without Alembic."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.script import ScriptDirectory
 
-from app.store.db import alembic_config, get_engine, head_revision, migrate
+from app.repobuilder.gitops import build_seed_repo
+from app.store.db import alembic_config, get_engine, head_revision, migrate, session_scope
+from app.store.scans import latest_scan, scan_modules
+from tests.serve import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "fastapi", "starlette", "git", "pydantic_settings", "app.store")
@@ -69,3 +74,58 @@ def test_a_new_sqlite_file_is_created_and_migrated(tmp_path: Path) -> None:
     migrate(url)
     assert stored_versions(url) == {head_revision()}
     get_engine(url).dispose()
+
+
+# -- the collector: paused for a command, running for a server ------------------
+
+
+def test_a_command_runs_without_the_collector_and_leaves_its_objects_frozen(tmp_path: Path, own_data_dir: Path) -> None:
+    repo = build_seed_repo(tmp_path / "platform")
+    probe = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('collector', gc.isenabled(), 'frozen', gc.get_freeze_count() > 0, file=sys.stderr))\n"
+        f"sys.argv = ['sawmill', 'scan', {str(repo)!r}]\n"
+        "from app.cli import main\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "2 of 18 modules migrated (11%)"  # the whole table came out
+    assert done.stderr.splitlines()[-1] == "collector False frozen True"
+    with session_scope(f"sqlite:///{own_data_dir / 'sawmill.db'}") as session:
+        assert len(scan_modules(session, latest_scan(session).id)) == 20  # and the scan was stored in full
+
+
+def test_a_server_runs_with_the_collector(tmp_path: Path) -> None:
+    port = free_port()
+    probe = (
+        "import gc, sys, threading, time\n"
+        "def watch():\n"  # the command pauses the collector first, and serve starts it again
+        "    paused = False\n"
+        "    while not (paused and gc.isenabled()):\n"
+        "        paused = paused or not gc.isenabled()\n"
+        "        time.sleep(0.005)\n"
+        "    print('collector running', flush=True)\n"
+        "threading.Thread(target=watch, daemon=True).start()\n"
+        f"sys.argv = ['sawmill', 'serve', '--port', '{port}']\n"
+        "from app.cli import main\n"
+        "main()\n"
+    )
+    env = {**os.environ, "SAWMILL_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}", "SAWMILL_FETCH_INTERVAL": "0"}
+    server = subprocess.Popen([sys.executable, "-c", probe], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+    try:
+        wait_for(lambda: _answers(f"http://127.0.0.1:{port}/api/ping"), "the server to answer", 60)
+        server.terminate()
+        out, _ = server.communicate(timeout=30)
+        assert "collector running" in out
+    finally:
+        server.kill()
+        server.wait()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
