@@ -144,10 +144,10 @@ def _walk(
         walk.last_commit = commit.sha
         if progress:
             progress(commit.date)
-        removed, dirty = _apply(files, commit.changes, oracle)
+        removed, moved = _apply(files, commit.changes, oracle)
         if pending is not None:
-            pending.update(c.path for c in commit.changes)
-            if not dirty:
+            pending.update(moved)
+            if not moved:
                 continue
         walk.scans += 1
         now = oracle.statuses(files, pending)
@@ -170,26 +170,31 @@ def _read_ahead(commits: Iterator[LogCommit], oracle: StatusOracle) -> Iterator[
         yield from window
 
 
-def _apply(files: dict[str, BlobRef], changes: list[Change], oracle: StatusOracle) -> tuple[dict, bool]:
-    """Apply one commit's raw changes; return the deleted entries and whether a rescan is needed."""
+def _apply(files: dict[str, BlobRef], changes: list[Change], oracle: StatusOracle) -> tuple[dict, list[str]]:
+    """Apply one commit's raw changes; return the deleted entries and the paths whose change can
+    move a status (a rescan is needed when there are any).
+
+    A new or deleted path can make a module or a test appear or go; an edited blob matters only
+    if a scan read it, or a test of its bytes answers otherwise now. The other edits are left out
+    of what the next rescan is told changed: no analysis that read them can find otherwise, so
+    none is made again (a policy bump a test applies, say).
+    """
     removed: dict[str, BlobRef] = {}
-    dirty = False
+    moved: list[str] = []
     for change in changes:
         old = files.get(change.path)
         if change.status == "D":
             if old is not None:
                 removed[change.path] = files.pop(change.path)
-                dirty = True
+                moved.append(change.path)
             continue
         if change.mode == "160000":  # a submodule: no blob to read
             continue
         new = BlobRef(change.mode, change.sha)
         files[change.path] = new
-        # A new path can make a module or a test appear; a changed blob matters
-        # only if a scan read it (or a test of its bytes answers otherwise now).
         if old is None or old.mode != new.mode or oracle.may_change(old, new):
-            dirty = True
-    return removed, dirty
+            moved.append(change.path)
+    return removed, moved
 
 
 def _transitions(

@@ -348,3 +348,35 @@ def test_a_deployed_file_edited_twice_without_a_scan_between_is_still_watched(gi
     ]
     assert result.scans == 2  # the second config map needed none
     assert {m.path: str(m.status) for m in scan(gitops.builder.path).modules} == {A_CORE: "migrated"}
+
+
+def test_an_edit_no_byte_test_tells_apart_makes_no_analysis_again_at_the_next_rescan(gitops: GitOps, days) -> None:
+    """A deployed file bumped (still no Flux Kustomization) needs no rescan; when a later commit
+    does need one, the test that deployed the file is not analysed again for it: its memo entry
+    still holds the version it read, and the statuses are a fresh scan's at every commit."""
+    from app.scanner import scan
+    from app.scanner.history import replay
+
+    test = "apiVersion: chainsaw.kyverno.io/v1alpha1\nkind: Test\nmetadata: {name: a}\nspec:\n  steps:\n" \
+           "  - try:\n    - apply: {file: deploy.yaml}\n"  # fmt: skip
+    folder = "ci/test/infra-a"
+    gitops.add_module(A_CORE)
+    gitops.builder.write_many({f"{folder}/chainsaw-test.yaml": test, f"{folder}/deploy.yaml": "kind: ConfigMap\n"})
+    first = gitops.commit("test: deploy a config map", date=days())
+    gitops.builder.write(f"{folder}/deploy.yaml", "kind: ConfigMap\ndata: {v: '2'}\n")
+    bumped = gitops.commit("test: another config map", date=days())
+    gitops.add_module(B_CORE)
+    born = gitops.commit("feat: b-core", date=days())
+    gitops.builder.flush()
+
+    path, config = gitops.builder.path, ScanConfig()
+    with HistoryScanner(path, config) as scanner:
+        result = walk_history(path, "HEAD", relevant_paths(config), scanner)
+        files, _deps, _found = scanner.cache.memo[("chainsaw", f"{folder}/chainsaw-test.yaml")]
+        read = dict(files)[f"{folder}/deploy.yaml"].sha
+    assert result.scans == 2  # the first commit and b-core's; not the bump
+    assert read == gitops.builder.repo.git.rev_parse(f"{first.sha}:{folder}/deploy.yaml")  # not analysed again
+    shas = [c.sha for c in (first, bumped, born)]
+    for i, sha in enumerate(shas):
+        fresh = {m.path: str(m.status) for m in scan(path, ref=sha).modules}
+        assert replay(t for t in result.transitions if t.commit in shas[: i + 1]) == fresh
