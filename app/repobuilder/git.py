@@ -63,6 +63,11 @@ class RepoBuilder:
         self._staged.append(f"M 120000 inline {_quote(path)}\n{_data(target.encode())}")
         return self
 
+    def submodule(self, path: str, commit: str) -> RepoBuilder:
+        """A gitlink: ``path`` becomes a submodule at ``commit`` (a sha, not read)."""
+        self._staged.append(f"M 160000 {commit} {_quote(path)}\n")
+        return self
+
     def delete(self, path: str) -> RepoBuilder:
         """Delete a file, or a whole directory."""
         self._staged.append(f"D {_quote(path)}\n")

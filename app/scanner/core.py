@@ -67,7 +67,9 @@ def scan_files(
 
     ``changed``, optional: the paths added, edited or removed in ``files``
     since the previous call with this same mapping and ParseCache (a history
-    walk knows them from ``git log --raw``). With it, the call re-analyses and
+    walk knows them from ``git log --raw``); an edit of a blob no analysis
+    looked inside, whose byte tests all answer as before, may be left out (a
+    walk leaves them out: see ``TrackingCache.may_change``). With it, the call re-analyses and
     re-links only the tests those paths touch (``app.scanner.links``); it is
     ignored when ``files`` is another mapping than last time.
     """

@@ -65,8 +65,9 @@ class StatusOracle(Protocol):
 
     def statuses(self, files: Mapping[str, BlobRef], changed: Collection[str] | None = None) -> dict[str, str]:
         """Module path -> status for this snapshot; ``changed``: the paths changed in
-        ``files`` since the previous call (None when unknown). The caller does not change
-        the dict; an oracle may hand back the same one when nothing moved."""
+        ``files`` since the previous call (None when unknown), less the edits ``may_change``
+        answered False for. The caller does not change the dict; an oracle may hand back
+        the same one when nothing moved."""
 
     def may_change(self, old: BlobRef, new: BlobRef | None) -> bool:
         """Whether replacing ``old`` can change the last result (False only when no scan
@@ -137,7 +138,7 @@ def _walk(
     files = dict(start.files) if start else {}
     walk = Walk(statuses=dict(start.statuses) if start else {})
     revisions = [f"{start.commit}..{tip}"] if start else [tip]
-    pending: set[str] | None = None  # paths changed since the oracle's last call; None before it
+    first = True  # the oracle's first call scans in full; each later one is told what moved
     oracle.prefetch(files)
     for commit in _read_ahead(iter_log(repo, revisions, paths), oracle):
         walk.commits += 1
@@ -145,13 +146,11 @@ def _walk(
         if progress:
             progress(commit.date)
         removed, moved = _apply(files, commit.changes, oracle)
-        if pending is not None:
-            pending.update(moved)
-            if not moved:
-                continue
+        if not moved and not first:
+            continue
         walk.scans += 1
-        now = oracle.statuses(files, pending)
-        pending = set()
+        now = oracle.statuses(files, None if first else moved)
+        first = False
         if now is not walk.statuses:  # the same dict back: nothing moved (see HistoryScanner.statuses)
             walk.transitions.extend(_transitions(commit, walk.statuses, now, files, removed))
             walk.statuses = now
@@ -183,12 +182,11 @@ def _apply(files: dict[str, BlobRef], changes: list[Change], oracle: StatusOracl
     moved: list[str] = []
     for change in changes:
         old = files.get(change.path)
-        if change.status == "D":
+        # a submodule has no blob to read: a file becoming one is gone from what a scan sees
+        if change.status == "D" or change.mode == "160000":
             if old is not None:
                 removed[change.path] = files.pop(change.path)
                 moved.append(change.path)
-            continue
-        if change.mode == "160000":  # a submodule: no blob to read
             continue
         new = BlobRef(change.mode, change.sha)
         files[change.path] = new

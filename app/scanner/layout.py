@@ -134,7 +134,8 @@ class Layout:
     # -- updates -------------------------------------------------------------
     def update(self, files: Mapping[str, object], changed: Iterable[str] | None = None) -> None:
         """Follow ``files``; ``changed`` (paths added, edited or removed since the last
-        call with this same mapping) spares comparing every path."""
+        call with this same mapping; see ``core.scan_files`` for the edits it may leave
+        out) spares comparing every path."""
         self.followed_changes = changed is not None and files is self._files
         self.generation += 1
         self.delta = frozenset(changed) if self.followed_changes else None

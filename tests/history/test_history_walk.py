@@ -380,3 +380,30 @@ def test_an_edit_no_byte_test_tells_apart_makes_no_analysis_again_at_the_next_re
     for i, sha in enumerate(shas):
         fresh = {m.path: str(m.status) for m in scan(path, ref=sha).modules}
         assert replay(t for t in result.transitions if t.commit in shas[: i + 1]) == fresh
+
+
+def test_a_deployed_file_that_becomes_a_submodule_is_gone_from_the_walk(gitops: GitOps, days) -> None:
+    """A gitlink has no blob: the Flux Kustomization that was there no longer links the module,
+    in the walk as in a fresh scan."""
+    from app.repobuilder.gitops import flux_kustomization
+    from app.scanner import scan
+    from app.scanner.history import replay
+
+    test = "apiVersion: chainsaw.kyverno.io/v1alpha1\nkind: Test\nmetadata: {name: a}\nspec:\n  steps:\n" \
+           "  - try:\n    - apply: {file: deploy.yaml}\n"  # fmt: skip
+    gitops.add_module(A_CORE)
+    gitops.builder.write_many({"ci/test/infra-a/chainsaw-test.yaml": test,
+                               "ci/test/infra-a/deploy.yaml": flux_kustomization("a", A_CORE)})  # fmt: skip
+    linked = gitops.commit("test: deploy a-core", date=days())
+    gitops.builder.submodule("ci/test/infra-a/deploy.yaml", "1" * 40)
+    gone = gitops.commit("chore: the manifest moves to a submodule", date=days())
+    gitops.builder.flush()
+
+    result = walk(gitops.builder.path)
+    assert [(t.from_status, t.to_status, t.commit) for t in result.transitions if t.from_status] == [
+        ("migrated", "untested", gone.sha)
+    ]
+    shas = [linked.sha, gone.sha]
+    for i, sha in enumerate(shas):
+        fresh = {m.path: str(m.status) for m in scan(gitops.builder.path, ref=sha).modules}
+        assert replay(t for t in result.transitions if t.commit in shas[: i + 1]) == fresh
