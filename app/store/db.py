@@ -7,6 +7,7 @@ file. Nothing here calls ``create_all()``.
 
 from __future__ import annotations
 
+import atexit
 import os
 import sqlite3
 import uuid
@@ -122,14 +123,30 @@ def _ensure_sqlite_folder(url: str) -> None:
 
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
-    """One engine per URL for the life of the process."""
+    """One engine per URL for the life of the process (closed as it ends: see close_engines)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(driver_url(url), pool_pre_ping=True)
     _track_writes(engine, notify=not url.startswith("sqlite"))
+    _engines.add(engine)
     return engine
+
+
+_engines: weakref.WeakSet[Engine] = weakref.WeakSet()  # every engine still alive
+
+
+def close_engines() -> None:
+    """Close the pooled connections of every engine, as the process ends. Not left to the garbage
+    collector: a command ends with its objects frozen (see app.cli.main), and SQLite folds its
+    write-ahead log back into the database file only as the last connection closes, so a copy of
+    the file alone would lack the last writes. PostgreSQL sees its sessions end cleanly."""
+    for engine in list(_engines):
+        engine.dispose()
+
+
+atexit.register(close_engines)
 
 
 CHANGES = "sawmill_store"  # the PostgreSQL channel each commit that wrote is announced on
