@@ -31,7 +31,7 @@ SHORT_NAMES = {
     "ing": "ingress", "hr": "helmrelease", "ks": "kustomization", "crd": "customresourcedefinition",
 }  # fmt: skip
 VERSION = re.compile(r"^v\d+((alpha|beta)\d+)?$")
-KUTTL_CHECK = re.compile(r"^\d+-(assert|errors)\b[^/]*\.ya?ml$")
+KUTTL_CHECK = re.compile(r"^\d+-(assert|errors)\b[^/]*\.ya?ml\Z")
 BINDING = re.compile(r"^\(\s*\$([A-Za-z_][A-Za-z0-9_]*)\s*\)$")
 CHECK_OPS = ("assert", "error", "wait")
 # kubectl's flags that take a value as the next word (``--for condition=Ready``); others stand alone

@@ -25,7 +25,7 @@ from app.scanner.layout import CHAINSAW_FILES
 from app.scanner.legacy import is_kuttl, is_step_file
 from app.scanner.model import LegacyEvidence, Module
 
-NUMBER = re.compile(r"^(\d+)-(.*)\.ya?ml$")
+NUMBER = re.compile(r"^(\d+)-(.*)\.ya?ml\Z")
 ROLES = ("apply", "assert", "error")
 REFERENCE = ("apiVersion", "kind", "name", "namespace", "labels")  # what a kuttl delete and a chainsaw ref share
 

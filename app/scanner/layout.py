@@ -19,8 +19,9 @@ from app.scanner.config import ScanConfig, compile_glob, glob_match
 
 CHAINSAW_FILES = ("chainsaw-test.yaml", "chainsaw-test.yml")
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-STEP_FILE = re.compile(r"^\d+-[^/]*\.ya?ml$")
-YAML_FILE = re.compile(r"\.ya?ml$")
+# \Z, not $: a name may end in a line break (git allows it), and $ would match before it
+STEP_FILE = re.compile(r"^\d+-[^/]*\.ya?ml\Z")
+YAML_FILE = re.compile(r"\.ya?ml\Z")
 YAML_SUFFIXES = (".yaml", ".yml")  # YAML_FILE, as str.endswith asks it
 
 

@@ -60,3 +60,19 @@ def _built(config: ScanConfig, files: dict[str, object]) -> Layout:
     layout = Layout(config)
     layout.update(dict(files))
     return layout
+
+
+def test_a_name_ending_in_a_line_break_is_no_yaml_to_the_layout_or_the_read_ahead() -> None:
+    """Git allows a line break at the end of a name; ``$`` in a regular expression matches before
+    one, ``str.endswith`` does not. Every judge of a name answers alike: neither YAML nor a step."""
+    from app.scanner.core import likely_reads, relevant
+    from app.scanner.source import BlobRef
+
+    odd, plain = "ci/test/infra-net/01-assert.yaml\n", "ci/test/infra-net/01-assert.yaml"
+    files = {odd: BlobRef("100644", "1" * 40), plain: BlobRef("100644", "2" * 40)}
+    config = ScanConfig()
+    layout = Layout(config)
+    layout.update(files)
+    assert layout.steps == {plain} and layout.yaml == {plain}
+    assert likely_reads(files, config) == [files[plain]]
+    assert not relevant("clusters/prod/flux.yaml\n", config) and relevant("clusters/prod/flux.yaml", config)
