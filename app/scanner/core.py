@@ -69,9 +69,10 @@ def scan_files(
     since the previous call with this same mapping and ParseCache (a history
     walk knows them from ``git log --raw``); an edit of a blob no analysis
     looked inside, whose byte tests all answer as before, may be left out (a
-    walk leaves them out: see ``TrackingCache.may_change``). With it, the call re-analyses and
-    re-links only the tests those paths touch (``app.scanner.links``); it is
-    ignored when ``files`` is another mapping than last time.
+    walk leaves them out: see ``TrackingCache.may_change``). With it, the call
+    re-analyses and re-links only the tests those paths touch
+    (``app.scanner.links``); it is ignored when ``files`` is another mapping
+    than last time.
     """
     previous = _last(blobs, config)
     layout = _layout(files, blobs, config, changed)
