@@ -7,7 +7,9 @@ tests under ``ci/test``). See docs/scanner.md for the reference.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -36,9 +38,7 @@ class ScanConfig:
         """Whether ``path`` is a marker file. A glob without a ``/`` matches the file's
         name in any folder, as ``.gitignore`` reads it: ``artifacthub-pkg.yml`` is what
         people write, and a repository-root-only match would find nothing."""
-        if self.marker is None:
-            return False
-        return glob_match(self.marker, path if "/" in self.marker else path.rpartition("/")[2])
+        return self.marker is not None and marker_test(self.marker)(path)
 
     def excluded(self, path: str) -> bool:
         """Whether ``path``, or a folder it sits in, matches an ``exclude`` glob."""
@@ -47,6 +47,15 @@ class ScanConfig:
                 return True
             path = path.rpartition("/")[0]
         return False
+
+
+@lru_cache(maxsize=64)
+def marker_test(marker: str) -> Callable[[str], bool]:
+    """``ScanConfig.is_marker`` for one glob, made once: a layout asks it of every path."""
+    match = compile_glob(marker)
+    if "/" in marker:
+        return lambda path: bool(match(path))
+    return lambda path: bool(match(path.rpartition("/")[2]))
 
 
 def parse_config(text: str | bytes, source: str = CONFIG_FILE) -> ScanConfig:

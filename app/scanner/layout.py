@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 
-from app.scanner.config import ScanConfig, compile_glob, glob_match
+from app.scanner.config import ScanConfig, compile_glob, glob_match, marker_test
 
 CHAINSAW_FILES = ("chainsaw-test.yaml", "chainsaw-test.yml")
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -46,7 +46,7 @@ class Layout:
         self.config = config
         # matchers made once: every path of a tree is asked
         self._excludes = tuple(compile_glob(pattern) for pattern in config.exclude)
-        self._is_marker = config.is_marker if config.marker else None
+        self._is_marker = marker_test(config.marker) if config.marker else None
         self._workflows = f"{config.workflows}/"
         self.paths: set[str] = set()  # every path a scan may see (excluded ones left out)
         self.excluded: set[str] = set()
@@ -164,14 +164,15 @@ class Layout:
             else:
                 self._add(path)
         fresh, self._fresh = self._fresh, set()
+        outside: dict[str, bool] = {}  # folder -> in no module or component, asked once per folder
         if self._units_moved:  # YAML files beneath a module that came or went may have changed sides
             for path in self.beneath(self._moved_units):
                 if path in self.yaml and path not in fresh:
-                    (self.candidates.add if self._candidate(path) else self.candidates.discard)(path)
+                    (self.candidates.add if self._candidate(path, outside) else self.candidates.discard)(path)
             self.shape += 1
             self.moved_units = self._moved_units
         for path in fresh:  # judged once every module of this update is known
-            if self._candidate(path):
+            if self._candidate(path, outside):
                 self._grow(self.candidates, path)
         self._units_moved = False
         self._moved_units = set()
@@ -268,10 +269,16 @@ class Layout:
         self._units_moved = True
         self._moved_units.add(folder)
 
-    def _candidate(self, path: str) -> bool:
+    def _candidate(self, path: str, outside: dict[str, bool]) -> bool:
         if path.startswith(self._workflows):
             return False
-        return basename(path).startswith("kuttl-test") or self.holding(parent(path)) is None
+        folder, _, name = path.rpartition("/")
+        if name.startswith("kuttl-test"):
+            return True
+        found = outside.get(folder)
+        if found is None:
+            found = outside[folder] = self.holding(folder) is None
+        return found
 
 
 @lru_cache(maxsize=65536)
