@@ -39,7 +39,7 @@ from typing import TypeVar
 
 from app.scanner.chainsaw import analyse_chainsaw
 from app.scanner.config import ScanConfig
-from app.scanner.layout import CHAINSAW_FILES, YAML_FILE, Layout, folder_kind, parent
+from app.scanner.layout import CHAINSAW_FILES, YAML_SUFFIXES, Layout, folder_kind, parent
 from app.scanner.legacy import (
     WorkflowRun,
     analyse_kustomize,
@@ -150,7 +150,7 @@ def relevant(path: str, config: ScanConfig) -> bool:
         return True
     if any(path.startswith(f"{root}/") for root in config.test_roots):
         return True
-    return _in_unit(path, config) or YAML_FILE.search(path) is not None
+    return _in_unit(path, config) or path.endswith(YAML_SUFFIXES)
 
 
 def likely_reads(files: Mapping[str, BlobRef], config: ScanConfig, blobs: ParseCache | None = None) -> list[BlobRef]:
@@ -169,7 +169,7 @@ def likely_reads(files: Mapping[str, BlobRef], config: ScanConfig, blobs: ParseC
         folder, _, name = path.rpartition("/")
         if name in CHAINSAW_FILES:
             out.append(ref)
-        elif YAML_FILE.search(name):
+        elif name.endswith(YAML_SUFFIXES):
             held = inside.get(folder)
             if held is None:
                 held = inside[folder] = _in_unit(path, config)

@@ -21,8 +21,7 @@ CHAINSAW_FILES = ("chainsaw-test.yaml", "chainsaw-test.yml")
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 # \Z, not $: a name may end in a line break (git allows it), and $ would match before it
 STEP_FILE = re.compile(r"^\d+-[^/]*\.ya?ml\Z")
-YAML_FILE = re.compile(r"\.ya?ml\Z")
-YAML_SUFFIXES = (".yaml", ".yml")  # YAML_FILE, as str.endswith asks it
+YAML_SUFFIXES = (".yaml", ".yml")  # a YAML file's name ends in one (str.endswith)
 
 
 def parent(path: str) -> str:
