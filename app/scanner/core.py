@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from app.scanner.chainsaw import analyse_chainsaw
-from app.scanner.config import ScanConfig
+from app.scanner.config import ScanConfig, marker_test
 from app.scanner.layout import CHAINSAW_FILES, YAML_SUFFIXES, Layout, folder_kind, parent
 from app.scanner.legacy import (
     WorkflowRun,
@@ -165,11 +165,13 @@ def likely_reads(files: Mapping[str, BlobRef], config: ScanConfig, blobs: ParseC
         return [files[p] for p in layout.chainsaw | layout.workflows | layout.steps | layout.candidates]
     out = []
     inside: dict[str, bool] = {}  # folder -> in a module or component: asked once per folder
+    # a marker file makes its folder a module and is never read there (only one at the root is a candidate)
+    is_marker = marker_test(config.marker) if config.marker else None
     for path, ref in files.items():
         folder, _, name = path.rpartition("/")
         if name in CHAINSAW_FILES:
             out.append(ref)
-        elif name.endswith(YAML_SUFFIXES):
+        elif name.endswith(YAML_SUFFIXES) and not (is_marker is not None and folder and is_marker(path)):
             held = inside.get(folder)
             if held is None:
                 held = inside[folder] = _in_unit(path, config)

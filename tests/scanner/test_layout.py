@@ -76,3 +76,17 @@ def test_a_name_ending_in_a_line_break_is_no_yaml_to_the_layout_or_the_read_ahea
     assert layout.steps == {plain} and layout.yaml == {plain}
     assert likely_reads(files, config) == [files[plain]]
     assert not relevant("clusters/prod/flux.yaml\n", config) and relevant("clusters/prod/flux.yaml", config)
+
+
+def test_the_read_ahead_passes_over_marker_files_a_scan_never_reads() -> None:
+    """A marker file makes its folder a module and is not read there: a walk over a policy
+    repository's history would otherwise fetch every version of every marker file. One at the
+    repository's root marks nothing and may hold a kuttl TestSuite, so it is still read ahead."""
+    from app.scanner.core import likely_reads
+    from app.scanner.source import BlobRef
+
+    names = ["best/p1/artifacthub-pkg.yml", "best/p1/policy.yaml", "best/p1/.chainsaw-test/chainsaw-test.yaml",
+             "artifacthub-pkg.yml", "kuttl-test.yaml"]  # fmt: skip
+    files = {name: BlobRef("100644", f"{i:040d}") for i, name in enumerate(names)}
+    config = ScanConfig(module_roots=(), component_roots=(), marker="artifacthub-pkg.yml")
+    assert [ref.sha for ref in likely_reads(files, config)] == [files[n].sha for n in names if n != names[0]]
