@@ -12,7 +12,7 @@ new content inside a module leaves it alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import lru_cache
 
 from app.scanner.config import ScanConfig, compile_glob, glob_match, marker_test
@@ -44,7 +44,7 @@ class Layout:
     def __init__(self, config: ScanConfig) -> None:
         self.config = config
         # matchers made once: every path of a tree is asked
-        self._excludes = tuple(compile_glob(pattern) for pattern in config.exclude)
+        self._matches_exclude = _any_of([compile_glob(pattern) for pattern in config.exclude])
         self._is_marker = marker_test(config.marker) if config.marker else None
         self._workflows = f"{config.workflows}/"
         self.paths: set[str] = set()  # every path a scan may see (excluded ones left out)
@@ -157,43 +157,62 @@ class Layout:
             return
         for path in removed:
             self._remove(path)
-        for path in added:
-            if self.config.exclude and self._is_excluded(path):
-                self.excluded.add(path)
-            else:
-                self._add(path)
+        self._add(added)
         fresh, self._fresh = self._fresh, set()
         outside: dict[str, bool] = {}  # folder -> in no module or component, asked once per folder
-        if self._units_moved:  # YAML files beneath a module that came or went may have changed sides
-            for path in self.beneath(self._moved_units):
-                if path in self.yaml and path not in fresh:
-                    (self.candidates.add if self._candidate(path, outside) else self.candidates.discard)(path)
+        if self._units_moved:
+            # YAML files beneath a module that came or went may have changed sides; only fresh ones
+            # (judged below) when every YAML file is new, as in a first update
+            if len(fresh) < len(self.yaml):
+                for path in self.beneath(self._moved_units):
+                    if path in self.yaml and path not in fresh:
+                        (self.candidates.add if self._candidate(path, outside) else self.candidates.discard)(path)
             self.shape += 1
             self.moved_units = self._moved_units
-        for path in fresh:  # judged once every module of this update is known
-            if self._candidate(path, outside):
+        for path in fresh:  # judged once every module of this update is known (none is a workflow)
+            folder, _, name = path.rpartition("/")
+            if name.startswith("kuttl-test") or self._outside(folder, outside):
                 self._grow(self.candidates, path)
         self._units_moved = False
         self._moved_units = set()
 
-    def _add(self, path: str) -> None:
-        self.paths.add(path)
-        child, folder = path, parent(path)
-        # up from the path only while its folders are new: a tree of n paths costs n steps, not n times its depth
+    def _add(self, added: Iterable[str]) -> None:
+        """Add paths a folder at a time: its exclusion judged, and it linked in, once."""
+        by_folder: dict[str, list[str]] = {}
+        for path in added:
+            folder = path.rpartition("/")[0]
+            if (group := by_folder.get(folder)) is None:
+                by_folder[folder] = [path]
+            else:
+                group.append(path)
+        for folder, paths in by_folder.items():
+            if self._matches_exclude is not None:
+                if self._folder_excluded(folder):
+                    self.excluded.update(paths)
+                    continue
+                if gone := [path for path in paths if self._matches_exclude(path)]:
+                    self.excluded.update(gone)
+                    if not (paths := [path for path in paths if path not in self.excluded]):
+                        continue
+            self.paths.update(paths)
+            self._link(folder, paths)
+            self._classify_added(folder, paths)
+
+    def _link(self, folder: str, members: Iterable[str]) -> None:
+        """Put ``members`` (paths or folders) in ``folder``, and a new folder in its own folder:
+        up only while folders are new, so a tree of n paths costs n steps, not n times its depth."""
         while (siblings := self.children.get(folder)) is None:
-            self.children[folder] = {child}
+            self.children[folder] = set(members)
             if not folder:
-                break
+                return
             self.folders.add(folder)
             kind = folder_kind(self.config.module_roots, self.config.component_roots, folder)
             if kind is not None:
                 self.root_units[folder] = kind
                 self._units_moved = True
                 self._moved_units.add(folder)
-            child, folder = folder, parent(folder)
-        else:
-            siblings.add(child)
-        self._classify(path, +1)
+            members, folder = (folder,), parent(folder)
+        siblings.update(members)
 
     def _remove(self, path: str) -> None:
         self.paths.discard(path)
@@ -211,13 +230,13 @@ class Layout:
                 self._units_moved = True
                 self._moved_units.add(folder)
             child, folder = folder, parent(folder)
-        self._classify(path, -1)
+        self._unclassify(path)
 
-    def _is_excluded(self, path: str) -> bool:
-        """``ScanConfig.excluded``, with each folder's answer kept: a path is matched alone.
-        Up to the nearest folder already judged, then down again: no recursion, however deep."""
+    def _folder_excluded(self, folder: str) -> bool:
+        """``ScanConfig.excluded`` for a folder, each folder's answer kept (its paths are matched
+        alone). Up to the nearest folder already judged, then down again: no recursion, however deep."""
         unjudged: list[str] = []
-        folder, above = parent(path), False
+        above = False
         while folder:
             known = self._excluded_folders.get(folder)
             if known is not None:
@@ -228,32 +247,36 @@ class Layout:
         for folder in reversed(unjudged):
             above = above or self._matches_exclude(folder)
             self._excluded_folders[folder] = above
-        return above or self._matches_exclude(path)
+        return above
 
-    def _matches_exclude(self, path: str) -> bool:
-        return any(match(path) for match in self._excludes)
+    def _classify_added(self, folder: str, paths: list[str]) -> None:
+        """Index new ``paths``, all directly in ``folder``, by what their names make them."""
+        is_marker = self._is_marker if folder else None  # a marker file at the root marks nothing
+        in_workflows = f"{folder}/".startswith(self._workflows)
+        cut = len(folder) + 1 if folder else 0
+        for path in paths:
+            if is_marker is not None and is_marker(path):
+                self._mark(folder, +1)
+            name = path[cut:]
+            if name in CHAINSAW_FILES:
+                self._grow(self.chainsaw, path)
+            elif name.endswith(YAML_SUFFIXES):
+                self.yaml.add(path)
+                if name[0].isdigit() and STEP_FILE.match(name):
+                    self._grow(self.steps, path)
+                if in_workflows:
+                    self._grow(self.workflows, path)
+                else:
+                    self._fresh.add(path)  # a candidate or not: see update
 
-    def _classify(self, path: str, sign: int) -> None:
+    def _unclassify(self, path: str) -> None:
         if self._is_marker is not None and self._is_marker(path) and parent(path):
-            self._mark(parent(path), sign)
-        if sign < 0:
-            for found in (self.chainsaw, self.steps, self.workflows, self.candidates):
-                if path in found:
-                    found.discard(path)
-                    self.shape += 1
-            self.yaml.discard(path)
-            return
-        name = path.rpartition("/")[2]
-        if name in CHAINSAW_FILES:
-            self._grow(self.chainsaw, path)
-        elif name.endswith(YAML_SUFFIXES):
-            self.yaml.add(path)
-            if name[0].isdigit() and STEP_FILE.match(name):
-                self._grow(self.steps, path)
-            if path.startswith(self._workflows):
-                self._grow(self.workflows, path)
-            else:
-                self._fresh.add(path)  # a candidate or not: see update
+            self._mark(parent(path), -1)
+        for found in (self.chainsaw, self.steps, self.workflows, self.candidates):
+            if path in found:
+                found.discard(path)
+                self.shape += 1
+        self.yaml.discard(path)
 
     def _grow(self, found: set[str], path: str) -> None:
         found.add(path)
@@ -272,8 +295,10 @@ class Layout:
         if path.startswith(self._workflows):
             return False
         folder, _, name = path.rpartition("/")
-        if name.startswith("kuttl-test"):
-            return True
+        return name.startswith("kuttl-test") or self._outside(folder, outside)
+
+    def _outside(self, folder: str, outside: dict[str, bool]) -> bool:
+        """Whether ``folder`` is in no module or component; ``outside`` keeps the answers of one update."""
         found = outside.get(folder)
         if found is None:
             found = outside[folder] = self.holding(folder) is None
@@ -288,3 +313,10 @@ def folder_kind(module_roots: tuple[str, ...], component_roots: tuple[str, ...],
     if any(glob_match(root, folder) for root in component_roots):
         return True
     return None
+
+
+def _any_of(matchers: list[Callable[[str], object]]) -> Callable[[str], object] | None:
+    """One matcher for many globs (None for none): a layout asks it of every path."""
+    if len(matchers) <= 1:
+        return matchers[0] if matchers else None
+    return lambda path: any(match(path) for match in matchers)

@@ -45,6 +45,27 @@ def test_updates_path_by_path_agree_with_a_layout_built_at_once(config: ScanConf
     assert kept.marker_units or config.marker is None  # the marker rule found modules along the way
 
 
+@pytest.mark.parametrize("config", CONFIGS.values(), ids=CONFIGS.keys())
+@pytest.mark.parametrize("seed", range(4))
+def test_a_layout_holds_what_the_configs_own_rules_say_of_each_path(config: ScanConfig, seed: int) -> None:
+    """The indexes against the rules read one path at a time (``ScanConfig.excluded``,
+    ``is_marker``, the names), not against another layout: a fault shared by the layout's
+    ways of building (a folder's paths are judged together) would pass the test above."""
+    rng = random.Random(seed)
+    every = [f"{folder}/{name}".lstrip("/") for folder in FOLDERS for name in NAMES]
+    files = dict.fromkeys(rng.sample(every, rng.randint(20, len(every))), object())
+    layout = _built(config, files)
+    excluded = {path for path in files if config.excluded(path)}
+    kept = files.keys() - excluded
+    assert layout.excluded == excluded and layout.paths == kept
+    assert set(layout.marker_units) == {path.rpartition("/")[0] for path in kept if config.is_marker(path) and "/" in path}
+    assert layout.chainsaw == {path for path in kept if path.endswith("/chainsaw-test.yaml") or path == "chainsaw-test.yaml"}
+    yaml = {path for path in kept if path.endswith((".yaml", ".yml"))} - layout.chainsaw
+    assert layout.yaml == yaml and layout.steps == {path for path in yaml if path.rpartition("/")[2][:2].isdigit()}
+    assert layout.workflows == {path for path in yaml if path.startswith(".github/workflows/")}
+    assert layout.folders == {path.rsplit("/", n)[0] for path in kept for n in range(1, path.count("/") + 1)}
+
+
 def test_a_folder_goes_with_its_last_path_and_an_excluded_folder_keeps_out_what_is_under_it() -> None:
     layout = Layout(ScanConfig(exclude=("docs",)))
     layout.update({"infrastructure/subsystems/net/app/hr.yaml": 1, "docs/a/b.yaml": 1})
