@@ -1,7 +1,8 @@
 """Read and parse blobs once: a cache keyed by blob sha.
 
 A blob's sha names its content, so whatever a blob parses to holds at every
-commit and under every path that has it. ``ParseCache`` is the scanner's only
+commit and under every path that has it, as a regular file: a symlink is never
+read, and its answer is kept apart (a regular file may hold the same bytes). ``ParseCache`` is the scanner's only
 way to look inside files; share one instance across many ``scan_files`` calls
 (a walk over history) and every blob is read and parsed at most once.
 
@@ -30,6 +31,7 @@ from app.scanner.yamlload import AliasBomb, load_all
 
 MAX_BYTES = 1024 * 1024
 TOO_LARGE = "file over 1 MiB, not read"
+SYMLINK = "symlink, not followed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,8 @@ class Parsed:
     docs: tuple[Any, ...] = ()
     problem: str | None = None
 
+
+_SYMLINK_PARSED = Parsed(problem=SYMLINK)
 
 class SharedParses:
     """Parsed blobs by sha, the least recently used dropped past ``budget`` bytes of blobs read."""
@@ -124,6 +128,8 @@ class ParseCache:
 
     def raw(self, ref: BlobRef) -> bytes | str:
         """The blob's bytes, or a warning reason (symlink, too large) when it must not be read."""
+        if ref.is_symlink:  # by its mode, not kept by its sha: a regular file's blob may be the same
+            return SYMLINK
         cached = self._raw.get(ref.sha)
         if cached is None:
             cached = self._raw[ref.sha] = self._load(ref)
@@ -176,9 +182,11 @@ class ParseCache:
 
     def parse(self, ref: BlobRef) -> Parsed:
         """Every YAML document in the blob (multi-document files included)."""
+        if ref.is_symlink:  # its mode's answer, kept apart from its sha's (see raw)
+            return _SYMLINK_PARSED
         parsed = self._parsed.get(ref.sha)
         if parsed is None:
-            shared = self._shared if not ref.is_symlink else None  # a symlink's answer is its mode's, not its sha's
+            shared = self._shared
             parsed = shared.get(ref.sha) if shared is not None else None
             if parsed is None:
                 parsed = self._parse(ref)
@@ -193,8 +201,6 @@ class ParseCache:
         return self._shared is not None and sha in self._shared
 
     def _load(self, ref: BlobRef) -> bytes | str:
-        if ref.is_symlink:
-            return "symlink, not followed"
         size = ref.size
         if size is None and self._sizes is not None:
             size = self._sizes([ref.sha]).get(ref.sha)

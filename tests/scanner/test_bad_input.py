@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from app.repobuilder.gitops import INFRA, dump, kustomize
 from app.scanner import GitSource, ParseCache, ScanConfig, scan, scan_files
 from tests.scanner.conftest import MakeRepo, by_name, chainsaw, flux, module, reasons, template
@@ -139,3 +141,21 @@ def test_a_file_name_that_is_not_utf8_is_scanned_stored_and_printed(make_repo: M
     history = CliRunner().invoke(cli, ["history", str(repo), "--json"], env={"SAWMILL_DATABASE_URL": url})
     assert history.exit_code == 0, history.output
     assert "apps/subsystems/caf\ufffd" in {e["module"] for e in json.loads(history.output)["events"]}
+
+
+@pytest.mark.parametrize("symlink_first", [True, False])
+def test_a_regular_file_holding_a_symlinks_target_is_read_as_itself(make_repo: MakeRepo, symlink_first: bool) -> None:
+    """Git stores a symlink as a blob of its target's path, so a regular file holding those very
+    bytes is the same blob. The symlink is never read; the regular file is, in either order."""
+    repo = make_repo({"ci/test/a/plain.yaml": "net.yaml"}, symlinks={"ci/test/a/link.yaml": "net.yaml"})
+    with GitSource(repo) as source:
+        files = source.tree(source.resolve().sha)
+        link, plain = files["ci/test/a/link.yaml"], files["ci/test/a/plain.yaml"]
+        assert link.sha == plain.sha and link.is_symlink and not plain.is_symlink
+        blobs = ParseCache.over(source, shared=True)
+        blobs.prefetch([link, plain])
+        order = [link, plain] if symlink_first else [plain, link]
+        parsed = {ref.mode: blobs.parse(ref) for ref in order}
+        raw = {ref.mode: blobs.raw(ref) for ref in order}
+    assert parsed[link.mode].problem == "symlink, not followed" and raw[link.mode] == "symlink, not followed"
+    assert parsed[plain.mode].docs == ("net.yaml",) and raw[plain.mode] == b"net.yaml"
