@@ -236,17 +236,20 @@ def _on_default(branch: str | None, default: str | None) -> bool:
     return branch.removeprefix("refs/heads/") == default.removeprefix("refs/heads/")
 
 
-def all_module_tests(session: Session, limit: int = RUNS_SHOWN) -> dict[str, ModuleTests]:
-    """Every tested module's results in the session's repository (module path -> results)."""
+def all_module_tests(session: Session, limit: int = RUNS_SHOWN, path: str | None = None) -> dict[str, ModuleTests]:
+    """Every tested module's results in the session's repository (module path -> results),
+    or the module at ``path``'s alone."""
     repository = repository_of(session)
     state = history_state(session, repository)
     default = state.branch if state else None
-    return {path: ModuleTests(runs, default) for path, runs in module_runs(session, repository, limit).items()}
+    found = module_runs(session, repository, limit, path)
+    return {module: ModuleTests(runs, default) for module, runs in found.items()}
 
 
 def module_tests(session: Session, path: str, results: dict[str, ModuleTests] | None = None) -> dict[str, Any]:
-    """One module's section of its page and API answer: the last run in detail, the strip, the flag."""
-    tests = (results if results is not None else all_module_tests(session)).get(path, ModuleTests([]))
+    """One module's section of its page and API answer: the last run in detail, the strip, the flag.
+    ``results``: every module's, when the caller has them; else only this module's are read."""
+    tests = (results if results is not None else all_module_tests(session, path=path)).get(path, ModuleTests([]))
     last = tests.last
     detail = [_test_view(t) for t in module_tests_of(session, last["report_id"], path)] if last else []
     return {

@@ -151,13 +151,13 @@ def prune_reports(session: Session, before: datetime) -> int:
 
 # -- reads ----------------------------------------------------------------------------
 
-_RUNS = text("""
+_RUNS = """
 WITH runs AS (
   SELECT l.module_path AS path, t.report_id AS report_id,
          MAX(CASE t.status WHEN 'failed' THEN 2 WHEN 'passed' THEN 1 ELSE 0 END) AS outcome,
          SUM(t.duration) AS duration, COUNT(*) AS tests
   FROM report_test_module l JOIN report_test t ON t.id = l.test_id JOIN report r ON r.id = t.report_id
-  WHERE r.repository = :repository
+  WHERE r.repository = :repository{one}
   GROUP BY l.module_path, t.report_id
 ), numbered AS (
   SELECT runs.*, r.commit_sha, r.branch, r.run_url, r.format, COALESCE(r.started_at, r.received_at) AS at,
@@ -166,15 +166,21 @@ WITH runs AS (
 )
 SELECT path, report_id, outcome, duration, tests, commit_sha, branch, run_url, format, at FROM numbered
 WHERE n <= :limit ORDER BY path, n
-""")
+"""
+_EVERY_MODULES_RUNS = text(_RUNS.format(one=""))
+_ONE_MODULES_RUNS = text(_RUNS.format(one=" AND l.module_path = :path"))  # a module page: its own runs alone
 OUTCOMES = {2: FAILED, 1: PASSED, 0: SKIPPED}
 
 
-def module_runs(session: Session, repository: str, limit: int = 20) -> dict[str, list[dict]]:
-    """Every module's last ``limit`` runs, newest first: one per report that tested it
-    (failed when any of its tests there failed, else passed when any passed, else skipped)."""
+def module_runs(session: Session, repository: str, limit: int = 20, path: str | None = None) -> dict[str, list[dict]]:
+    """Every module's last ``limit`` runs (or the module at ``path``'s alone), newest first: one per
+    report that tested it (failed when any of its tests there failed, else passed when any passed,
+    else skipped)."""
+    query, params = _EVERY_MODULES_RUNS, {"repository": repository, "limit": limit}
+    if path is not None:
+        query, params = _ONE_MODULES_RUNS, params | {"path": path}
     runs: dict[str, list[dict]] = {}
-    for row in session.connection().execute(_RUNS, {"repository": repository, "limit": limit}).mappings():
+    for row in session.connection().execute(query, params).mappings():
         run = dict(row)
         run["status"] = OUTCOMES[run.pop("outcome")]
         run["at"] = _aware(run["at"])

@@ -103,3 +103,14 @@ def test_a_concurrent_run_of_several_tests_keeps_each(ingest, db_url: str, platf
         assert {p: r.status for p, r in all_module_tests(session).items()} == {
             CORE: "passed", EXTRA: "passed", STORAGE_CORE: "passed",
         }  # fmt: skip
+
+
+def test_a_module_page_reads_its_own_runs_alone_and_finds_what_the_board_finds(ingest, db_url: str, platform) -> None:
+    ingest(WRITERS["JSON"](three_tests()))
+    ingest(WRITERS["JUNIT-TEST"]([passing(NETWORKING, "infra-networking"), passing(STORAGE, "infra-storage")]))
+    with session_scope(db_url, platform.key) as session:
+        every = all_module_tests(session)
+        alone = {path: module_tests(session, path) for path in [*every, "apps/subsystems/none"]}
+        assert alone == {path: module_tests(session, path, every) for path in [*every, "apps/subsystems/none"]}
+        assert set(every) == {CORE, EXTRA, STORAGE_CORE} and alone["apps/subsystems/none"]["runs"] == []
+        assert set(all_module_tests(session, path=CORE)) == {CORE}
