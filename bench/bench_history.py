@@ -256,7 +256,7 @@ def stream_and_parse(repo: Path, paths: list[str]) -> None:
     while that test names it is read too, and parsed only if its bytes can spell a Flux
     Kustomization (one may name a module), as the scanner reads it. All through one
     ``cat-file --batch``."""
-    log = subprocess.run(["git", "log", "--raw", "--no-renames", "--reverse", "--format=%H", "--", *paths],
+    log = subprocess.run(["git", "log", "--raw", "--no-renames", "--reverse", "--format=%H", "--", *pathspec(paths)],
                          cwd=repo, capture_output=True, text=True, check=True).stdout  # fmt: skip
     commits: list[list[tuple[str, str]]] = []
     for line in log.splitlines():
@@ -308,8 +308,13 @@ def _batch(repo: Path, shas: list[str]) -> list[bytes]:
 
 def floor(repo: Path, paths: list[str]) -> None:
     subprocess.run(
-        ["git", "log", "--name-only", "--format=%H", "--", *paths], cwd=repo, capture_output=True, check=True
+        ["git", "log", "--name-only", "--format=%H", "--", *pathspec(paths)], cwd=repo, capture_output=True, check=True
     )
+
+
+def pathspec(paths: list[str]) -> list[str]:
+    """``.`` limits nothing and costs git a tree comparison per commit: the walk leaves it out, so do the floors."""
+    return [] if paths == ["."] else paths
 
 
 def run() -> list[Result]:

@@ -45,18 +45,25 @@ class LogCommit:
 
 
 def log_command(revisions: Sequence[str], paths: Sequence[str]) -> list[str]:
-    """The one ``git log`` that feeds the walk (also what the benchmark times)."""
+    """The one ``git log`` that feeds the walk (also what the benchmark times).
+
+    The pathspec ``.`` (every path: a marker rule) is left out: it limits nothing, and
+    it has git compare each commit's tree with its parent's once more to find the
+    commits that touch it (a third of git's time on a 600-commit policy repository).
+    Commits that change nothing are then passed over by the reader (see ``_records``).
+    """
+    pathspec = [] if list(paths) == ["."] else list(paths)
     return [
         "git",
         "-c", "log.showSignature=false",
         "log", "--raw", "-z", "--first-parent", "--diff-merges=first-parent",
         "--no-renames", "--no-abbrev", "--reverse", "--no-color", f"--format={_FORMAT}",
-        *revisions, "--", *paths,
+        *revisions, "--", *pathspec,
     ]  # fmt: skip
 
 
 def iter_log(repo: Path | str, revisions: Sequence[str], paths: Sequence[str]) -> Iterator[LogCommit]:
-    """Yield the commits of ``revisions`` that touch ``paths``, oldest first, with their changes.
+    """Yield the commits of ``revisions`` that change ``paths``, oldest first, with their changes.
 
     Reads the stream as it comes, so memory holds one commit at a time (plus
     what ``--reverse`` makes git hold).
@@ -101,7 +108,9 @@ def _tokens(stream) -> Iterator[str]:
 def _records(stream) -> Iterator[LogCommit]:
     """Fields come in a fixed order: a header (five fields, the first marked with \\x01),
     then a raw meta field and its path for each change. Reading them by position
-    means no subject or path, whatever it holds, can be taken for a boundary."""
+    means no subject or path, whatever it holds, can be taken for a boundary.
+    A commit without changes (empty, or a merge that changed nothing on the
+    first-parent line) is passed over, as a pathspec would have git do."""
     tokens = _tokens(stream)
     commit: LogCommit | None = None
     for token in tokens:
@@ -110,7 +119,7 @@ def _records(stream) -> Iterator[LogCommit]:
             old_mode, mode, old_sha, sha, status = field[1:].split(" ")
             commit.changes.append(Change(status[0], next(tokens), mode, sha, old_mode, old_sha))
         elif field.startswith("\x01"):
-            if commit is not None:
+            if commit is not None and commit.changes:
                 yield commit
             parents, stamp, author, subject = (next(tokens) for _ in range(4))
             commit = LogCommit(
@@ -120,7 +129,7 @@ def _records(stream) -> Iterator[LogCommit]:
                 author=author,
                 subject=subject,
             )
-    if commit is not None:
+    if commit is not None and commit.changes:
         yield commit
 
 

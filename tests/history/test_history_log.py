@@ -58,3 +58,31 @@ def test_no_subject_or_path_is_taken_for_a_boundary(tmp_path: Path) -> None:
         ["ci/test/\x01odd.yaml", "ci/test/:colon.yaml"],  # git's byte order
         ["ci/test/:colon.yaml"],
     ]
+
+
+def test_every_path_is_read_without_a_pathspec_and_commits_changing_nothing_are_passed_over(tmp_path: Path) -> None:
+    """A marker rule makes every path relevant: ``.`` is left out of git's command (it costs
+    git a tree comparison per commit and limits nothing), so the reader passes over what a
+    pathspec would have had git leave out: an empty commit, and a merge changing nothing on
+    the first-parent line. The commits are those ``git rev-list -- .`` names."""
+    import subprocess
+
+    from app.scanner.history_log import log_command
+
+    with RepoBuilder(tmp_path / "r") as b:
+        b.write("p/a.yaml", "1").write("p/marker.yml", "m")
+        first = b.commit("first")
+        b.commit("nothing at all")  # empty
+        b.write("p/a.yaml", "2")
+        side = b.commit("side", branch="topic", parent=first)
+        b.write("p/a.yaml", "2")
+        same = b.commit("the same change on main")
+        b.commit("Merge topic", merge=side)  # its tree is the first parent's
+        b.write("q/b.yaml", "3")
+        last = b.commit("last")
+    assert "." not in log_command(["HEAD"], ["."]) and log_command(["HEAD"], ["ci/test"])[-2:] == ["--", "ci/test"]
+    commits = list(iter_log(tmp_path / "r", ["HEAD"], ["."]))
+    listed = subprocess.run(["git", "rev-list", "--first-parent", "--reverse", "HEAD", "--", "."], cwd=tmp_path / "r",
+                            capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
+    assert [c.sha for c in commits] == listed == [first.sha, same.sha, last.sha]
+    assert [[ch.path for ch in c.changes] for c in commits] == [["p/a.yaml", "p/marker.yml"], ["p/a.yaml"], ["q/b.yaml"]]
