@@ -33,7 +33,7 @@ first scan, a commit's changed blobs in a walk) to pipeline them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -163,20 +163,26 @@ def likely_reads(files: Mapping[str, BlobRef], config: ScanConfig, blobs: ParseC
     if blobs is not None:
         layout = _layout(files, blobs, config)
         return [files[p] for p in layout.chainsaw | layout.workflows | layout.steps | layout.candidates]
+    return [files[path] for path in likely_paths(files, config)]
+
+
+def likely_paths(paths: Iterable[str], config: ScanConfig) -> list[str]:
+    """``likely_reads`` judged by name and place alone: chainsaw test files, and YAML
+    files in no module or component folder (marker files aside)."""
     out = []
     inside: dict[str, bool] = {}  # folder -> in a module or component: asked once per folder
     # a marker file makes its folder a module and is never read there (only one at the root is a candidate)
     is_marker = marker_test(config.marker) if config.marker else None
-    for path, ref in files.items():
+    for path in paths:
         folder, _, name = path.rpartition("/")
         if name in CHAINSAW_FILES:
-            out.append(ref)
+            out.append(path)
         elif name.endswith(YAML_SUFFIXES) and not (is_marker is not None and folder and is_marker(path)):
             held = inside.get(folder)
             if held is None:
                 held = inside[folder] = _in_unit(path, config)
             if not held:
-                out.append(ref)
+                out.append(path)
     return out
 
 

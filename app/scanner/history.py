@@ -140,12 +140,12 @@ def _walk(
     revisions = [f"{start.commit}..{tip}"] if start else [tip]
     first = True  # the oracle's first call scans in full; each later one is told what moved
     oracle.prefetch(files)
-    for commit in _read_ahead(iter_log(repo, revisions, paths), oracle):
+    for commit, refs in _read_ahead(iter_log(repo, revisions, paths), oracle):
         walk.commits += 1
         walk.last_commit = commit.sha
         if progress:
             progress(commit.date)
-        removed, moved = _apply(files, commit.changes, oracle)
+        removed, moved = _apply(files, commit.changes, refs, oracle)
         if not moved and not first:
             continue
         walk.scans += 1
@@ -157,19 +157,26 @@ def _walk(
     return walk
 
 
-def _read_ahead(commits: Iterator[LogCommit], oracle: StatusOracle) -> Iterator[LogCommit]:
-    """Commits in windows of ``_WINDOW``, each window's new blobs offered to the oracle at once.
+def _read_ahead(commits: Iterator[LogCommit], oracle: StatusOracle) -> Iterator[tuple[LogCommit, list[BlobRef | None]]]:
+    """Commits in windows of ``_WINDOW``, each with the new blob of each change (None for a
+    deletion), and each window's new blobs offered to the oracle at once.
 
     Reading blobs one by one costs a round trip to git each; a window's worth
     costs one. The window bounds what is held in memory.
     """
     while window := list(islice(commits, _WINDOW)):
+        refs = [[None if c.status == "D" else BlobRef(c.mode, c.sha) for c in commit.changes] for commit in window]
         # pairs, not a dict: a path edited twice in a window has two blobs to read
-        oracle.prefetch([(c.path, BlobRef(c.mode, c.sha)) for commit in window for c in commit.changes if c.status != "D"])
-        yield from window
+        oracle.prefetch([
+            (change.path, ref)
+            for commit, new in zip(window, refs) for change, ref in zip(commit.changes, new) if ref is not None
+        ])  # fmt: skip
+        yield from zip(window, refs)
 
 
-def _apply(files: dict[str, BlobRef], changes: list[Change], oracle: StatusOracle) -> tuple[dict, list[str]]:
+def _apply(
+    files: dict[str, BlobRef], changes: list[Change], refs: list[BlobRef | None], oracle: StatusOracle
+) -> tuple[dict, list[str]]:
     """Apply one commit's raw changes; return the deleted entries and the paths whose change can
     move a status (a rescan is needed when there are any).
 
@@ -180,15 +187,14 @@ def _apply(files: dict[str, BlobRef], changes: list[Change], oracle: StatusOracl
     """
     removed: dict[str, BlobRef] = {}
     moved: list[str] = []
-    for change in changes:
+    for change, new in zip(changes, refs):
         old = files.get(change.path)
         # a submodule has no blob to read: a file becoming one is gone from what a scan sees
-        if change.status == "D" or change.mode == "160000":
+        if new is None or change.mode == "160000":
             if old is not None:
                 removed[change.path] = files.pop(change.path)
                 moved.append(change.path)
             continue
-        new = BlobRef(change.mode, change.sha)
         files[change.path] = new
         if old is None or old.mode != new.mode or oracle.may_change(old, new):
             moved.append(change.path)

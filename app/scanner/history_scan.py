@@ -18,7 +18,7 @@ from pathlib import Path
 from app.scanner import load_config as scanner_config
 from app.scanner.collector import collector_paused
 from app.scanner.config import CONFIG_FILE, ScanConfig, is_glob
-from app.scanner.core import likely_reads, scan_files
+from app.scanner.core import likely_paths, scan_files
 from app.scanner.history_log import git_lines
 from app.scanner.model import ScanError, Status
 from app.scanner.parse import ParseCache, Parsed
@@ -152,11 +152,9 @@ class HistoryScanner:
 
     def prefetch(self, files: Mapping[str, BlobRef] | Iterable[tuple[str, BlobRef]]) -> None:
         entries = list(files.items() if isinstance(files, Mapping) else files)
-        latest = dict(entries)
-        # likely_reads judges a path by its name and place, so every version of a likely path is wanted
-        likely = {id(ref) for ref in likely_reads(latest, self.config)}
-        paths = {path for path, ref in latest.items() if id(ref) in likely}
-        self.cache.prefetch([ref for path, ref in entries if path in paths])
+        # judged by name and place, so every version of a likely path is wanted
+        likely = set(likely_paths(dict.fromkeys(path for path, _ in entries), self.config))
+        self.cache.prefetch([ref for path, ref in entries if path in likely])
 
     def branch_progress(
         self, refs: Branches, statuses: Mapping[str, str], stale_days: int = 60
