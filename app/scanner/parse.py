@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -78,6 +78,11 @@ class SharedParses:
     def __contains__(self, sha: str) -> bool:
         with self._lock:
             return sha in self._items
+
+    def held(self, shas: Iterable[str]) -> set[str]:
+        """Those of ``shas`` kept here, asked under one lock."""
+        with self._lock:
+            return {sha for sha in shas if sha in self._items}
 
     def clear(self) -> None:
         with self._lock:
@@ -158,16 +163,23 @@ class ParseCache:
         """Read many blobs at once (when a bulk reader was given); parsing stays lazy."""
         if self._read_many is None:
             return
-        fresh = [r for r in refs if r.sha not in self._raw and not r.is_symlink and not self._known(r.sha)]
-        unsized = list(dict.fromkeys(r.sha for r in fresh if r.size is None))
+        sizes: dict[str, int | None] = {}  # each blob not read yet, once: sha -> size, when told
+        for ref in refs:
+            if not ref.is_symlink and ref.sha not in self._raw and sizes.get(ref.sha) is None:
+                sizes[ref.sha] = ref.size
+        if self._shared is not None:  # parsed already: reading it again is wasted
+            for sha in self._shared.held(sizes):
+                del sizes[sha]
+        unsized = [sha for sha, size in sizes.items() if size is None]
         if unsized and self._sizes is not None:  # one batch for the sizes git has not told yet
-            sizes = self._sizes(unsized)
-            fresh = [r if r.size is not None else BlobRef(r.mode, r.sha, sizes.get(r.sha)) for r in fresh]
-        for ref in fresh:
-            if ref.size is not None and ref.size > MAX_BYTES:
-                self._raw[ref.sha] = TOO_LARGE
-        wanted = [r.sha for r in fresh if r.sha not in self._raw]
-        for sha, data in self._read_many(list(dict.fromkeys(wanted))).items():
+            sizes.update(self._sizes(unsized))
+        wanted = []
+        for sha, size in sizes.items():
+            if size is not None and size > MAX_BYTES:
+                self._raw[sha] = TOO_LARGE
+            else:
+                wanted.append(sha)
+        for sha, data in self._read_many(wanted).items():
             self._raw[sha] = data if len(data) <= MAX_BYTES else TOO_LARGE
 
     def text(self, ref: BlobRef) -> str | None:
@@ -195,10 +207,6 @@ class ParseCache:
                     shared.put(ref.sha, parsed, len(data) if isinstance(data, bytes) else 64)
             self._parsed[ref.sha] = parsed
         return parsed
-
-    def _known(self, sha: str) -> bool:
-        """Whether the shared store has parsed this blob already (then prefetching it is wasted)."""
-        return self._shared is not None and sha in self._shared
 
     def _load(self, ref: BlobRef) -> bytes | str:
         size = ref.size

@@ -13,6 +13,7 @@ import pytest
 from app.repobuilder import RepoBuilder
 from app.repobuilder.gitops import SEED_TAG_BEFORE_POC, build_seed_repo
 from app.scanner import GitSource, ParseCache, scan
+from app.scanner.source import BlobRef
 from app.scanner.model import ScanError
 from tests.scanner.conftest import statuses
 
@@ -155,3 +156,34 @@ def test_blobs_are_parsed_with_libyaml_and_once_per_sha(tmp_path: Path, monkeypa
         assert blobs.parse(files["a/one.yaml"]).docs == ({"k": "v"},)
         assert blobs.parse(files["b/same.yaml"]).docs == ({"k": "v"},)
     assert loads == ["k: v\n"]  # same content, same sha: parsed once
+
+
+def test_a_read_ahead_asks_git_once_per_blob_and_never_for_one_parsed_before(tmp_path: Path) -> None:
+    """Each blob once, however many refs name it; none the shared store parsed already (another
+    scan's); none a symlink; and the sizes asked only where the refs do not tell them."""
+    from app.scanner.parse import SHARED
+
+    SHARED.clear()
+    repo = RepoBuilder(tmp_path / "r")
+    repo.write_many({"a/one.yaml": "k: 1\n", "b/same.yaml": "k: 1\n", "c/two.yaml": "k: 2\n", "d/three.yaml": "k: 3\n"})
+    repo.symlink("e/link.yaml", "../c/two.yaml")
+    repo.commit("init")
+    repo.flush()
+    repo.repo.close()
+    with GitSource(tmp_path / "r") as source:
+        files = source.tree(source.resolve().sha)
+        ParseCache.over(source, shared=True).parse(files["d/three.yaml"])  # another scan parsed it
+        read, sized = [], []
+        blobs = ParseCache(
+            source.read, lambda shas: read.extend(shas) or source.read_many(shas),
+            lambda shas: sized.extend(shas) or source.sizes(shas), shared=True,
+        )  # fmt: skip
+        unsized = BlobRef(files["c/two.yaml"].mode, files["c/two.yaml"].sha)  # as git log --raw tells it
+        blobs.prefetch([*files.values(), unsized, files["a/one.yaml"]])
+        assert sorted(read) == sorted({files["a/one.yaml"].sha, files["c/two.yaml"].sha})
+        assert sized == []  # the tree told every size, the first ref of two.yaml among them
+        blobs.forget()
+        blobs.prefetch([unsized])
+        assert sized == [unsized.sha]
+    assert files["d/three.yaml"].sha not in read and files["e/link.yaml"].sha not in read
+    SHARED.clear()
