@@ -245,14 +245,14 @@ class Layout:
             unjudged.append(folder)
             folder = parent(folder)
         for folder in reversed(unjudged):
-            above = above or self._matches_exclude(folder)
+            above = above or bool(self._matches_exclude(folder))  # a bool: None would read as "not judged"
             self._excluded_folders[folder] = above
         return above
 
     def _classify_added(self, folder: str, paths: list[str]) -> None:
         """Index new ``paths``, all directly in ``folder``, by what their names make them."""
         is_marker = self._is_marker if folder else None  # a marker file at the root marks nothing
-        in_workflows = f"{folder}/".startswith(self._workflows)
+        in_workflows = paths[0].startswith(self._workflows)  # it ends in "/": one answer for a folder's paths
         cut = len(folder) + 1 if folder else 0
         for path in paths:
             if is_marker is not None and is_marker(path):

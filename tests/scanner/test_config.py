@@ -130,6 +130,15 @@ def test_a_marker_without_a_slash_matches_the_file_name_in_any_folder(make_repo:
     assert set(statuses(repo, config_path=rooted)) == {"pod-security", "both", "untested"}
 
 
+def test_workflows_at_the_root_take_no_file_from_a_kuttl_suite_at_the_root(make_repo: MakeRepo) -> None:
+    """``workflows: /`` reads as the root, where git keeps no path under "/": a TestSuite at
+    the root is still one, and the modules its test folders cover are legacy."""
+    repo = make_repo({"sawmill.yaml": "workflows: /\nmodules:\n  marker: artifacthub-pkg.yml\n",
+                      "kuttl-test.yaml": KUTTL_SUITE, "pol/a/artifacthub-pkg.yml": "name: a\n",
+                      "pol/a/00-install.yaml": POD, "pol/a/01-assert.yaml": POD})  # fmt: skip
+    assert statuses(repo) == {"a": "legacy"}
+
+
 def test_kuttl_objects_mark_a_test_folder_without_a_suite_file(make_repo: MakeRepo) -> None:
     step = dump({"apiVersion": "kuttl.dev/v1beta1", "kind": "TestStep", "commands": [{"command": "true"}]})
     repo = make_repo(

@@ -17,6 +17,7 @@ NAMES = ["kustomization.yaml", "chainsaw-test.yaml", "00-install.yaml", "01-asse
 CONFIGS = {
     "default": ScanConfig(exclude=("docs",)),
     "marker": ScanConfig(marker="artifacthub-pkg.yml", exclude=("docs/old", "**/README.md")),
+    "workflows at the root": ScanConfig(workflows="", exclude=("**/README.md",)),  # `workflows: /`: no path is under "/"
 }
 
 INDEXES = ("paths", "excluded", "folders", "children", "root_units", "marker_units", "chainsaw", "steps",
@@ -62,8 +63,9 @@ def test_a_layout_holds_what_the_configs_own_rules_say_of_each_path(config: Scan
     assert layout.chainsaw == {path for path in kept if path.endswith("/chainsaw-test.yaml") or path == "chainsaw-test.yaml"}
     yaml = {path for path in kept if path.endswith((".yaml", ".yml"))} - layout.chainsaw
     assert layout.yaml == yaml and layout.steps == {path for path in yaml if path.rpartition("/")[2][:2].isdigit()}
-    assert layout.workflows == {path for path in yaml if path.startswith(".github/workflows/")}
+    assert layout.workflows == {path for path in yaml if path.startswith(f"{config.workflows}/")}
     assert layout.folders == {path.rsplit("/", n)[0] for path in kept for n in range(1, path.count("/") + 1)}
+    assert all(isinstance(judged, bool) for judged in layout._excluded_folders.values())  # None reads "not judged"
 
 
 def test_a_folder_goes_with_its_last_path_and_an_excluded_folder_keeps_out_what_is_under_it() -> None:
