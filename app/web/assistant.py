@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import posixpath
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
@@ -18,10 +18,11 @@ from app.assistant.snapshot import open_commit
 from app.scanner.model import ScanError
 from app.services.repos import tracked
 from app.store.scans import latest_scan
+from app.web.auth import page_router
 from app.web.deps import SessionDep, SettingsDep
 from app.web.render import render
 
-router = APIRouter(tags=["pages"])
+router = page_router()
 
 
 def drafted(settings, session, path: str) -> tuple[Draft, str]:

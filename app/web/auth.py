@@ -20,7 +20,8 @@ How to use it (pages, forms and the API alike)::
 - ``ReaderDep`` gives an ``Identity`` or ``None``; with
   ``SAWMILL_READ_REQUIRES_SIGNIN`` on it refuses anonymous reads with 401.
   ``page_reader`` does the same for HTML pages with a 303 to /signin;
-  ``create_app`` puts it on the page routers, so pages need not name it.
+  every route of a router made by ``page_router()`` runs it first, so pages
+  need not name it.
 - Both raise ``NotSignedIn`` / ``CsrfRefused`` (``HTTPException`` subclasses);
   the app's error handler answers them as HTML (a page that links /signin)
   or JSON.
@@ -54,11 +55,13 @@ import threading
 import time
 from dataclasses import dataclass
 from ipaddress import ip_address, ip_network
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from markupsafe import Markup
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -332,6 +335,26 @@ async def page_reader(request: Request) -> Identity | None:
             raise NotSignedIn()
         raise HTTPException(303, "sign in first", headers={"Location": signin_url(request)})
     return identity
+
+
+class PageRoute(APIRoute):
+    """An HTML page's route: ``page_reader`` runs before anything else of it does (its
+    parameters, its dependencies, a form's body), as a router dependency would, without
+    FastAPI solving one more dependency on every request: a fifth of a page from memory."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handle = super().get_route_handler()
+
+        async def checked(request: Request) -> Response:
+            await page_reader(request)
+            return await handle(request)
+
+        return checked
+
+
+def page_router() -> APIRouter:
+    """A router of HTML pages: each route sends an anonymous visitor to /signin when reads need it."""
+    return APIRouter(tags=["pages"], route_class=PageRoute)
 
 
 # Declared so /docs shows the Bearer scheme and its "Authorize" button; the

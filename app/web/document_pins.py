@@ -9,17 +9,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from fastapi.responses import Response
 
 from app.store.errors import Invalid
 from app.store.progress_sync import pin_entry, unpin_entry
-from app.web.auth import WriterDep
+from app.web.auth import WriterDep, page_router
 from app.web.deps import HtmxDep, Id, SessionDep
 from app.web.errors import form_view
 from app.web.planning import document_context, written
 
-router = APIRouter(tags=["pages"])
+router = page_router()
 FormText = Annotated[str, Form()]
 PAGE = ("document.html", "entries", document_context)
 

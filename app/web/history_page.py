@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 
+from app.web.auth import page_router
 from app.web.history import history_page_context
 from app.web.page_cache import cached_page
 
-router = APIRouter(tags=["pages"])
+router = page_router()
 
 
 @router.get("/history", include_in_schema=False)

@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
 from app.store.audit import audit_page, audit_people, describe
+from app.web.auth import page_router
 from app.web.deps import MAX_ID
 from app.web.page_cache import cached_page
 
-router = APIRouter(tags=["pages"])
+router = page_router()
 
 PAGE_SIZE = 50
 KINDS = ("blocker", "backlog", "task", "entry", "document", "modules")  # what a change can be made to

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 
 from app.config import Settings, get_settings
 from app.web import api, api_next, api_progress, api_reports, errors, health, hooks, log, pages, planning
-from app.web.auth import auth_router, install_auth, page_reader
+from app.web.auth import auth_router, install_auth
 from app.services.repos import repository_key
 from app.store.db import session_scope
 from app.store.scope import adopt
@@ -58,22 +58,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # static files from memory under content-hashed names, and gzip for text answers (app.web.assets)
     app.add_route("/static/{name:path}", assets.load().serve, methods=["GET", "HEAD"], include_in_schema=False)
     app.add_middleware(Compress)
-    # Routes are matched in order, one after the other (twice a request): the reads answered
-    # from memory come first, /api/status and the badges, then the pages, then the rest.
-    app.include_router(auth_router)
+    # Routes are matched in order, one after the other (twice a request), at a few microseconds
+    # each: the reads answered from memory come first, the overview and module pages (what the
+    # live view polls), /api/status and the badges, the other pages; then what writes, and the rest.
+    # With SAWMILL_READ_REQUIRES_SIGNIN, every page sends an anonymous visitor to /signin (auth.page_router).
+    # /modules/{path}/draft before the module page, whose {path:path} would take it
+    app.include_router(assistant.router)
+    app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(api.badge_router)
+    app.include_router(planning.reads)
+    app.include_router(log.router)
+    app.include_router(history_page.router)
     app.include_router(api_next.router)
     app.include_router(api_reports.router)
-    # With SAWMILL_READ_REQUIRES_SIGNIN, every page sends an anonymous visitor to /signin.
-    # /modules/{path}/draft before the module page, whose {path:path} would take it
-    app.include_router(assistant.router, dependencies=[Depends(page_reader)])
-    app.include_router(pages.router, dependencies=[Depends(page_reader)])
-    app.include_router(planning.reads, dependencies=[Depends(page_reader)])
-    app.include_router(log.router, dependencies=[Depends(page_reader)])
-    app.include_router(planning.router, dependencies=[Depends(page_reader)])
-    app.include_router(document_pins.router, dependencies=[Depends(page_reader)])
-    app.include_router(history_page.router, dependencies=[Depends(page_reader)])
+    app.include_router(auth_router)
+    app.include_router(planning.router)
+    app.include_router(document_pins.router)
     app.include_router(api_progress.router)
     app.include_router(hooks.router)
     app.include_router(health.router)

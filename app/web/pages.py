@@ -6,7 +6,7 @@ import hashlib
 from functools import lru_cache
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.services.jobs import request_sync
@@ -15,7 +15,7 @@ from app.services.repos import repository_key
 from app.store.db import session_scope
 from app.store.jobs import job_view
 from app.store.scope import repository_of
-from app.web.auth import WriterDep
+from app.web.auth import WriterDep, page_router
 from app.web.deps import HtmxDep, SettingsDep
 from app.web.errors import form_view
 from app.store.errors import NotFound
@@ -28,7 +28,7 @@ from app.web.status_cache import watch_for
 from app.web.reports_view import ci_board, ci_module
 from app.web.views import module_view, scan_view
 
-router = APIRouter(tags=["pages"])
+router = page_router()
 
 
 def overview_context(session) -> dict:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from sqlmodel import Session
 
@@ -28,15 +28,15 @@ from app.store.blockers import add_blocker, reopen_blocker, resolve_blocker
 from app.store.errors import Invalid, NotFound
 from app.store.progress import BACKLOG_STATUSES
 from app.web.api_next import next_of
-from app.web.auth import WriterDep
+from app.web.auth import WriterDep, page_router
 from app.web.deps import MAX_VERSION, HtmxDep, Id, SessionDep
 from app.web.errors import form_view
 from app.web.markdown import render_markdown
 from app.web.page_cache import cached_page
 from app.web.render import render
 
-router = APIRouter(tags=["pages"])
-reads = APIRouter(tags=["pages"])  # the pages, served from memory: matched before the writes (app.web.main)
+router = page_router()
+reads = page_router()  # the pages, served from memory: matched before the writes (app.web.main)
 FormText = Annotated[str, Form()]
 
 

@@ -170,6 +170,28 @@ def test_pages_send_anonymous_visitors_to_sign_in_when_reads_need_it(make_client
     assert make_client().get("/").status_code == 200
 
 
+def test_every_page_sends_an_anonymous_visitor_to_sign_in_when_reads_need_it(make_client) -> None:
+    """Every route outside the API, the probes, the sign-in and the assets: a GET answers 303 to
+    /signin, and a form's POST 401, before anything else of the route runs (no 404, no 422)."""
+    from starlette.routing import Route
+
+    closed = make_client(read_requires_signin=True)
+    open_paths = ("/api/", "/badge/", "/static/", "/signin", "/signout", "/healthz", "/readyz", "/docs", "/redoc", "/openapi")
+    routes = [r for r in closed.app.router.routes if isinstance(r, Route)]
+    for included in (r for r in closed.app.router.routes if not isinstance(r, Route)):
+        routes += included.original_router.routes
+    pages = [r for r in routes if not r.path.startswith(open_paths)]
+    assert len(pages) >= 20
+    for route in pages:
+        path = re.sub(r"\{[^}]+\}", "1", route.path)
+        for method in route.methods - {"HEAD"}:
+            answer = closed.request(method, path)
+            expected = 303 if method == "GET" else 401
+            assert answer.status_code == expected, (method, route.path, answer.status_code)
+            if method == "GET":
+                assert answer.headers["location"].startswith("/signin?next=")
+
+
 OPEN_TO_PROBES = ("/api/ping", "/healthz", "/readyz")
 
 
