@@ -73,11 +73,15 @@ def measure(repo: Path, tmp: Path) -> Scale:
     config = load_config(clone, "HEAD")
     stream = ["git", "log", "--raw", "--first-parent", "--no-renames", "--format=%H", "HEAD", "--", *relevant_paths(config)]
     seconds["git log"] = best_of(lambda: subprocess.run(stream, cwd=clone, capture_output=True, check=True), repeat=3)
-    SHARED.clear()  # cold, as a repository's first backfill: the scans above parsed its tip
-    start = time.perf_counter()
-    with session_scope(url, key) as session:
-        update_history(session, clone, key, config)
-    seconds["backfill"] = time.perf_counter() - start
+    keys = iter([f"{key}#1", f"{key}#2", key])  # a first backfill each time; the last one is the store's
+
+    def backfill() -> None:
+        SHARED.clear()  # cold, as a repository's first backfill: the scans above parsed its tip
+        stored = next(keys)
+        with session_scope(url, stored) as session:
+            update_history(session, clone, stored, config)
+
+    seconds["backfill"] = best_of(backfill, repeat=3)  # one run at each scale swung the ratio by a quarter
     scan_and_store(url, clone, repository=key)  # the store as a served repository holds it
     rescans = []
     manifest = next(p for p in listing.stdout.splitlines() if p.startswith("ci/test/") and p.endswith("-m0.yaml"))
