@@ -2,9 +2,10 @@
 
 A blob's sha names its content, so whatever a blob parses to holds at every
 commit and under every path that has it, as a regular file: a symlink is never
-read, and its answer is kept apart (a regular file may hold the same bytes). ``ParseCache`` is the scanner's only
-way to look inside files; share one instance across many ``scan_files`` calls
-(a walk over history) and every blob is read and parsed at most once.
+read, and its answer is kept apart (a regular file may hold the same bytes).
+``ParseCache`` is the scanner's only way to look inside files; share one
+instance across many ``scan_files`` calls (a walk over history) and every blob
+is read and parsed at most once.
 
 It also holds the memo of per-test analyses (see ``app.scanner.core``).
 
@@ -43,6 +44,7 @@ class Parsed:
 
 
 _SYMLINK_PARSED = Parsed(problem=SYMLINK)
+
 
 class SharedParses:
     """Parsed blobs by sha, the least recently used dropped past ``budget`` bytes of blobs read."""

@@ -53,9 +53,9 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from ipaddress import ip_address, ip_network
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 from urllib.parse import quote
 

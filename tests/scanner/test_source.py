@@ -13,8 +13,8 @@ import pytest
 from app.repobuilder import RepoBuilder
 from app.repobuilder.gitops import SEED_TAG_BEFORE_POC, build_seed_repo
 from app.scanner import GitSource, ParseCache, scan
-from app.scanner.source import BlobRef
 from app.scanner.model import ScanError
+from app.scanner.source import BlobRef
 from tests.scanner.conftest import statuses
 
 
