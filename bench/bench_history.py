@@ -25,7 +25,7 @@ import yaml
 from app.repobuilder import RepoBuilder
 from app.repobuilder.gitops import APPS, INFRA, GitOps, flux_kustomization
 from app.scanner.config import ScanConfig
-from app.scanner.history_log import iter_log
+from app.scanner.history_log import iter_log, pathspec  # the floors give git what the walk does
 from app.scanner.history_scan import relevant_paths
 from app.scanner.parse import SHARED
 from app.store.db import migrate, session_scope
@@ -310,11 +310,6 @@ def floor(repo: Path, paths: list[str]) -> None:
     subprocess.run(
         ["git", "log", "--name-only", "--format=%H", "--", *pathspec(paths)], cwd=repo, capture_output=True, check=True
     )
-
-
-def pathspec(paths: list[str]) -> list[str]:
-    """``.`` limits nothing and costs git a tree comparison per commit: the walk leaves it out, so do the floors."""
-    return [] if paths == ["."] else paths
 
 
 def run() -> list[Result]:

@@ -169,9 +169,8 @@ class Layout:
                         (self.candidates.add if self._candidate(path, outside) else self.candidates.discard)(path)
             self.shape += 1
             self.moved_units = self._moved_units
-        for path in fresh:  # judged once every module of this update is known (none is a workflow)
-            folder, _, name = path.rpartition("/")
-            if name.startswith("kuttl-test") or self._outside(folder, outside):
+        for path in fresh:  # judged once every module of this update is known
+            if self._candidate(path, outside):
                 self._grow(self.candidates, path)
         self._units_moved = False
         self._moved_units = set()
@@ -295,11 +294,9 @@ class Layout:
         if path.startswith(self._workflows):
             return False
         folder, _, name = path.rpartition("/")
-        return name.startswith("kuttl-test") or self._outside(folder, outside)
-
-    def _outside(self, folder: str, outside: dict[str, bool]) -> bool:
-        """Whether ``folder`` is in no module or component; ``outside`` keeps the answers of one update."""
-        found = outside.get(folder)
+        if name.startswith("kuttl-test"):
+            return True
+        found = outside.get(folder)  # in no module or component: asked once per folder and update
         if found is None:
             found = outside[folder] = self.holding(folder) is None
         return found

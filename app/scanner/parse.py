@@ -32,7 +32,7 @@ from app.scanner.yamlload import AliasBomb, load_all
 
 MAX_BYTES = 1024 * 1024
 TOO_LARGE = "file over 1 MiB, not read"
-SYMLINK = "symlink, not followed"
+NOT_FOLLOWED = "symlink, not followed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,7 @@ class Parsed:
     problem: str | None = None
 
 
-_SYMLINK_PARSED = Parsed(problem=SYMLINK)
+_SYMLINK_PARSED = Parsed(problem=NOT_FOLLOWED)
 
 
 class SharedParses:
@@ -136,7 +136,7 @@ class ParseCache:
     def raw(self, ref: BlobRef) -> bytes | str:
         """The blob's bytes, or a warning reason (symlink, too large) when it must not be read."""
         if ref.is_symlink:  # by its mode, not kept by its sha: a regular file's blob may be the same
-            return SYMLINK
+            return NOT_FOLLOWED
         cached = self._raw.get(ref.sha)
         if cached is None:
             cached = self._raw[ref.sha] = self._load(ref)
