@@ -18,9 +18,10 @@ from tests.serve import Serve, wait_for
 
 @pytest.fixture(scope="module")
 def long_history(tmp_path_factory) -> Path:
-    """A repository whose first scan (a history backfill of 6,000 commits) takes a few seconds."""
+    """A repository whose first scan (a history backfill of 30,000 commits) takes a few seconds: long
+    enough to be caught under way. 6,000 commits became a second's walk, over before a poll saw it."""
     path = tmp_path_factory.mktemp("long") / "platform.git"
-    builder, _ = build_history_repo(path, commits=6000)
+    builder, _ = build_history_repo(path, commits=30000)
     builder.repo.close()
     return path
 
