@@ -162,9 +162,13 @@ def _read_ahead(commits: Iterator[LogCommit], oracle: StatusOracle) -> Iterator[
     deletion), and each window's new blobs offered to the oracle at once.
 
     Reading blobs one by one costs a round trip to git each; a window's worth
-    costs one. The window bounds what is held in memory.
+    costs one. The window bounds what is held in memory. The first window is the
+    first commit alone: the walk scans it (in a backfill, a whole tree) while git
+    writes the rest of the log, instead of waiting for the rest first.
     """
-    while window := list(islice(commits, _WINDOW)):
+    size = 1
+    while window := list(islice(commits, size)):
+        size = _WINDOW
         refs = [[None if c.status == "D" else BlobRef(c.mode, c.sha) for c in commit.changes] for commit in window]
         # pairs, not a dict: a path edited twice in a window has two blobs to read
         oracle.prefetch([

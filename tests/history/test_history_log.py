@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
+
+import pytest
 
 from app.repobuilder import RepoBuilder
 from app.repobuilder.gitops import INFRA, build_seed_repo
@@ -86,3 +90,43 @@ def test_every_path_is_read_without_a_pathspec_and_commits_changing_nothing_are_
                             capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
     assert [c.sha for c in commits] == listed == [first.sha, same.sha, last.sha]
     assert [[ch.path for ch in c.changes] for c in commits] == [["p/a.yaml", "p/marker.yml"], ["p/a.yaml"], ["q/b.yaml"]]
+
+
+def _children_named(name: str) -> list[tuple[int, str]]:
+    """(pid, state) of this process's children running ``name``, from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # gone meanwhile
+            continue
+        comm, rest = text.split("(", 1)[1].rsplit(")", 1)
+        state, ppid = rest.split()[:2]
+        if int(ppid) == os.getpid() and comm == name:
+            found.append((int(stat.parent.name), state))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from Linux's /proc")
+def test_git_finishes_the_log_while_the_walk_holds_its_first_commit(tmp_path: Path) -> None:
+    """The reader stops while a commit is scanned: git must not stall on a full pipe meanwhile.
+    About 300 KiB of log follow the first commit here, far past a pipe's default 64 KiB."""
+    folder = "ci/test/" + "a-rather-long-folder-name-" * 4
+    with RepoBuilder(tmp_path / "r", bare=True) as b:
+        b.write(f"{folder}/first.yaml", "0")
+        b.commit("first")
+        for n in range(400):
+            b.write_many({f"{folder}/file-{n}-{k}.yaml": f"{n}" for k in range(4)})
+            b.commit(f"more {n}")
+    commits = iter_log(tmp_path / "r", ["HEAD"], ["ci/test"])
+    first = next(commits)
+    assert [c.path for c in first.changes] == [f"{folder}/first.yaml"]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        states = [state for _pid, state in _children_named("git")]
+        assert states, "the git log process is gone before it was reaped"
+        if states == ["Z"]:  # done writing, waiting only to be reaped
+            break
+        time.sleep(0.02)
+    assert states == ["Z"], f"git log stalled with the rest of the log unread: {states}"
+    assert sum(len(c.changes) for c in commits) == 1600  # and the rest reads as before

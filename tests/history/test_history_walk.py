@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
-from app.repobuilder.gitops import APPS, INFRA, GitOps
+from app.repobuilder.gitops import APPS, INFRA, GitOps, flux_kustomization
 from app.scanner.config import ScanConfig
 from app.scanner.history import walk_history
 from app.scanner.history_scan import HistoryScanner, relevant_paths
@@ -212,7 +212,6 @@ def test_an_edit_to_a_test_file_alone_moves_a_module(gitops: GitOps, days) -> No
 def test_every_blob_the_walk_reads_was_read_ahead_even_when_a_path_changes_twice_in_a_window(gitops: GitOps, days) -> None:
     """One round trip to git per window of commits, not one per blob: a test manifest edited
     several times between two reads-ahead has each of its versions fetched with the window."""
-    from app.repobuilder.gitops import flux_kustomization
     from app.scanner.history_scan import TrackingCache
 
     base(gitops, days())
@@ -235,11 +234,39 @@ def test_every_blob_the_walk_reads_was_read_ahead_even_when_a_path_changes_twice
     assert one_by_one == []  # ...and none was fetched on its own
 
 
+def test_the_first_commit_is_scanned_before_the_rest_of_the_log_is_read(gitops: GitOps, days) -> None:
+    """The first commit of a large tree is most of a walk's work; git writes the rest of the log
+    meanwhile (see history_log._widen) only if the walk scans it before reading further."""
+    base(gitops, days())
+    for n in range(3):
+        gitops.builder.write("ci/test/infra-b/infra-b-core.yaml", flux_kustomization(f"tune-{n}", B_CORE))
+        gitops.commit(f"test: tune b ({n})", date=days())
+    gitops.builder.flush()
+    path, config = gitops.builder.path, ScanConfig()
+    calls: list[tuple[str, int]] = []
+
+    class Recording(HistoryScanner):
+        def prefetch(self, files):
+            entries = list(files.items() if isinstance(files, dict) else files)
+            calls.append(("prefetch", len(entries)))
+            super().prefetch(entries)
+
+        def statuses(self, files, changed=None):
+            calls.append(("statuses", len(files)))
+            return super().statuses(files, changed)
+
+    with Recording(path, config) as scanner:
+        walk_history(path, "HEAD", relevant_paths(config), scanner)
+    first = calls[1][1]  # the files the first commit added
+    assert first > 3
+    # nothing known before the walk; the first commit alone, scanned; then the other three at once
+    assert calls[:4] == [("prefetch", 0), ("prefetch", first), ("statuses", first), ("prefetch", 3)]
+
+
 def test_a_walk_parses_a_deployed_file_only_when_it_can_name_a_module(gitops: GitOps, days) -> None:
     """Statuses only: an asserted file is never parsed, a deployed one only once its bytes can
     spell a Flux Kustomization; one spelling it through a YAML escape links all the same, and
     the statuses at each commit are a fresh scan's."""
-    from app.repobuilder.gitops import flux_kustomization
     from app.scanner import scan
     from app.scanner.history import replay
     from app.scanner.parse import SHARED
@@ -327,7 +354,6 @@ def test_statuses_are_the_same_dict_until_one_moves_and_then_a_new_one() -> None
 def test_a_deployed_file_edited_twice_without_a_scan_between_is_still_watched(gitops: GitOps, days) -> None:
     """Its first edit answers the byte test as before, so no scan tests the second version: that
     version must be judged as the first was, or the edit that makes it a Flux Kustomization is lost."""
-    from app.repobuilder.gitops import flux_kustomization
     from app.scanner import scan
 
     test = "apiVersion: chainsaw.kyverno.io/v1alpha1\nkind: Test\nmetadata: {name: a}\nspec:\n  steps:\n" \
@@ -385,7 +411,6 @@ def test_an_edit_no_byte_test_tells_apart_makes_no_analysis_again_at_the_next_re
 def test_a_deployed_file_that_becomes_a_submodule_is_gone_from_the_walk(gitops: GitOps, days) -> None:
     """A gitlink has no blob: the Flux Kustomization that was there no longer links the module,
     in the walk as in a fresh scan."""
-    from app.repobuilder.gitops import flux_kustomization
     from app.scanner import scan
     from app.scanner.history import replay
 
