@@ -12,6 +12,7 @@ import subprocess
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 import git
 
@@ -21,12 +22,13 @@ SYMLINK = "120000"
 SUBMODULE = "160000"
 
 
-@dataclass(frozen=True, slots=True)
-class BlobRef:
+class BlobRef(NamedTuple):
     """One entry of a commit's tree: its git mode ("100644", "120000"...) and blob sha.
 
     ``size`` is known when the tree was listed with sizes (``git ls-tree -l``);
-    callers that only have ``git log --raw`` leave it ``None``.
+    callers that only have ``git log --raw`` leave it ``None``. A named tuple, not a
+    frozen dataclass: a walk makes one per change and a scan one per file, and a
+    tuple is made in about half the time.
     """
 
     mode: str
