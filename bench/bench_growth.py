@@ -56,7 +56,7 @@ class Scale:
 def measure(repo: Path, tmp: Path) -> Scale:
     """Scan, backfill, incremental rescan, /api/status and the overview on a shared clone of ``repo``."""
     from app.scanner import scan
-    from app.scanner.history_scan import load_config, relevant_paths
+    from app.scanner.history_scan import load_config
     from app.scanner.parse import SHARED
     from app.services import scan_and_store
     from app.services.history import update_history
@@ -71,7 +71,8 @@ def measure(repo: Path, tmp: Path) -> Scale:
     key = str(clone.resolve())
     seconds = {"scan": best_of(lambda: scan(clone), repeat=3)}
     config = load_config(clone, "HEAD")
-    stream = ["git", "log", "--raw", "--first-parent", "--no-renames", "--format=%H", "HEAD", "--", *relevant_paths(config)]
+    # git's own work for the walk's stream: no pathspec, as the walk's log (see history_log.log_command)
+    stream = ["git", "log", "--raw", "--first-parent", "--no-renames", "--format=%H", "HEAD"]
     seconds["git log"] = best_of(lambda: subprocess.run(stream, cwd=clone, capture_output=True, check=True), repeat=3)
     keys = iter([f"{key}#1", f"{key}#2", key])  # a first backfill each time; the last one is the store's
 

@@ -1,7 +1,7 @@
 """History backfill of a 3,000-commit GitOps repository against ``git log --name-only``.
 
-The floor is one ``git log --name-only --format=%H`` over the same relevant
-paths on the same repository, measured in the same run. The incremental
+The floor is one ``git log --name-only --format=%H`` of the same repository,
+without a pathspec as the walk's own log, measured in the same run. The incremental
 rescan after one new commit has an absolute goal (0.2 s). A kyverno/policies-sized
 tree (600 commits, about 6,000 files in policy folders holding their own tests,
 read with a marker rule so every path is relevant) is held to the floor issue 14
@@ -25,7 +25,7 @@ import yaml
 from app.repobuilder import RepoBuilder
 from app.repobuilder.gitops import APPS, INFRA, GitOps, flux_kustomization
 from app.scanner.config import ScanConfig
-from app.scanner.history_log import iter_log, pathspec  # the floors give git what the walk does
+from app.scanner.history_log import iter_log
 from app.scanner.history_scan import relevant_paths
 from app.scanner.parse import SHARED
 from app.store.db import migrate, session_scope
@@ -215,7 +215,6 @@ def policies_backfill(tmp: Path) -> list[Result]:
     url = f"sqlite:///{tmp / 'policies.db'}"
     migrate(url)
     config = load_config(path, "HEAD")
-    paths = relevant_paths(config)
     keys, stats = iter(range(100)), {}
 
     def backfill() -> None:
@@ -224,8 +223,8 @@ def policies_backfill(tmp: Path) -> list[Result]:
             stats["update"] = update_history(session, path, f"policies-{next(keys)}", config)
 
     # the floor the goal is held to runs in turns with the backfill, so both meet the same load
-    parsed, took = turn_about(lambda: stream_and_parse(path, paths), backfill, repeat=7)
-    base = best_of(lambda: floor(path, paths), repeat=3)
+    parsed, took = turn_about(lambda: stream_and_parse(path), backfill, repeat=7)
+    base = best_of(lambda: floor(path), repeat=3)
     files = subprocess.run(["git", "ls-tree", "-r", "--name-only", "HEAD"], cwd=path, capture_output=True, text=True)
     shape = (f"{stats['update'].commits} commits, {files.stdout.count(chr(10))} files at the tip, "
              f"{len(stats['update'].events)} events")  # fmt: skip
@@ -250,13 +249,14 @@ def is_test_document(path: str) -> bool:
 FILE_REF = re.compile(rb"file:\s*([^\s,}]+)")
 
 
-def stream_and_parse(repo: Path, paths: list[str]) -> None:
+def stream_and_parse(repo: Path) -> None:
     """The floor issue 14 names: one ``git log --raw`` stream, and every distinct blob of a test
     document parsed once with the C loader. A file a chainsaw test applies (``../policy.yaml``)
     while that test names it is read too, and parsed only if its bytes can spell a Flux
     Kustomization (one may name a module), as the scanner reads it. All through one
     ``cat-file --batch``."""
-    log = subprocess.run(["git", "log", "--raw", "--no-renames", "--reverse", "--format=%H", "--", *pathspec(paths)],
+    # no pathspec, as the walk's own log (see history_log.log_command)
+    log = subprocess.run(["git", "log", "--raw", "--no-renames", "--reverse", "--format=%H"],
                          cwd=repo, capture_output=True, text=True, check=True).stdout  # fmt: skip
     commits: list[list[tuple[str, str]]] = []
     for line in log.splitlines():
@@ -306,10 +306,10 @@ def _batch(repo: Path, shas: list[str]) -> list[bytes]:
     return bodies
 
 
-def floor(repo: Path, paths: list[str]) -> None:
-    subprocess.run(
-        ["git", "log", "--name-only", "--format=%H", "--", *pathspec(paths)], cwd=repo, capture_output=True, check=True
-    )
+def floor(repo: Path) -> None:
+    """git's least work for the walk's stream: its log without a pathspec, as the walk's own
+    (see history_log.log_command: one would double git's time), and names only."""
+    subprocess.run(["git", "log", "--name-only", "--format=%H"], cwd=repo, capture_output=True, check=True)
 
 
 def run() -> list[Result]:
@@ -328,7 +328,7 @@ def run() -> list[Result]:
             with session_scope(url) as session:
                 stats["update"] = update_history(session, path, f"bench-{next(keys)}", config)
 
-        base, took = turn_about(lambda: floor(path, paths), backfill, repeat=11)
+        base, took = turn_about(lambda: floor(path), backfill, repeat=11)
         full = stats["update"]
         stream = best_of(lambda: stream_only(path, paths), repeat=3)
         incremental = []

@@ -9,14 +9,17 @@ listing per commit.
 from __future__ import annotations
 
 import fcntl
+import fnmatch
+import re
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
 from typing import NamedTuple
 
+from app.scanner.globs import is_glob
 from app.scanner.model import ScanError
 from app.scanner.source import decode_paths
 
@@ -47,33 +50,64 @@ class LogCommit:
     changes: list[Change] = field(default_factory=list)
 
 
-def pathspec(paths: Sequence[str]) -> list[str]:
-    """``paths`` as git is given them. The pathspec ``.`` (every path: a marker rule) is left
-    out: it limits nothing, and it has git compare each commit's tree with its parent's once
-    more to find the commits that touch it (a third of git's time on a 600-commit policy
-    repository). Commits that change nothing are then passed over by the reader (``_records``)."""
-    return [] if list(paths) == ["."] else list(paths)
+def path_filter(paths: Sequence[str]) -> Callable[[str], bool] | None:
+    """Which paths of the log the walk keeps: those git's pathspec ``paths`` matches (None:
+    every path). git is given no pathspec (see ``log_command``); the reader applies this.
+
+    As git's: an item without wildcards keeps itself and what lies beneath it; one with
+    wildcards keeps the paths it matches whole, its ``*`` crossing ``/`` (``*.yaml``: any
+    YAML file anywhere, but not what lies in a folder named ``x.yaml``).
+    """
+    items = list(paths)
+    if not items or "." in items:
+        return None
+    literal = frozenset(item for item in items if not is_glob(item))
+    beneath = tuple(f"{item}/" for item in literal)
+    # the common wildcard, "*<suffix>", is a test of the path's end
+    suffixes = tuple(item[1:] for item in items if _is_suffix(item))
+    patterns = [re.compile(fnmatch.translate(item)).match for item in items if is_glob(item) and not _is_suffix(item)]
+
+    def keep(path: str) -> bool:
+        return (
+            path.endswith(suffixes) or path.startswith(beneath) or path in literal
+            or any(match(path) for match in patterns)
+        )  # fmt: skip
+
+    return keep
 
 
-def log_command(revisions: Sequence[str], paths: Sequence[str]) -> list[str]:
-    """The one ``git log`` that feeds the walk (also what the benchmark times)."""
+def _is_suffix(item: str) -> bool:
+    return item[:1] == "*" and not is_glob(item[1:])
+
+
+def log_command(revisions: Sequence[str]) -> list[str]:
+    """The one ``git log`` that feeds the walk (also what the benchmark times).
+
+    It has no pathspec. One would have git compare each commit's tree with its parent's
+    to find the commits that touch it, and again for the changes it prints: ``*.yaml``
+    (YAML outside modules is relevant) cannot spare it a folder, so that doubled git's
+    time (2.0 s against 1.1 s for 35,000 commits) for a few changes fewer. The reader keeps
+    what the pathspec would have (``path_filter``) and passes over commits left with no
+    change (as the pathspec had git do).
+    """
     return [
         "git",
         "-c", "log.showSignature=false",
         "log", "--raw", "-z", "--first-parent", "--diff-merges=first-parent",
         "--no-renames", "--no-abbrev", "--reverse", "--no-color", f"--format={_FORMAT}",
-        *revisions, "--", *pathspec(paths),
+        *revisions, "--",
     ]  # fmt: skip
 
 
 def iter_log(repo: Path | str, revisions: Sequence[str], paths: Sequence[str]) -> Iterator[LogCommit]:
-    """Yield the commits of ``revisions`` that change ``paths``, oldest first, with their changes.
+    """Yield the commits of ``revisions`` that change ``paths`` (git pathspecs: see
+    ``path_filter``), oldest first, with their changes to those paths.
 
     Reads the stream as it comes, so memory holds one commit at a time (plus
     what ``--reverse`` makes git hold).
     """
     process = subprocess.Popen(
-        log_command(revisions, paths),
+        log_command(revisions),
         cwd=repo,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -82,7 +116,7 @@ def iter_log(repo: Path | str, revisions: Sequence[str], paths: Sequence[str]) -
     assert process.stdout is not None and process.stderr is not None
     _widen(process.stdout)
     try:
-        yield from _records(process.stdout)
+        yield from _records(process.stdout, path_filter(paths))
         error = process.stderr.read()
         if process.wait() != 0:
             message = error.decode("utf-8", "replace").strip().splitlines()
@@ -128,19 +162,22 @@ def _chunks(stream) -> Iterator[list[str]]:
         yield [decode_paths(pending)]
 
 
-def _records(stream) -> Iterator[LogCommit]:
+def _records(stream, keep: Callable[[str], bool] | None = None) -> Iterator[LogCommit]:
     """Fields come in a fixed order: a header (five fields, the first marked with \\x01),
     then a raw meta field and its path for each change. Reading them by position
     means no subject or path, whatever it holds, can be taken for a boundary.
-    A commit without changes (empty, or a merge that changed nothing on the
-    first-parent line) is passed over, as a pathspec would have git do."""
+    Only the changes to paths ``keep`` keeps are kept; a commit left without changes
+    (or empty, or a merge that changed nothing on the first-parent line) is passed
+    over, as a pathspec would have git do."""
     tokens = _tokens(stream)
     commit: LogCommit | None = None
     for token in tokens:
         field = token.lstrip("\n") if token[:1] == "\n" else token
         if field[:1] == ":" and commit is not None:
             old_mode, mode, old_sha, sha, status = field[1:].split(" ")
-            commit.changes.append(Change(status[0], next(tokens), mode, sha, old_mode, old_sha))
+            path = next(tokens)
+            if keep is None or keep(path):
+                commit.changes.append(Change(status[0], path, mode, sha, old_mode, old_sha))
         elif field[:1] == "\x01":
             if commit is not None and commit.changes:
                 yield commit

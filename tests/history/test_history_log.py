@@ -65,10 +65,10 @@ def test_no_subject_or_path_is_taken_for_a_boundary(tmp_path: Path) -> None:
 
 
 def test_every_path_is_read_without_a_pathspec_and_commits_changing_nothing_are_passed_over(tmp_path: Path) -> None:
-    """A marker rule makes every path relevant: ``.`` is left out of git's command (it costs
-    git a tree comparison per commit and limits nothing), so the reader passes over what a
-    pathspec would have had git leave out: an empty commit, and a merge changing nothing on
-    the first-parent line. The commits are those ``git rev-list -- .`` names."""
+    """A marker rule makes every path relevant. git is given no pathspec (see log_command), so
+    the reader passes over what ``.`` would have had git leave out: an empty commit, and a
+    merge changing nothing on the first-parent line. The commits are those ``git rev-list -- .``
+    names."""
     import subprocess
 
     from app.scanner.history_log import log_command
@@ -84,7 +84,7 @@ def test_every_path_is_read_without_a_pathspec_and_commits_changing_nothing_are_
         b.commit("Merge topic", merge=side)  # its tree is the first parent's
         b.write("q/b.yaml", "3")
         last = b.commit("last")
-    assert "." not in log_command(["HEAD"], ["."]) and log_command(["HEAD"], ["ci/test"])[-2:] == ["--", "ci/test"]
+    assert log_command(["HEAD"])[-2:] == ["HEAD", "--"]  # no pathspec, whatever the paths
     commits = list(iter_log(tmp_path / "r", ["HEAD"], ["."]))
     listed = subprocess.run(["git", "rev-list", "--first-parent", "--reverse", "HEAD", "--", "."], cwd=tmp_path / "r",
                             capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
@@ -130,3 +130,48 @@ def test_git_finishes_the_log_while_the_walk_holds_its_first_commit(tmp_path: Pa
         time.sleep(0.02)
     assert states == ["Z"], f"git log stalled with the rest of the log unread: {states}"
     assert sum(len(c.changes) for c in commits) == 1600  # and the rest reads as before
+
+
+def test_the_reader_keeps_what_git_s_own_pathspec_would(tmp_path: Path) -> None:
+    """git is given no pathspec (it doubled git's time); the reader keeps the changes the
+    walk's pathspecs match, and passes over the commits left without one. Checked against
+    git's own log with those pathspecs: the same commits, the same changes, in order."""
+    import subprocess
+
+    paths = relevant_paths(ScanConfig())
+    assert "*.yaml" in paths and "ci/test" in paths  # a wildcard and literal folders
+    with RepoBuilder(tmp_path / "r") as b:
+        b.write("ci/test/a/t.yaml", "1").write("docs/guide.md", "d").write("sawmill.yaml", "{}")
+        first = b.commit("first")
+        b.write("docs/guide.md", "d2")
+        b.commit("docs only")  # nothing relevant: passed over
+        b.write("docs/guide.md", "d3").write("clusters/prod/flux.yaml", "f").write("Makefile", "all:")
+        mixed = b.commit("mixed")  # the YAML kept, the rest left out
+        b.write(f"{INFRA}/m/README.md", "r").write("x.yaml/notes.txt", "n").write("ci/testing/t.yml", "t")
+        b.write("sawmill.yaml.orig", "o").write("scripts/run.sh", "s")
+        odd = b.commit("odd names")
+        b.write("ci/test/a/t.yaml", "2")
+        side = b.commit("side", branch="topic", parent=odd)
+        b.write("docs/other.md", "o")
+        b.commit("docs on main")
+        b.write("ci/test/a/t.yaml", "2")  # the merge brings the side's change
+        merge = b.commit("Merge topic", merge=side)
+        b.delete("docs/guide.md").delete("ci/test/a/t.yaml")
+        last = b.commit("last")
+    repo = tmp_path / "r"
+    ours = [(c.sha, [(ch.status, ch.path, ch.sha) for ch in c.changes]) for c in iter_log(repo, ["HEAD"], paths)]
+    raw = subprocess.run(["git", "log", "--raw", "-z", "--first-parent", "--diff-merges=first-parent", "--no-renames",
+                          "--no-abbrev", "--reverse", "--format=%x01%H", "HEAD", "--", *paths], cwd=repo,
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    theirs = []
+    fields = [f.lstrip("\n") for f in raw.split("\0")]
+    for i, f in enumerate(fields):
+        if f.startswith("\x01"):
+            theirs.append((f[1:], []))
+        elif f.startswith(":"):
+            meta = f[1:].split(" ")
+            theirs[-1][1].append((meta[4][0], fields[i + 1], meta[3]))
+    assert ours == theirs
+    assert [sha for sha, _ in ours] == [first.sha, mixed.sha, odd.sha, merge.sha, last.sha]
+    assert [p for _, p, _ in dict(ours)[mixed.sha]] == ["clusters/prod/flux.yaml"]
+    assert [p for _, p, _ in dict(ours)[odd.sha]] == ["ci/testing/t.yml", f"{INFRA}/m/README.md"]
