@@ -54,15 +54,17 @@ def path_filter(paths: Sequence[str]) -> Callable[[str], bool] | None:
     """Which paths of the log the walk keeps: those git's pathspec ``paths`` matches (None:
     every path). git is given no pathspec (see ``log_command``); the reader applies this.
 
-    As git's: an item without wildcards keeps itself and what lies beneath it; one with
-    wildcards keeps the paths it matches whole, its ``*`` crossing ``/`` (``*.yaml``: any
-    YAML file anywhere, but not what lies in a folder named ``x.yaml``).
+    As git's for what ``relevant_paths`` makes (folders, files, ``*.yaml``): an item keeps
+    itself and what lies beneath it, taken literally; one with wildcards also keeps the
+    paths it matches whole, its ``*`` crossing ``/`` (``*.yaml``: any YAML file anywhere,
+    but not what lies in a folder named ``x.yaml``). Other wildcards are matched with
+    fnmatch, without git's rarer forms (``[^...]``, ``[[:alpha:]]``, backslash escapes).
     """
     items = list(paths)
     if not items or "." in items:
         return None
-    literal = frozenset(item for item in items if not is_glob(item))
-    beneath = tuple(f"{item}/" for item in literal)
+    literal = frozenset(items)
+    beneath = tuple(f"{item}/" for item in items)
     # the common wildcard, "*<suffix>", is a test of the path's end
     suffixes = tuple(item[1:] for item in items if _is_suffix(item))
     patterns = [re.compile(fnmatch.translate(item)).match for item in items if is_glob(item) and not _is_suffix(item)]

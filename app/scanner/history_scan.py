@@ -19,7 +19,7 @@ from app.scanner import load_config as scanner_config
 from app.scanner.collector import collector_paused
 from app.scanner.config import CONFIG_FILE, ScanConfig, is_glob
 from app.scanner.core import likely_paths, scan_files
-from app.scanner.history_log import git_lines
+from app.scanner.history_log import git_lines, path_filter
 from app.scanner.model import ScanError, Status
 from app.scanner.parse import ParseCache, Parsed
 from app.scanner.source import BlobRef, GitSource
@@ -277,15 +277,18 @@ def first_parent_commits(repo: Path | str, tip: str, paths: list[str]) -> set[st
 
 
 def relevant_files(repo: Path | str, commit: str, paths: list[str]) -> dict[str, BlobRef]:
-    """The relevant files of one commit, as the walk would have built them."""
-    out = git_lines(repo, "ls-tree", "-r", "-z", "--full-tree", commit, "--", *paths)
+    """The relevant files of one commit, as the walk would have built them: kept by the
+    walk's own rule (``path_filter``). ``git ls-tree`` is given no pathspec: it takes one
+    literally, so ``*.yaml`` would list only a file of that very name."""
+    keep = path_filter(paths)
+    out = git_lines(repo, "ls-tree", "-r", "-z", "--full-tree", commit)
     files: dict[str, BlobRef] = {}
     for entry in "\n".join(out).split("\0"):
         if not entry:
             continue
         meta, path = entry.split("\t", 1)
         mode, kind, sha = meta.split()
-        if kind == "blob":
+        if kind == "blob" and (keep is None or keep(path)):
             files[path] = BlobRef(mode, sha)
     return files
 

@@ -148,6 +148,7 @@ def test_the_reader_keeps_what_git_s_own_pathspec_would(tmp_path: Path) -> None:
         b.write("docs/guide.md", "d3").write("clusters/prod/flux.yaml", "f").write("Makefile", "all:")
         mixed = b.commit("mixed")  # the YAML kept, the rest left out
         b.write(f"{INFRA}/m/README.md", "r").write("x.yaml/notes.txt", "n").write("ci/testing/t.yml", "t")
+        b.write("*.yaml/notes.txt", "a folder named as the wildcard: git takes it literally too")
         b.write("sawmill.yaml.orig", "o").write("scripts/run.sh", "s")
         odd = b.commit("odd names")
         b.write("ci/test/a/t.yaml", "2")
@@ -174,4 +175,4 @@ def test_the_reader_keeps_what_git_s_own_pathspec_would(tmp_path: Path) -> None:
     assert ours == theirs
     assert [sha for sha, _ in ours] == [first.sha, mixed.sha, odd.sha, merge.sha, last.sha]
     assert [p for _, p, _ in dict(ours)[mixed.sha]] == ["clusters/prod/flux.yaml"]
-    assert [p for _, p, _ in dict(ours)[odd.sha]] == ["ci/testing/t.yml", f"{INFRA}/m/README.md"]
+    assert [p for _, p, _ in dict(ours)[odd.sha]] == ["*.yaml/notes.txt", "ci/testing/t.yml", f"{INFRA}/m/README.md"]

@@ -181,6 +181,28 @@ def test_a_rescan_resumes_from_files_with_odd_names(gitops: GitOps, days, db_url
     assert moves(stored(db_url, path)) == moves(backfill(db_url, path))
 
 
+def test_a_rescan_resumes_with_the_yaml_outside_the_roots(gitops: GitOps, days, db_url: str) -> None:
+    """A rescan starts from the last commit's relevant files, YAML outside the roots among them:
+    a kuttl TestSuite at the root naming a module's tests keeps it legacy, as the backfill saw it.
+    (``git ls-tree`` takes ``*.yaml`` literally: listed with it, that file was lost.)"""
+    from app.repobuilder.gitops import APPS, dump
+
+    media = f"{APPS}/media-k"
+    gitops.add_module(media)
+    gitops.builder.write("kuttl-test.yaml", dump({"apiVersion": "kuttl.dev/v1beta1", "kind": "TestSuite",
+                                                   "testDirs": [f"{media}/tests"]}))  # fmt: skip
+    gitops.builder.write(f"{media}/tests/basic/00-install.yaml", dump({"apiVersion": "v1", "kind": "ConfigMap"}))
+    gitops.commit("feat: media with kuttl tests", date=days())
+    gitops.builder.flush()
+    path = gitops.builder.path
+    assert [(t.path, t.to_status) for t in update(db_url, path).events] == [(media, "legacy")]
+
+    bump(gitops, media, "1.1", days())
+    gitops.builder.flush()
+    assert update(db_url, path).events == []  # nothing moved
+    assert moves(stored(db_url, path)) == moves(backfill(db_url, path))
+
+
 def test_a_scan_of_the_default_branch_shows_work_in_flight_as_in_progress(gitops: GitOps, days, db_url: str) -> None:
     from app.services import scan_and_store
     from app.store.scans import scan_modules
