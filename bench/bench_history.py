@@ -1,7 +1,9 @@
-"""History backfill of a 3,000-commit GitOps repository against ``git log --name-only``.
+"""History backfill of a 3,000-commit GitOps repository against the floor issue 14 names.
 
-The floor is one ``git log --name-only --format=%H`` of the same repository,
-without a pathspec as the walk's own log, measured in the same run. The incremental
+That floor is one ``git log --raw`` stream with each test blob parsed once,
+measured in turns with the backfill; the stricter ``git log --name-only``
+(no pathspec, as the walk's own log; nothing parsed) is shown beside it, and
+the stream alone is held to it. The incremental
 rescan after one new commit has an absolute goal (0.2 s). A kyverno/policies-sized
 tree (600 commits, about 6,000 files in policy folders holding their own tests,
 read with a marker rule so every path is relevant) is held to the floor issue 14
@@ -234,7 +236,7 @@ def policies_backfill(tmp: Path) -> list[Result]:
             took / parsed,
             goal=2.0,
             detail=f"backfill {took:.2f} s, floor {parsed:.2f} s ({shape}): the issue's floor; "
-            f"{took / base:.1f}x the stricter git log --name-only ({base:.2f} s) the seed-sized backfill is held to",
+            f"{took / base:.1f}x the stricter git log --name-only ({base:.2f} s), which parses nothing",
         ),
     ]
 
@@ -294,6 +296,25 @@ def stream_and_parse(repo: Path) -> None:
         list(yaml.load_all(body, Loader=yaml.CSafeLoader))
 
 
+def log_and_parse(repo: Path, config: ScanConfig) -> None:
+    """The floor issue 14 names for a backfill: one ``git log --raw`` stream of the first-parent
+    line (no pathspec, as the walk's own log) and every distinct blob of a test document (YAML
+    under a test root or the workflows folder) parsed once with the C loader, all through one
+    ``cat-file --batch``."""
+    log = subprocess.run(["git", "log", "--raw", "--first-parent", "--no-renames", "--reverse", "--format=%H"],
+                         cwd=repo, capture_output=True, text=True, check=True).stdout  # fmt: skip
+    folders = tuple(f"{root}/" for root in (*config.test_roots, config.workflows))
+    blobs: dict[str, None] = {}
+    for line in log.splitlines():
+        if line.startswith(":"):
+            meta, path = line.split("\t", 1)
+            sha = meta.split()[3]
+            if path.startswith(folders) and path.endswith((".yaml", ".yml")) and set(sha) != {"0"}:
+                blobs.setdefault(sha, None)
+    for body in _batch(repo, list(blobs)):
+        list(yaml.load_all(body, Loader=yaml.CSafeLoader))
+
+
 def _batch(repo: Path, shas: list[str]) -> list[bytes]:
     out = subprocess.run(["git", "cat-file", "--batch"], cwd=repo, input="\n".join(shas).encode() + b"\n",
                          capture_output=True, check=True).stdout  # fmt: skip
@@ -329,6 +350,7 @@ def run() -> list[Result]:
                 stats["update"] = update_history(session, path, f"bench-{next(keys)}", config)
 
         base, took = turn_about(lambda: floor(path), backfill, repeat=11)
+        parsed, took_parsed = turn_about(lambda: log_and_parse(path, config), backfill, repeat=7)
         full = stats["update"]
         stream = best_of(lambda: stream_only(path, paths), repeat=3)
         incremental = []
@@ -346,11 +368,12 @@ def run() -> list[Result]:
     return [
         *policies,
         Result(
-            "history backfill vs git log --name-only",
-            took / base,
+            "history backfill vs git log --raw + test blobs parsed once",
+            took_parsed / parsed,
             goal=3.0,
-            detail=f"backfill {took:.2f} s, floor {base:.2f} s ({full.commits} relevant commits of {COMMITS}, "
-            f"{len(full.events)} events)",
+            detail=f"backfill {took_parsed:.2f} s, floor {parsed:.2f} s ({full.commits} relevant commits of {COMMITS}, "
+            f"{len(full.events)} events): the issue's floor; {took / base:.1f}x the stricter git log --name-only "
+            f"({base:.2f} s), which parses nothing",
         ),
         Result(
             "history stream alone (git log --raw parsed, snapshot kept) vs floor",
