@@ -53,9 +53,13 @@ class ScanConfig:
 def marker_test(marker: str) -> Callable[[str], bool]:
     """``ScanConfig.is_marker`` for one glob, made once: a layout asks it of every path."""
     match = compile_glob(marker)
-    if "/" in marker:
+    if "/" not in marker:
+        return lambda path: bool(match(path.rpartition("/")[2]))
+    name = marker.rpartition("/")[2]
+    if is_glob(name):
         return lambda path: bool(match(path))
-    return lambda path: bool(match(path.rpartition("/")[2]))
+    # a literal last part ends every path the glob matches: most paths fail that test at once
+    return lambda path: path.endswith(name) and bool(match(path))
 
 
 def parse_config(text: str | bytes, source: str = CONFIG_FILE) -> ScanConfig:

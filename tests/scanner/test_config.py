@@ -8,7 +8,7 @@ import pytest
 
 from app.repobuilder.gitops import INFRA, dump
 from app.scanner import scan
-from app.scanner.config import ScanConfig, glob_match, parse_config
+from app.scanner.config import ScanConfig, glob_match, marker_test, parse_config
 from app.scanner.model import ScanError
 from tests.scanner.conftest import MakeRepo, by_name, chainsaw, flux, module, statuses
 
@@ -62,6 +62,20 @@ def test_globs() -> None:
     assert glob_match("**/artifacthub-pkg.yml", "artifacthub-pkg.yml")
     assert glob_match("**/artifacthub-pkg.yml", "a/b/artifacthub-pkg.yml")
     assert glob_match("ci/**", "ci/test/x.yaml") and glob_match("m-[!x]?", "m-ab")
+
+
+@pytest.mark.parametrize("marker", ["**/artifacthub-pkg.yml", "*/Chart.yaml", "charts/**/Chart.yaml",
+                                    "**/Chart.y?ml", "**/[Cc]hart.yaml", "**/", "Chart.yaml", "*.yml"])  # fmt: skip
+def test_the_marker_test_answers_as_the_glob(marker: str) -> None:
+    """marker_test tests a literal last part by the path's end before the glob: same answers."""
+    paths = ["artifacthub-pkg.yml", "a/artifacthub-pkg.yml", "a/b/artifacthub-pkg.yml", "a/xartifacthub-pkg.yml",
+             "a/artifacthub-pkg.yml/b", "Chart.yaml", "c/Chart.yaml", "c/d/Chart.yaml", "charts/Chart.yaml",
+             "charts/x/Chart.yaml", "c/chart.yaml", "c/Chart.yml", "c/Chart.yaml.bak", "c/", "", "x.yml"]  # fmt: skip
+    test = marker_test(marker)
+    assert [test(p) for p in paths] == [
+        bool(glob_match(marker, p)) if "/" in marker else bool(glob_match(marker, p.rpartition("/")[2])) for p in paths
+    ]
+    assert any(test(p) for p in paths)
 
 
 def marker_repo(make_repo: MakeRepo) -> Path:
