@@ -77,6 +77,10 @@ class StatusOracle(Protocol):
         """A hint: these entries are about to appear; read ahead what a scan will read.
         Pairs may name one path many times (its versions along a window of commits)."""
 
+    # Optional, read after each ``statuses``: the module paths whose status moved, when the
+    # modules are the same paths as at the previous call; None (or absent) when not known.
+    moved: Collection[str] | None
+
 
 @dataclass
 class Start:
@@ -150,9 +154,11 @@ def _walk(
             continue
         walk.scans += 1
         now = oracle.statuses(files, None if first else moved)
+        # what moved since the oracle's last answer, which is walk.statuses from the second call on
+        hint = None if first else getattr(oracle, "moved", None)
         first = False
         if now is not walk.statuses:  # the same dict back: nothing moved (see HistoryScanner.statuses)
-            walk.transitions.extend(_transitions(commit, walk.statuses, now, files, removed))
+            walk.transitions.extend(_transitions(commit, walk.statuses, now, files, removed, hint))
             walk.statuses = now
     return walk
 
@@ -211,9 +217,15 @@ def _transitions(
     after: dict[str, str],
     files: Mapping[str, BlobRef],
     removed_files: Mapping[str, BlobRef],
+    moved_hint: Collection[str] | None = None,
 ) -> list[Transition]:
-    get = before.get
-    moved = [path for path, status in after.items() if get(path) != status]  # born or changed
+    """``moved_hint``: the paths whose status moved, when ``after`` holds the same paths as
+    ``before`` (from the oracle); else every path is compared."""
+    if moved_hint is not None:
+        moved = list(moved_hint)
+    else:
+        get = before.get
+        moved = [path for path, status in after.items() if get(path) != status]  # born or changed
     born = sorted(path for path in moved if path not in before)
     # a module gone unless as many are in both as there were before
     gone = sorted(before.keys() - after.keys()) if len(after) - len(born) != len(before) else []

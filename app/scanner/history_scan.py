@@ -124,6 +124,7 @@ class HistoryScanner:
         # statuses only, so no file is parsed for a warning nobody reads
         self.cache = TrackingCache.over(self._source, shared=True, warns=False)
         self._last: tuple[object, dict[str, str]] = (None, {})
+        self.moved: list[str] | None = None
         # no collections until the cache is dropped on exit: see app.scanner.collector
         self._paused = collector_paused()
         self._paused.__enter__()
@@ -144,7 +145,10 @@ class HistoryScanner:
         last, before = self._last
         if result is not last:
             # most new results move evidence, not statuses: the same dict back spares the walk a comparison
-            self._last = (result, _statuses(result[0], last[0] if last is not None else (), before))
+            statuses, self.moved = _statuses(result[0], last[0] if last is not None else (), before)
+            self._last = (result, statuses)
+        else:
+            self.moved = []
         return self._last[1]
 
     def may_change(self, old: BlobRef, new: BlobRef | None) -> bool:
@@ -194,10 +198,12 @@ class HistoryScanner:
         return seen[commit]
 
 
-def _statuses(modules: list, before_modules: Sequence, before: dict[str, str]) -> dict[str, str]:
-    """{path: status} of ``modules``: ``before`` itself when no status moved, else made from it
-    when the modules are the same paths in the same places (a new result reuses the Module of
-    each module it did not touch, so most places are passed over at a glance)."""
+def _statuses(modules: list, before_modules: Sequence, before: dict[str, str]) -> tuple[dict[str, str], list | None]:
+    """{path: status} of ``modules``, and the paths whose status moved (None: not known).
+
+    ``before`` itself when no status moved, else made from it when the modules are the
+    same paths in the same places (a new result reuses the Module of each module it did
+    not touch, so most places are passed over at a glance, and what moved is known)."""
     if len(modules) == len(before_modules):
         moved: dict[str, str] = {}
         for module, old in zip(modules, before_modules):
@@ -208,9 +214,9 @@ def _statuses(modules: list, before_modules: Sequence, before: dict[str, str]) -
                 if status != before[module.path]:
                     moved[module.path] = status
         else:
-            return {**before, **moved} if moved else before
+            return ({**before, **moved}, list(moved)) if moved else (before, [])
     statuses = {m.path: str(m.status) for m in modules}
-    return before if statuses == before else statuses
+    return (before, []) if statuses == before else (statuses, None)
 
 
 # -- git queries: a few per update, never one per commit -----------------------

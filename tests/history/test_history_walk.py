@@ -331,7 +331,8 @@ def test_a_walk_runs_with_the_collector_paused_and_restores_it(gitops: GitOps, d
 
 
 def test_statuses_are_the_same_dict_until_one_moves_and_then_a_new_one() -> None:
-    """The walk tells "nothing moved" by identity; a new result reuses each untouched Module."""
+    """The walk tells "nothing moved" by identity; a new result reuses each untouched Module,
+    and when the modules are the same paths the walk is told which statuses moved."""
     from app.scanner.history_scan import _statuses
     from app.scanner.model import Module, Status
 
@@ -339,16 +340,42 @@ def test_statuses_are_the_same_dict_until_one_moves_and_then_a_new_one() -> None
         return Module(path=path, name=path.rsplit("/", 1)[1], group="infrastructure", status=status)
 
     first = [module(A_CORE, Status.LEGACY), module(B_CORE, Status.LEGACY), module(MEDIA, Status.UNTESTED)]
-    before = _statuses(first, (), {})
-    assert before == {A_CORE: "legacy", B_CORE: "legacy", MEDIA: "untested"}
+    before, moved = _statuses(first, (), {})
+    assert before == {A_CORE: "legacy", B_CORE: "legacy", MEDIA: "untested"} and moved is None  # new paths
     evidence_only = [first[0], module(B_CORE, Status.LEGACY), first[2]]  # B's evidence moved, not its status
-    assert _statuses(evidence_only, first, before) is before
+    assert _statuses(evidence_only, first, before) == (before, []) and _statuses(evidence_only, first, before)[0] is before
     migrated = [first[0], module(B_CORE, Status.MIGRATED), first[2]]
-    after = _statuses(migrated, first, before)
-    assert after == {**before, B_CORE: "migrated"} and before[B_CORE] == "legacy"
+    after, moved = _statuses(migrated, first, before)
+    assert after == {**before, B_CORE: "migrated"} and before[B_CORE] == "legacy" and moved == [B_CORE]
     renamed = [first[0], module(f"{INFRA}/b-renamed", Status.LEGACY), first[2]]  # same length, another path
-    assert _statuses(renamed, first, before) == {A_CORE: "legacy", f"{INFRA}/b-renamed": "legacy", MEDIA: "untested"}
-    assert _statuses(first[:2], first, before) == {A_CORE: "legacy", B_CORE: "legacy"}
+    assert _statuses(renamed, first, before) == ({A_CORE: "legacy", f"{INFRA}/b-renamed": "legacy", MEDIA: "untested"}, None)
+    assert _statuses(first[:2], first, before) == ({A_CORE: "legacy", B_CORE: "legacy"}, None)
+
+
+def test_the_walk_s_transitions_are_the_same_with_and_without_the_oracle_s_hint(gitops: GitOps, days) -> None:
+    """The hint of what moved spares comparing every status; without it (another oracle) the
+    walk compares them and finds the same transitions."""
+    base(gitops, days())
+    gitops.migrate_suite("infra-b", pr=2, date=days())
+    bump(gitops, A_CORE, "1.1", days())
+    gitops.migrate_suite("infra-a", pr=3, date=days())
+    gitops.builder.flush()
+    path, config = gitops.builder.path, ScanConfig()
+    hints: list = []
+
+    class Unhinted(HistoryScanner):
+        def statuses(self, files, changed=None):
+            now = super().statuses(files, changed)
+            hints.append(self.moved)
+            del self.moved  # as an oracle that gives no hint
+            return now
+
+    with HistoryScanner(path, config) as scanner:
+        hinted = walk_history(path, "HEAD", relevant_paths(config), scanner)
+    with Unhinted(path, config) as scanner:
+        unhinted = walk_history(path, "HEAD", relevant_paths(config), scanner)
+    assert [B_CORE] in hints and [A_CORE, A_EXTRA] in hints  # moves were hinted
+    assert hinted.transitions == unhinted.transitions and len(hinted.transitions) == 7
 
 
 def test_a_deployed_file_edited_twice_without_a_scan_between_is_still_watched(gitops: GitOps, days) -> None:
