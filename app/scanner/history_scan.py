@@ -120,6 +120,7 @@ class HistoryScanner:
 
     def __enter__(self) -> HistoryScanner:
         self._source.__enter__()
+        self._source.start_readers()  # they start while the walk waits for its log
         # git's sizes first: a huge blob in history is never read; blobs the scan of the tip parsed are not parsed again;
         # statuses only, so no file is parsed for a warning nobody reads
         self.cache = TrackingCache.over(self._source, shared=True, warns=False)

@@ -20,6 +20,8 @@ from app.scanner.model import ScanError
 
 SYMLINK = "120000"
 SUBMODULE = "160000"
+# GitPython's names for its persistent cat-file processes (its object database reads through the first)
+_CONTENTS, _SIZES = "cat_file_all", "cat_file_header"
 
 
 class BlobRef(NamedTuple):
@@ -143,7 +145,7 @@ class GitSource:
         passed over a piece at a time: it is never held whole.
         """
         out: dict[str, bytes] = {}
-        for header, stdout in self._batch("cat_file_all", shas, chunk, batch=True):
+        for header, stdout in self._batch(_CONTENTS, shas, chunk, batch=True):
             sha, _kind, size = header
             if limit is not None and int(size) > limit:
                 _skip(stdout, int(size))
@@ -152,9 +154,16 @@ class GitSource:
             stdout.read(1)  # the newline after each object
         return out
 
+    def start_readers(self) -> None:
+        """Start the two persistent ``cat-file`` processes now (contents, and sizes): git takes
+        a millisecond or two to start each, which a caller overlaps with other work (a walk,
+        with its log's first commit) instead of its first read waiting for it."""
+        self.repo.git._get_persistent_cmd(_CONTENTS, "cat_file", batch=True)
+        self.repo.git._get_persistent_cmd(_SIZES, "cat_file", batch_check=True)
+
     def sizes(self, shas: list[str], chunk: int = 400) -> dict[str, int]:
         """Blob sizes, pipelined through one persistent ``cat-file --batch-check``: nothing is read."""
-        return {header[0]: int(header[2]) for header, _ in self._batch("cat_file_header", shas, chunk, batch_check=True)}
+        return {header[0]: int(header[2]) for header, _ in self._batch(_SIZES, shas, chunk, batch_check=True)}
 
     def _batch(self, name: str, shas: list[str], chunk: int, **option: bool):
         """The ``(sha, kind, size)`` header of each object found, with the stream its body
