@@ -209,16 +209,21 @@ def test_an_edit_to_a_test_file_alone_moves_a_module(gitops: GitOps, days) -> No
     assert (last.path, last.from_status, last.to_status, last.commit) == (A_EXTRA, "legacy", "untested", edit.sha)
 
 
+def tune_b(gitops: GitOps, days, times: int) -> None:
+    """The base modules, then ``times`` commits each editing infra-b's test manifest."""
+    base(gitops, days())
+    for n in range(times):
+        gitops.builder.write("ci/test/infra-b/infra-b-core.yaml", flux_kustomization(f"tune-{n}", B_CORE))
+        gitops.commit(f"test: tune b ({n})", date=days())
+    gitops.builder.flush()
+
+
 def test_every_blob_the_walk_reads_was_read_ahead_even_when_a_path_changes_twice_in_a_window(gitops: GitOps, days) -> None:
     """One round trip to git per window of commits, not one per blob: a test manifest edited
     several times between two reads-ahead has each of its versions fetched with the window."""
     from app.scanner.history_scan import TrackingCache
 
-    base(gitops, days())
-    for n in range(4):
-        gitops.builder.write("ci/test/infra-b/infra-b-core.yaml", flux_kustomization(f"tune-{n}", B_CORE))
-        gitops.commit(f"test: tune b ({n})", date=days())
-    gitops.builder.flush()
+    tune_b(gitops, days, 4)
     path, config = gitops.builder.path, ScanConfig()
     one_by_one: list[str] = []
     with HistoryScanner(path, config) as scanner:
@@ -237,11 +242,7 @@ def test_every_blob_the_walk_reads_was_read_ahead_even_when_a_path_changes_twice
 def test_the_first_commit_is_scanned_before_the_rest_of_the_log_is_read(gitops: GitOps, days) -> None:
     """The first commit of a large tree is most of a walk's work; git writes the rest of the log
     meanwhile (see history_log._widen) only if the walk scans it before reading further."""
-    base(gitops, days())
-    for n in range(3):
-        gitops.builder.write("ci/test/infra-b/infra-b-core.yaml", flux_kustomization(f"tune-{n}", B_CORE))
-        gitops.commit(f"test: tune b ({n})", date=days())
-    gitops.builder.flush()
+    tune_b(gitops, days, 3)
     path, config = gitops.builder.path, ScanConfig()
     calls: list[tuple[str, int]] = []
 
