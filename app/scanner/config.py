@@ -55,8 +55,8 @@ def marker_test(marker: str) -> Callable[[str], bool]:
     match = compile_glob(marker)
     if "/" not in marker:
         return lambda path: bool(match(path.rpartition("/")[2]))
-    name = marker.rpartition("/")[2]
-    if is_glob(name):
+    head, _, name = marker.rpartition("/")
+    if is_glob(name) or ("[" in head and "]" in name):  # (a class may span the slash: "[a/]x")
         return lambda path: bool(match(path))
     # a literal last part ends every path the glob matches: most paths fail that test at once
     return lambda path: path.endswith(name) and bool(match(path))

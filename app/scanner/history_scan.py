@@ -19,7 +19,7 @@ from app.scanner import load_config as scanner_config
 from app.scanner.collector import collector_paused
 from app.scanner.config import CONFIG_FILE, ScanConfig, is_glob
 from app.scanner.core import likely_paths, scan_files
-from app.scanner.history_log import git_lines, path_filter
+from app.scanner.history_log import git_lines
 from app.scanner.model import ScanError, Status
 from app.scanner.parse import ParseCache, Parsed
 from app.scanner.source import BlobRef, GitSource
@@ -120,7 +120,11 @@ class HistoryScanner:
 
     def __enter__(self) -> HistoryScanner:
         self._source.__enter__()
-        self._source.start_readers()  # they start while the walk waits for its log
+        try:
+            self._source.start_readers()  # they start while the walk waits for its log
+        except BaseException:
+            self._source.close()  # no reader left running for a scanner never entered
+            raise
         # git's sizes first: a huge blob in history is never read; blobs the scan of the tip parsed are not parsed again;
         # statuses only, so no file is parsed for a warning nobody reads
         self.cache = TrackingCache.over(self._source, shared=True, warns=False)
@@ -284,20 +288,36 @@ def first_parent_commits(repo: Path | str, tip: str, paths: list[str]) -> set[st
 
 
 def relevant_files(repo: Path | str, commit: str, paths: list[str]) -> dict[str, BlobRef]:
-    """The relevant files of one commit, as the walk would have built them: kept by the
-    walk's own rule (``path_filter``). ``git ls-tree`` is given no pathspec: it takes one
-    literally, so ``*.yaml`` would list only a file of that very name."""
-    keep = path_filter(paths)
-    out = git_lines(repo, "ls-tree", "-r", "-z", "--full-tree", commit)
+    """The relevant files of one commit, as the walk would have built them.
+
+    Asked as the commit's changes from the empty tree: ``git diff-tree`` reads the
+    pathspecs as ``git log`` does, wildcards included, where ``git ls-tree`` takes them
+    literally (``*.yaml`` would list only a file of that very name), and it lists only
+    what they match, where a whole tree filtered here costs a large tree far more."""
+    out = git_lines(
+        repo, "diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", _empty_tree(repo, commit), commit,
+        "--", *paths,
+    )  # fmt: skip
+    fields = "\n".join(out).split("\0")
     files: dict[str, BlobRef] = {}
-    for entry in "\n".join(out).split("\0"):
-        if not entry:
-            continue
-        meta, path = entry.split("\t", 1)
-        mode, kind, sha = meta.split()
-        if kind == "blob" and (keep is None or keep(path)):
+    for meta, path in zip(fields[0::2], fields[1::2]):
+        _old_mode, mode, _old_sha, sha, _status = meta.lstrip("\n:").split(" ")
+        if mode != "160000":  # a submodule has no blob
             files[path] = BlobRef(mode, sha)
     return files
+
+
+def _empty_tree(repo: Path | str, commit: str) -> str:
+    """The empty tree's name in the repository's hash (known for a full sha, else asked)."""
+    if len(commit) in _EMPTY_TREE and all(c in "0123456789abcdef" for c in commit):
+        return _EMPTY_TREE[len(commit)]
+    return (git_lines(repo, "hash-object", "-t", "tree", "/dev/null") or [_EMPTY_TREE[40]])[0]
+
+
+_EMPTY_TREE = {
+    40: "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+    64: "6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321",
+}
 
 
 def read_branches(repo: Path | str, explicit: str | None = None) -> Branches:

@@ -176,3 +176,49 @@ def test_the_reader_keeps_what_git_s_own_pathspec_would(tmp_path: Path) -> None:
     assert [sha for sha, _ in ours] == [first.sha, mixed.sha, odd.sha, merge.sha, last.sha]
     assert [p for _, p, _ in dict(ours)[mixed.sha]] == ["clusters/prod/flux.yaml"]
     assert [p for _, p, _ in dict(ours)[odd.sha]] == ["*.yaml/notes.txt", "ci/testing/t.yml", f"{INFRA}/m/README.md"]
+
+
+def test_a_commit_s_relevant_files_are_the_walk_s_snapshot_there(tmp_path: Path) -> None:
+    """Where a rescan resumes (``relevant_files``) is what the walk had built at that commit from
+    the log: YAML outside the roots, a symlink, odd names; no submodule, nothing irrelevant."""
+    from app.scanner.history_scan import relevant_files
+
+    paths = relevant_paths(ScanConfig())
+    with RepoBuilder(tmp_path / "r") as b:
+        b.write("ci/test/a/t.yaml", "1").write("clusters/prod/flux.yaml", "f").write("docs/guide.md", "d")
+        b.write(f"{INFRA}/m/README.md", "r").write("x.yaml/notes.txt", "n").write("ci/test/a b/ünï.yml", "u")
+        b.symlink("ci/test/link.yaml", "a/t.yaml").submodule("ci/test/sub", "0" * 39 + "1")
+        b.commit("first")
+        b.delete("clusters/prod/flux.yaml").write("apps/x.yaml", "x").write("scripts/run.sh", "s")
+        last = b.commit("second")
+    walked: dict[str, tuple[str, str]] = {}
+    for commit in iter_log(tmp_path / "r", ["HEAD"], paths):
+        for change in commit.changes:
+            if change.status == "D" or change.mode == "160000":
+                walked.pop(change.path, None)
+            else:
+                walked[change.path] = (change.mode, change.sha)
+    listed = relevant_files(tmp_path / "r", last.sha, paths)
+    assert {path: (ref.mode, ref.sha) for path, ref in listed.items()} == walked
+    assert sorted(listed) == ["apps/x.yaml", "ci/test/a b/ünï.yml", "ci/test/a/t.yaml", "ci/test/link.yaml",
+                              f"{INFRA}/m/README.md"]  # fmt: skip
+
+
+def test_a_sha256_repository_s_relevant_files(tmp_path: Path) -> None:
+    """The empty tree the listing starts from is named in the repository's own hash."""
+    import subprocess
+
+    from app.scanner.history_scan import relevant_files
+
+    repo = tmp_path / "r"
+    run = lambda *args: subprocess.run(["git", "-c", "user.name=a", "-c", "user.email=a@b", *args], cwd=repo,
+                                       capture_output=True, text=True, check=True).stdout  # fmt: skip
+    repo.mkdir()
+    run("init", "-q", "--object-format=sha256")
+    (repo / "a.yaml").write_text("a: 1\n")
+    run("add", "a.yaml")
+    run("commit", "-q", "-m", "first")
+    head = run("rev-parse", "HEAD").strip()
+    assert len(head) == 64
+    for commit in (head, "HEAD"):  # a full sha of its hash, or a name git is asked about
+        assert list(relevant_files(repo, commit, relevant_paths(ScanConfig()))) == ["a.yaml"]

@@ -76,4 +76,6 @@ def test_branches_cost_one_for_each_ref_and_at_most_one_rev_list_each(tmp_path: 
     calls = git_calls(lambda: backfill(db_url, builder.path))
     assert sum(line.startswith("for-each-ref") for line in calls) == 1
     assert sum(line.startswith("rev-list") for line in calls) == 1 + 3, "\n".join(calls)  # branches at one commit share one
-    assert sum(line.startswith("ls-tree") for line in calls) == 1 + 3, "\n".join(calls)  # the walk's, then each branch tip's
+    # the tip scan lists its tree; each branch tip's relevant files are its changes from the empty tree
+    assert sum(line.startswith("ls-tree") for line in calls) == 1, "\n".join(calls)
+    assert sum(line.startswith("diff-tree") for line in calls) == 3, "\n".join(calls)

@@ -184,7 +184,7 @@ def test_a_rescan_resumes_from_files_with_odd_names(gitops: GitOps, days, db_url
 def test_a_rescan_resumes_with_the_yaml_outside_the_roots(gitops: GitOps, days, db_url: str) -> None:
     """A rescan starts from the last commit's relevant files, YAML outside the roots among them:
     a kuttl TestSuite at the root naming a module's tests keeps it legacy, as the backfill saw it.
-    (``git ls-tree`` takes ``*.yaml`` literally: listed with it, that file was lost.)"""
+    (``git ls-tree`` takes ``*.yaml`` literally: once listed with it, that file was lost.)"""
     from app.repobuilder.gitops import APPS, dump
 
     media = f"{APPS}/media-k"

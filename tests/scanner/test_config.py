@@ -65,12 +65,13 @@ def test_globs() -> None:
 
 
 @pytest.mark.parametrize("marker", ["**/artifacthub-pkg.yml", "*/Chart.yaml", "charts/**/Chart.yaml",
-                                    "**/Chart.y?ml", "**/[Cc]hart.yaml", "**/", "Chart.yaml", "*.yml"])  # fmt: skip
+                                    "**/Chart.y?ml", "**/[Cc]hart.yaml", "**/", "Chart.yaml", "*.yml",
+                                    "**/[a/]Chart.yaml", "c[/]Chart.yaml"])  # fmt: skip
 def test_the_marker_test_answers_as_the_glob(marker: str) -> None:
     """marker_test tests a literal last part by the path's end before the glob: same answers."""
     paths = ["artifacthub-pkg.yml", "a/artifacthub-pkg.yml", "a/b/artifacthub-pkg.yml", "a/xartifacthub-pkg.yml",
              "a/artifacthub-pkg.yml/b", "Chart.yaml", "c/Chart.yaml", "c/d/Chart.yaml", "charts/Chart.yaml",
-             "charts/x/Chart.yaml", "c/chart.yaml", "c/Chart.yml", "c/Chart.yaml.bak", "c/", "", "x.yml"]  # fmt: skip
+             "charts/x/Chart.yaml", "c/chart.yaml", "c/Chart.yml", "c/Chart.yaml.bak", "c/", "", "x.yml", "c/aChart.yaml"]  # fmt: skip
     test = marker_test(marker)
     assert [test(p) for p in paths] == [
         bool(glob_match(marker, p)) if "/" in marker else bool(glob_match(marker, p.rpartition("/")[2])) for p in paths
