@@ -22,7 +22,7 @@ from app.scanner.core import likely_paths, scan_files
 from app.scanner.history_log import git_lines
 from app.scanner.model import ScanError, Status
 from app.scanner.parse import ParseCache, Parsed
-from app.scanner.source import BlobRef, GitSource
+from app.scanner.source import SUBMODULE, BlobRef, GitSource
 
 _CHAINSAW = {str(Status.MIGRATED), str(Status.IN_PROGRESS)}
 
@@ -203,7 +203,9 @@ class HistoryScanner:
         return seen[commit]
 
 
-def _statuses(modules: list, before_modules: Sequence, before: dict[str, str]) -> tuple[dict[str, str], list | None]:
+def _statuses(
+    modules: list, before_modules: Sequence, before: dict[str, str]
+) -> tuple[dict[str, str], list[str] | None]:
     """{path: status} of ``modules``, and the paths whose status moved (None: not known).
 
     ``before`` itself when no status moved, else made from it when the modules are the
@@ -302,7 +304,7 @@ def relevant_files(repo: Path | str, commit: str, paths: list[str]) -> dict[str,
     files: dict[str, BlobRef] = {}
     for meta, path in zip(fields[0::2], fields[1::2]):
         _old_mode, mode, _old_sha, sha, _status = meta.lstrip("\n:").split(" ")
-        if mode != "160000":  # a submodule has no blob
+        if mode != SUBMODULE:  # a submodule has no blob
             files[path] = BlobRef(mode, sha)
     return files
 
