@@ -251,14 +251,10 @@ def is_test_document(path: str) -> bool:
 FILE_REF = re.compile(rb"file:\s*([^\s,}]+)")
 
 
-def stream_and_parse(repo: Path) -> None:
-    """The floor issue 14 names: one ``git log --raw`` stream, and every distinct blob of a test
-    document parsed once with the C loader. A file a chainsaw test applies (``../policy.yaml``)
-    while that test names it is read too, and parsed only if its bytes can spell a Flux
-    Kustomization (one may name a module), as the scanner reads it. All through one
-    ``cat-file --batch``."""
-    # no pathspec, as the walk's own log (see history_log.log_command)
-    log = subprocess.run(["git", "log", "--raw", "--no-renames", "--reverse", "--format=%H"],
+def raw_log(repo: Path) -> list[list[tuple[str, str]]]:
+    """The floors' one ``git log --raw`` stream of the first-parent line, oldest first, with no
+    pathspec as the walk's own log (see history_log.log_command): each commit's (path, new blob)."""
+    log = subprocess.run(["git", "log", "--raw", "--first-parent", "--no-renames", "--reverse", "--format=%H"],
                          cwd=repo, capture_output=True, text=True, check=True).stdout  # fmt: skip
     commits: list[list[tuple[str, str]]] = []
     for line in log.splitlines():
@@ -267,6 +263,16 @@ def stream_and_parse(repo: Path) -> None:
         elif commits:
             meta, path = line.split("\t", 1)
             commits[-1].append((path, meta.split()[3]))
+    return commits
+
+
+def stream_and_parse(repo: Path) -> None:
+    """The floor issue 14 names: one ``git log --raw`` stream, and every distinct blob of a test
+    document parsed once with the C loader. A file a chainsaw test applies (``../policy.yaml``)
+    while that test names it is read too, and parsed only if its bytes can spell a Flux
+    Kustomization (one may name a module), as the scanner reads it. All through one
+    ``cat-file --batch``."""
+    commits = raw_log(repo)
     test_blobs = list(dict.fromkeys(sha for c in commits for p, sha in c if p.endswith("/chainsaw-test.yaml")
                                     and set(sha) != {"0"}))  # fmt: skip
     refs = {sha: FILE_REF.findall(body) for sha, body in zip(test_blobs, _batch(repo, test_blobs))}
@@ -301,16 +307,9 @@ def log_and_parse(repo: Path, config: ScanConfig) -> None:
     line (no pathspec, as the walk's own log) and every distinct blob of a test document (YAML
     under a test root or the workflows folder) parsed once with the C loader, all through one
     ``cat-file --batch``."""
-    log = subprocess.run(["git", "log", "--raw", "--first-parent", "--no-renames", "--reverse", "--format=%H"],
-                         cwd=repo, capture_output=True, text=True, check=True).stdout  # fmt: skip
     folders = tuple(f"{root}/" for root in (*config.test_roots, config.workflows))
-    blobs: dict[str, None] = {}
-    for line in log.splitlines():
-        if line.startswith(":"):
-            meta, path = line.split("\t", 1)
-            sha = meta.split()[3]
-            if path.startswith(folders) and path.endswith((".yaml", ".yml")) and set(sha) != {"0"}:
-                blobs.setdefault(sha, None)
+    blobs = dict.fromkeys(sha for changes in raw_log(repo) for path, sha in changes
+                          if path.startswith(folders) and path.endswith((".yaml", ".yml")) and set(sha) != {"0"})  # fmt: skip
     for body in _batch(repo, list(blobs)):
         list(yaml.load_all(body, Loader=yaml.CSafeLoader))
 
