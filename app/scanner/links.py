@@ -15,8 +15,10 @@ kuttl TestSuite changed. The caller then scans in full and builds new ``Links``.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, insort
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from operator import attrgetter
 from typing import Protocol
 
 from app.scanner.chainsaw import ChainsawFile, FluxLink, analyse_chainsaw
@@ -41,6 +43,7 @@ _ANALYSE = {"chainsaw": analyse_chainsaw, "kustomize": analyse_kustomize, "kuttl
 Key = tuple[str, str]  # (analysis kind, test path): the memo key of a test's analysis
 Op = tuple[str, str, object]  # ("chainsaw" | "legacy" | "dep", module path, evidence or manifest)
 Result = tuple[list[Module], list[Module], list[ScanWarning]]
+_PATH = attrgetter("path")  # each of a result's lists is sorted by it
 
 
 class Analyses(Protocol):
@@ -80,8 +83,6 @@ class Links:
         self.probes = _Probes(self.found)
         self.warnings_moved = False  # a warning appeared or went since the result was built
         self.result = self._build(layout)
-        self.index = {m.path: i for i, m in enumerate(self.result[0])}  # where each unit sits in its list
-        self.index.update({c.path: i for i, c in enumerate(self.result[1])})
 
     def _build(self, layout: Layout) -> Result:
         units = {folder: _unit(folder, component) for folder, component in layout.units().items()}
@@ -247,19 +248,20 @@ class Links:
         return modules
 
     def _rebuild(self, layout: Layout, touched: set[str]) -> Result:
+        """The result with each touched unit made again, dropped or added, the others kept as
+        they are. Each list stays sorted by path, so a unit is found and placed by bisection:
+        a module born costs what it touched, not a sort of them all."""
         modules, components, warnings = self.result
-        if layout.moved_units:  # units came or went: the lists are made again, the untouched units kept
-            units = [u for u in (*modules, *components) if u.path not in touched]
-            units += [u for u in (self._unit(layout, path) for path in touched) if u is not None]
-            units.sort(key=lambda u: u.path)
-            modules, components = [u for u in units if not u.component], [u for u in units if u.component]
-            self.index = {m.path: i for i, m in enumerate(modules)}
-            self.index.update({c.path: i for i, c in enumerate(components)})
-        else:
-            modules, components = list(modules), list(components)
-            for path in touched:
-                unit = self._unit(layout, path)
-                (components if unit.component else modules)[self.index[path]] = unit
+        modules, components = list(modules), list(components)
+        for path in touched:
+            for units in (modules, components):  # where it was, if it was
+                at = bisect_left(units, path, key=_PATH)
+                if at < len(units) and units[at].path == path:
+                    del units[at]
+                    break
+            unit = self._unit(layout, path)
+            if unit is not None:
+                insort(components if unit.component else modules, unit, key=_PATH)
         if self.warnings_moved:
             warnings = sorted(self.counts, key=_by_place)
             self.warnings_moved = False
