@@ -77,8 +77,8 @@ class StatusOracle(Protocol):
         """A hint: these entries are about to appear; read ahead what a scan will read.
         Pairs may name one path many times (its versions along a window of commits)."""
 
-    # Optional, read after each ``statuses``: the module paths whose status moved, when the
-    # modules are the same paths as at the previous call; None (or absent) when not known.
+    # Optional, read after each ``statuses``: the module paths whose status moved or that came
+    # since the previous call (those gone show as fewer paths); None (or absent) when not known.
     moved: Collection[str] | None
 
 
@@ -143,8 +143,9 @@ def _walk(
     walk = Walk(statuses=dict(start.statuses) if start else {})
     revisions = [f"{start.commit}..{tip}"] if start else [tip]
     first = True  # the oracle's first call scans in full; each later one is told what moved
-    oracle.prefetch(files)
-    for commit, refs in _read_ahead(iter_log(repo, revisions, paths), oracle):
+    commits = iter_log(repo, revisions, paths)  # git starts on the log...
+    oracle.prefetch(files)  # ...while the oracle reads ahead (in a backfill, only starts its readers)
+    for commit, refs in _read_ahead(commits, oracle):
         walk.commits += 1
         walk.last_commit = commit.sha
         if progress:
@@ -219,8 +220,8 @@ def _transitions(
     removed_files: Mapping[str, BlobRef],
     moved_hint: Collection[str] | None = None,
 ) -> list[Transition]:
-    """``moved_hint``: the paths whose status moved, when ``after`` holds the same paths as
-    ``before`` (from the oracle); else every path is compared."""
+    """``moved_hint``: the paths whose status moved or that came (from the oracle); without
+    it every path is compared."""
     if moved_hint is not None:
         moved = list(moved_hint)
     else:

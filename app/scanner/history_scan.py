@@ -13,6 +13,8 @@ import subprocess
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import compress, count
+from operator import is_not
 from pathlib import Path
 
 from app.scanner import load_config as scanner_config
@@ -120,11 +122,6 @@ class HistoryScanner:
 
     def __enter__(self) -> HistoryScanner:
         self._source.__enter__()
-        try:
-            self._source.start_readers()  # they start while the walk waits for its log
-        except BaseException:
-            self._source.close()  # no reader left running for a scanner never entered
-            raise
         # git's sizes first: a huge blob in history is never read; blobs the scan of the tip parsed are not parsed again;
         # statuses only, so no file is parsed for a warning nobody reads
         self.cache = TrackingCache.over(self._source, shared=True, warns=False)
@@ -160,6 +157,8 @@ class HistoryScanner:
         return self.cache.may_change(old, new)
 
     def prefetch(self, files: Mapping[str, BlobRef] | Iterable[tuple[str, BlobRef]]) -> None:
+        # the walk's first call comes once its log is started: the readers start while git works on it
+        self._source.start_readers()
         entries = list(files.items() if isinstance(files, Mapping) else files)
         # judged by name and place, so every version of a likely path is wanted
         likely = set(likely_paths(dict.fromkeys(path for path, _ in entries), self.config))
@@ -203,27 +202,35 @@ class HistoryScanner:
         return seen[commit]
 
 
-def _statuses(
-    modules: list, before_modules: Sequence, before: dict[str, str]
-) -> tuple[dict[str, str], list[str] | None]:
-    """{path: status} of ``modules``, and the paths whose status moved (None: not known).
+def _statuses(modules: Sequence, before_modules: Sequence, before: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """{path: status} of ``modules``, and the paths whose status moved or that came (those
+    gone show as fewer paths).
 
-    ``before`` itself when no status moved, else made from it when the modules are the
-    same paths in the same places (a new result reuses the Module of each module it did
-    not touch, so most places are passed over at a glance, and what moved is known)."""
-    if len(modules) == len(before_modules):
-        moved: dict[str, str] = {}
-        for module, old in zip(modules, before_modules):
-            if module is not old:
-                if module.path != old.path:
-                    break
-                status = str(module.status)
-                if status != before[module.path]:
-                    moved[module.path] = status
-        else:
-            return ({**before, **moved}, list(moved)) if moved else (before, [])
-    statuses = {m.path: str(m.status) for m in modules}
-    return (before, []) if statuses == before else (statuses, None)
+    ``before`` itself when no status moved, else made from it. Both lists are sorted by
+    path, and a new result reuses the Module of each module it did not touch: the same
+    objects at both ends are passed over at C speed, and only what lies between them is
+    read (a module born, gone or changed), whatever the number of modules."""
+    n, m = len(modules), len(before_modules)
+    shorter = min(n, m)
+    head = next(compress(count(), map(is_not, modules, before_modules)), shorter)
+    if head == n == m:
+        return before, []
+    tail = next(compress(count(), map(is_not, reversed(modules), reversed(before_modules))), shorter)
+    tail = min(tail, n - head, m - head)
+    moved: dict[str, str] = {}
+    came: set[str] = set()
+    for module in modules[head : n - tail]:
+        came.add(module.path)
+        status = str(module.status)
+        if before.get(module.path) != status:
+            moved[module.path] = status
+    gone = [module.path for module in before_modules[head : m - tail] if module.path not in came]
+    if not moved and not gone:
+        return before, []
+    statuses = {**before, **moved}
+    for path in gone:
+        del statuses[path]
+    return statuses, list(moved)
 
 
 # -- git queries: a few per update, never one per commit -----------------------

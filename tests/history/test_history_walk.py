@@ -333,24 +333,44 @@ def test_a_walk_runs_with_the_collector_paused_and_restores_it(gitops: GitOps, d
 
 def test_statuses_are_the_same_dict_until_one_moves_and_then_a_new_one() -> None:
     """The walk tells "nothing moved" by identity; a new result reuses each untouched Module,
-    and when the modules are the same paths the walk is told which statuses moved."""
+    and the walk is told which statuses moved or came (those gone show as fewer paths)."""
     from app.scanner.history_scan import _statuses
     from app.scanner.model import Module, Status
 
-    def module(path: str, status: Status) -> Module:
+    def module(name: str, status: Status) -> Module:
+        path = name if "/" in name else f"{INFRA}/{name}"
         return Module(path=path, name=path.rsplit("/", 1)[1], group="infrastructure", status=status)
 
     first = [module(A_CORE, Status.LEGACY), module(B_CORE, Status.LEGACY), module(MEDIA, Status.UNTESTED)]
     before, moved = _statuses(first, (), {})
-    assert before == {A_CORE: "legacy", B_CORE: "legacy", MEDIA: "untested"} and moved is None  # new paths
+    assert before == {A_CORE: "legacy", B_CORE: "legacy", MEDIA: "untested"} and sorted(moved) == sorted(before)
     evidence_only = [first[0], module(B_CORE, Status.LEGACY), first[2]]  # B's evidence moved, not its status
     assert _statuses(evidence_only, first, before) == (before, []) and _statuses(evidence_only, first, before)[0] is before
+    assert _statuses(list(first), first, before)[0] is before
     migrated = [first[0], module(B_CORE, Status.MIGRATED), first[2]]
     after, moved = _statuses(migrated, first, before)
     assert after == {**before, B_CORE: "migrated"} and before[B_CORE] == "legacy" and moved == [B_CORE]
-    renamed = [first[0], module(f"{INFRA}/b-renamed", Status.LEGACY), first[2]]  # same length, another path
-    assert _statuses(renamed, first, before) == ({A_CORE: "legacy", f"{INFRA}/b-renamed": "legacy", MEDIA: "untested"}, None)
-    assert _statuses(first[:2], first, before) == ({A_CORE: "legacy", B_CORE: "legacy"}, None)
+    renamed = [first[0], module("b-renamed", Status.LEGACY), first[2]]  # as many modules, another path
+    assert _statuses(renamed, first, before) == (
+        {A_CORE: "legacy", f"{INFRA}/b-renamed": "legacy", MEDIA: "untested"}, [f"{INFRA}/b-renamed"]
+    )
+    new = module("0-new", Status.MIGRATED)  # born at either end, or between
+    for born in ([new, *first], [first[0], new, *first[1:]], [*first, module("zz-new", Status.MIGRATED)]):
+        assert _statuses(born, first, before) == ({**before, born_path(born, first): "migrated"}, [born_path(born, first)])
+    for gone in (first[1:], [first[0], first[2]], first[:2], []):  # those gone show as fewer paths
+        assert _statuses(gone, first, before) == ({m.path: str(m.status) for m in gone}, [])
+    # one gone and one born, another's status moved: as many modules as before
+    mixed = [module("a-new", Status.UNTESTED), module(B_CORE, Status.MIGRATED), first[2]]
+    after, moved = _statuses(mixed, first, before)
+    assert after == {f"{INFRA}/a-new": "untested", B_CORE: "migrated", MEDIA: "untested"}
+    assert sorted(moved) == sorted([f"{INFRA}/a-new", B_CORE])
+    # changes far apart: what lies between the two ends is read, whatever it holds
+    spread = [module(A_CORE, Status.MIGRATED), first[1], module("x-new", Status.LEGACY), first[2]]
+    assert _statuses(spread, first, before) == ({**before, A_CORE: "migrated", f"{INFRA}/x-new": "legacy"}, [A_CORE, f"{INFRA}/x-new"])
+
+
+def born_path(modules: list, before: list) -> str:
+    return next(m.path for m in modules if all(m is not b for b in before))
 
 
 def test_the_walk_s_transitions_are_the_same_with_and_without_the_oracle_s_hint(gitops: GitOps, days) -> None:
