@@ -105,9 +105,18 @@ def iter_log(repo: Path | str, revisions: Sequence[str], paths: Sequence[str]) -
     """Yield the commits of ``revisions`` that change ``paths`` (git pathspecs: see
     ``path_filter``), oldest first, with their changes to those paths.
 
-    Reads the stream as it comes, so memory holds one commit at a time (plus
-    what ``--reverse`` makes git hold).
+    git starts now, not at the first commit asked for: the caller's next steps (a walk
+    starts its blob readers) overlap git's work on the first commit. Read the iterator
+    to its end, or close it. It reads the stream as it comes, so memory holds one commit
+    at a time (plus what ``--reverse`` makes git hold).
     """
+    commits = _log(repo, revisions, paths)
+    next(commits)  # runs to its first yield: git started
+    return commits  # type: ignore[return-value]  # the one None is taken
+
+
+def _log(repo: Path | str, revisions: Sequence[str], paths: Sequence[str]) -> Iterator[LogCommit | None]:
+    """``iter_log``'s commits, after a None once git is started."""
     process = subprocess.Popen(
         log_command(revisions),
         cwd=repo,
@@ -116,8 +125,9 @@ def iter_log(repo: Path | str, revisions: Sequence[str], paths: Sequence[str]) -
         stdin=subprocess.DEVNULL,
     )
     assert process.stdout is not None and process.stderr is not None
-    _widen(process.stdout)
     try:
+        _widen(process.stdout)
+        yield None
         yield from _records(process.stdout, path_filter(paths))
         error = process.stderr.read()
         if process.wait() != 0:

@@ -155,9 +155,10 @@ class GitSource:
         return out
 
     def start_readers(self) -> None:
-        """Start the two persistent ``cat-file`` processes now (contents, and sizes): git takes
-        a millisecond or two to start each, which a caller overlaps with other work (a walk,
-        with its log's first commit) instead of its first read waiting for it."""
+        """Start the two persistent ``cat-file`` processes now (contents, and sizes), if not
+        started yet: git takes a millisecond or two to start each, which a caller overlaps
+        with other work (a walk, with its log's first commit) instead of its first read
+        waiting for it."""
         self.repo.git._get_persistent_cmd(_CONTENTS, "cat_file", batch=True)
         self.repo.git._get_persistent_cmd(_SIZES, "cat_file", batch_check=True)
 

@@ -132,6 +132,57 @@ def test_git_finishes_the_log_while_the_walk_holds_its_first_commit(tmp_path: Pa
     assert sum(len(c.changes) for c in commits) == 1600  # and the rest reads as before
 
 
+def _git_children() -> dict[int, str]:
+    """pid -> the git subcommand of each git child of this process not reaped yet. One that
+    exited (its arguments gone) can only be a log here: a ``cat-file`` reader waits for
+    input until it is closed."""
+    found = {}
+    for pid, _state in _children_named("git"):
+        try:
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+        except OSError:  # reaped meanwhile
+            continue
+        found[pid] = next((arg for arg in args[1:] if arg in ("log", "cat-file")), "log")
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from Linux's /proc")
+def test_git_starts_on_the_log_at_once_and_a_log_closed_unread_leaves_no_process(tmp_path: Path) -> None:
+    """The caller's next steps overlap git's work on the first commit; closing it ends git."""
+    with RepoBuilder(tmp_path / "r") as b:
+        b.write("ci/test/a.yaml", "1")
+        b.commit("first")
+    before = _git_children()
+    commits = iter_log(tmp_path / "r", ["HEAD"], ["ci/test"])
+    started = {pid: what for pid, what in _git_children().items() if pid not in before}
+    assert list(started.values()) == ["log"]  # before any commit is asked for
+    commits.close()
+    assert started.keys().isdisjoint(_git_children())
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from Linux's /proc")
+def test_a_walk_starts_its_blob_readers_once_git_works_on_its_log(tmp_path: Path) -> None:
+    """git's first commit of a large tree takes longest; the readers start meanwhile, not before."""
+    with RepoBuilder(tmp_path / "r") as b:
+        b.write(f"{INFRA}/a-core/kustomization.yaml", "resources: []")
+        b.write("ci/test/infra-a/00-assert.yaml", "kind: Pod")
+        b.commit("first")
+    before = _git_children()
+    seen: list[list[str]] = []
+
+    class Recording(HistoryScanner):
+        def prefetch(self, files):
+            seen.append(sorted(what for pid, what in _git_children().items() if pid not in before))
+            super().prefetch(files)
+
+    config = ScanConfig()
+    with Recording(tmp_path / "r", config) as scanner:
+        walk_history(tmp_path / "r", "HEAD", relevant_paths(config), scanner)
+        readers = sorted(what for pid, what in _git_children().items() if pid not in before)
+    assert seen[0] == ["log"]  # the walk's first read-ahead: git's log started, no reader yet
+    assert readers == ["cat-file", "cat-file"]  # started there: contents and sizes
+
+
 def test_the_reader_keeps_what_git_s_own_pathspec_would(tmp_path: Path) -> None:
     """git is given no pathspec (it doubled git's time); the reader keeps the changes the
     walk's pathspecs match, and passes over the commits left without one. Checked against
