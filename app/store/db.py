@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from sqlalchemy import event, text
+from sqlalchemy import event, insert, text
 from sqlalchemy.pool import NullPool
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, create_engine
@@ -226,3 +226,32 @@ def session_scope(url: str, repository: str | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def insert_many(connection, table, keys: list[str], rows: list[tuple]) -> None:
+    """``INSERT`` ``rows`` (values in the order of ``keys``) straight through the driver's executemany.
+
+    SQLAlchemy's own executemany builds and type-processes every parameter in Python;
+    here only the columns whose type converts a value (a datetime on SQLite) are
+    converted, with the dialect's own converter, so what is stored is the same.
+    """
+    dialect = connection.dialect
+    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
+    convert = [(i, p) for i, k in enumerate(keys) if (p := table.c[k].type._cached_bind_processor(dialect))]
+    if convert:
+        rows = [_converted(row, convert) for row in rows]
+    if not compiled.positional:
+        connection.exec_driver_sql(compiled.string, [dict(zip(keys, row)) for row in rows])
+    elif list(compiled.positiontup) == keys:
+        connection.exec_driver_sql(compiled.string, rows)
+    else:
+        at = [keys.index(k) for k in compiled.positiontup]
+        connection.exec_driver_sql(compiled.string, [tuple(row[i] for i in at) for row in rows])
+
+
+def _converted(row: tuple, convert: list) -> tuple:
+    values = list(row)
+    for i, process in convert:
+        if values[i] is not None:
+            values[i] = process(values[i])
+    return tuple(values)

@@ -12,13 +12,19 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import insert
 from sqlmodel import Field, Session, delete, select
 
 from app.scanner.history import Transition
 from app.scanner.history_metrics import Forecast, Point, burndown, forecast
 from app.scanner.history_scan import BranchProgress
+from app.store.db import insert_many
 from app.store.scope import Table
+
+
+_EVENT_COLUMNS = [
+    "repository", "seq", "path", "from_status", "to_status", "kind", "renamed_from", "regression",
+    "commit_sha", "commit_date", "author", "subject", "pr",
+]  # fmt: skip
 
 
 class HistoryEvent(Table, table=True):
@@ -97,11 +103,17 @@ def keep_events(session: Session, stored: list[HistoryEvent], commits: Collectio
 
 
 def append_events(session: Session, repository: str, seq: int, transitions: list[Transition]) -> None:
-    """Store ``transitions`` as the events numbered from ``seq``, in one INSERT: a backfill's
-    hundreds of ORM objects, each validated, cost more than the walk that found them."""
+    """Store ``transitions`` as the events numbered from ``seq``, in one executemany through the
+    driver (``db.insert_many``): a backfill's hundreds of ORM objects, each validated, cost more
+    than the walk that found them, and SQLAlchemy's own executemany half as much again
+    (652 events: 7.0 -> 4.8 ms)."""
     if transitions:
-        rows = [_row(repository, seq + offset, t) for offset, t in enumerate(transitions)]
-        session.connection().execute(insert(HistoryEvent.__table__), rows)
+        rows = [
+            (repository, seq + offset, t.path, t.from_status, t.to_status, t.kind, t.renamed_from, t.regression,
+             t.commit, t.date, t.author, t.subject, t.pr)
+            for offset, t in enumerate(transitions)
+        ]  # fmt: skip
+        insert_many(session.connection(), HistoryEvent.__table__, _EVENT_COLUMNS, rows)
 
 
 def replace_branches(session: Session, repository: str, found: list[BranchProgress]) -> None:
@@ -124,14 +136,6 @@ def save_state(
     session.add(state)
     session.flush()
     return state
-
-
-def _row(repository: str, seq: int, t: Transition) -> dict:
-    return dict(
-        repository=repository, seq=seq, path=t.path, from_status=t.from_status, to_status=t.to_status,
-        kind=t.kind, renamed_from=t.renamed_from, regression=t.regression, commit_sha=t.commit,
-        commit_date=t.date, author=t.author, subject=t.subject, pr=t.pr,
-    )  # fmt: skip
 
 
 def _now() -> datetime:

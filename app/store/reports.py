@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import UniqueConstraint, delete, insert, text
+from sqlalchemy import UniqueConstraint, delete, text
 from sqlmodel import Field, Session, select
 
+from app.store.db import insert_many
 from app.store.scope import RepositoryScoped, Table
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
@@ -95,35 +96,6 @@ def link_tests(session: Session, links: list[tuple[int, list[str]]]) -> None:
     rows = [(test_id, path) for test_id, paths in links for path in paths]
     if rows:
         insert_many(session.connection(), ReportTestModule.__table__, ["test_id", "module_path"], rows)
-
-
-def insert_many(connection, table, keys: list[str], rows: list[tuple]) -> None:
-    """``INSERT`` ``rows`` (values in the order of ``keys``) straight through the driver's executemany.
-
-    SQLAlchemy's own executemany builds and type-processes every parameter in Python;
-    here only the columns whose type converts a value (a datetime on SQLite) are
-    converted, with the dialect's own converter, so what is stored is the same.
-    """
-    dialect = connection.dialect
-    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
-    convert = [(i, p) for i, k in enumerate(keys) if (p := table.c[k].type._cached_bind_processor(dialect))]
-    if convert:
-        rows = [_converted(row, convert) for row in rows]
-    if not compiled.positional:
-        connection.exec_driver_sql(compiled.string, [dict(zip(keys, row)) for row in rows])
-    elif list(compiled.positiontup) == keys:
-        connection.exec_driver_sql(compiled.string, rows)
-    else:
-        at = [keys.index(k) for k in compiled.positiontup]
-        connection.exec_driver_sql(compiled.string, [tuple(row[i] for i in at) for row in rows])
-
-
-def _converted(row: tuple, convert: list) -> tuple:
-    values = list(row)
-    for i, process in convert:
-        if values[i] is not None:
-            values[i] = process(values[i])
-    return tuple(values)
 
 
 def waiting_reports(session: Session, commit_sha: str) -> list[Report]:

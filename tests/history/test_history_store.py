@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
-from app.repobuilder.gitops import GitOps
+from app.repobuilder.gitops import APPS, GitOps
 from app.scanner.config import ScanConfig
 from app.store.db import session_scope
 from app.services.history import record_history, update_history
-from app.store.history import branches, events, history_view, open_regressions
+from app.store.history import branches, events, history_view, open_regressions, stored_events
 from tests.history.conftest import A_CORE, B_CORE, MEDIA, base, bump, moves, stored, update
 
 
@@ -261,3 +261,29 @@ def test_a_backfill_reports_its_progress_from_the_first_commit_to_the_tip(gitops
     with session_scope(db_url) as session:
         record_history(session, gitops.builder.path, "key", progress=heard.append)
     assert heard == [0.0, 0.25, 0.5, 0.75, 1.0]  # five commits a week apart; the last one is the tip
+
+
+def test_every_field_of_every_event_is_stored_as_the_walk_found_it(gitops: GitOps, days, db_url: str) -> None:
+    """Events go to the store through the driver's executemany (``db.insert_many``): each field
+    reads back as the walk's transition had it, on SQLite and PostgreSQL alike."""
+    base(gitops, days())
+    gitops.migrate_suite("infra-b", pr=7, date=days())
+    gitops.builder.delete("ci/test/infra-b/chainsaw-test.yaml")
+    gitops.commit("chore: drop the b test for now", date=days())  # a regression, and no PR number
+    gitops.migrate_suite("apps-media", pr=20, date=days())
+    gitops.rename_module(MEDIA, f"{APPS}/movies", date=days(), pr=21)  # renamed_from
+    gitops.builder.flush()
+    path = gitops.builder.path
+    found = update(db_url, path).events
+    with session_scope(db_url) as session:
+        rows = stored_events(session, str(path.resolve()))
+        back = [(row.seq, row.transition()) for row in rows]
+    assert [seq for seq, _ in back] == list(range(len(found)))
+    assert {t.kind for t in found} >= {"born", "changed", "renamed"} and any(t.regression for t in found)
+    assert any(t.pr is None for t in found) and any(t.pr is not None for t in found)
+    for (_, got), want in zip(back, found, strict=True):
+        when = got.date if got.date.tzinfo else got.date.replace(tzinfo=UTC)  # SQLite keeps no zone: UTC
+        assert when == want.date
+        assert (got.path, got.from_status, got.to_status, got.kind, got.renamed_from, got.regression, got.commit,
+                got.author, got.subject, got.pr) == (want.path, want.from_status, want.to_status, want.kind,
+                want.renamed_from, want.regression, want.commit, want.author, want.subject, want.pr)  # fmt: skip
