@@ -8,7 +8,6 @@ listing per commit.
 
 from __future__ import annotations
 
-import fcntl
 import fnmatch
 import re
 import subprocess
@@ -21,12 +20,11 @@ from typing import NamedTuple
 
 from app.scanner.globs import is_glob
 from app.scanner.model import ScanError
-from app.scanner.source import decode_paths
+from app.scanner.source import decode_paths, widen_pipe
 
 # \x01 marks the first field of each commit's header.
 _FORMAT = "%x01%H%x00%P%x00%ct%x00%an%x00%s"
 _CHUNK = 1 << 16
-_PIPE = 1 << 20  # how far git may write ahead of the reader (Linux's default limit for a pipe)
 
 
 class Change(NamedTuple):
@@ -126,7 +124,10 @@ def _log(repo: Path | str, revisions: Sequence[str], paths: Sequence[str]) -> It
     )
     assert process.stdout is not None and process.stderr is not None
     try:
-        _widen(process.stdout)
+        # the walk stops reading while it scans a commit: the first commit of a large tree is most
+        # of the work, and git finishes the rest of the log meanwhile on another core instead of
+        # waiting on a full pipe (memory stays bounded by the pipe)
+        widen_pipe(process.stdout)
         yield None
         yield from _records(process.stdout, path_filter(paths))
         error = process.stderr.read()
@@ -139,20 +140,6 @@ def _log(repo: Path | str, revisions: Sequence[str], paths: Sequence[str]) -> It
         process.wait()
         process.stdout.close()
         process.stderr.close()
-
-
-def _widen(pipe) -> None:
-    """Let git write up to ``_PIPE`` bytes ahead of the reader instead of a page's 64 KiB.
-
-    The walk stops reading while it scans a commit; the first commit of a large tree
-    is most of the work, and git can finish the rest of the log meanwhile on another
-    core instead of waiting on a full pipe. Memory stays bounded by the pipe. Where
-    the size cannot be set (not Linux, or a user's pipe quota spent), nothing changes.
-    """
-    try:
-        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, _PIPE)
-    except (AttributeError, OSError):
-        pass
 
 
 def _tokens(stream) -> Iterator[str]:

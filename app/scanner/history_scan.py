@@ -77,8 +77,8 @@ class TrackingCache(ParseCache):
     must be in to matter.
     """
 
-    def __init__(self, read, read_many=None, sizes=None, shared: bool = False, warns: bool = True) -> None:
-        super().__init__(read, read_many, sizes, shared, warns)
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
         self.touched: set[str] = set()
         self.tested: dict[str, set[tuple[bytes, ...]]] = {}  # blob -> the byte tests ``holds`` put to it
 

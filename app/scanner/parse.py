@@ -115,6 +115,7 @@ class ParseCache:
         sizes: Callable[[list[str]], dict[str, int]] | None = None,
         shared: bool = False,
         warns: bool = True,
+        ask_many: Callable[[list[str]], Callable[[], dict[str, bytes]]] | None = None,
     ) -> None:
         self._read = read
         # False where only statuses are wanted (a walk over history): analyses then leave unparsed
@@ -123,6 +124,9 @@ class ParseCache:
         self._shared = SHARED if shared else None
         self._read_many = read_many
         self._sizes = sizes
+        # ``read_many`` in two steps (``GitSource.ask_many``): a prefetch's answers, read when first needed
+        self._ask_many = ask_many
+        self._asked: Callable[[], dict[str, bytes]] | None = None
         self._raw: dict[str, bytes | str] = {}
         self._parsed: dict[str, Parsed] = {}
         self.memo: dict[tuple, Any] = {}  # owned by app.scanner.core: analyses and layouts
@@ -131,13 +135,19 @@ class ParseCache:
     def over(cls, source: GitSource, shared: bool = False, warns: bool = True) -> ParseCache:
         """A cache reading through a ``GitSource``: sizes asked first, many blobs pipelined
         (and one over the cap passed over even so, never held whole)."""
-        return cls(source.read, partial(source.read_many, limit=MAX_BYTES), source.sizes, shared, warns)
+        return cls(
+            source.read, partial(source.read_many, limit=MAX_BYTES), source.sizes, shared, warns,
+            partial(source.ask_many, limit=MAX_BYTES),
+        )  # fmt: skip
 
     def raw(self, ref: BlobRef) -> bytes | str:
         """The blob's bytes, or a warning reason (symlink, too large) when it must not be read."""
         if ref.is_symlink:  # by its mode, not kept by its sha: a regular file's blob may be the same
             return NOT_FOLLOWED
         cached = self._raw.get(ref.sha)
+        if cached is None and self._asked is not None:
+            self._settle()
+            cached = self._raw.get(ref.sha)
         if cached is None:
             cached = self._raw[ref.sha] = self._load(ref)
         return cached
@@ -146,6 +156,7 @@ class ParseCache:
         """Drop every blob, parse and memo entry. The memo's layout and links refer back to
         this cache: dropped at once, a whole scan's structures go by reference counts, not
         waiting for a full garbage collection to find the cycle."""
+        self._asked = None
         self._raw.clear()
         self._parsed.clear()
         self.memo.clear()
@@ -162,9 +173,12 @@ class ParseCache:
         return data if isinstance(data, str) else None
 
     def prefetch(self, refs: list[BlobRef]) -> None:
-        """Read many blobs at once (when a bulk reader was given); parsing stays lazy."""
+        """Read many blobs at once (when a bulk reader was given); parsing stays lazy. With
+        ``ask_many``, git is asked now and the answers are read when a blob is first wanted:
+        git writes them while the caller works on (a scan lays out its tree first)."""
         if self._read_many is None:
             return
+        self._settle()
         sizes: dict[str, int | None] = {}  # each blob not read yet, once: sha -> size, when told
         for ref in refs:
             if not ref.is_symlink and ref.sha not in self._raw and sizes.get(ref.sha) is None:
@@ -181,7 +195,19 @@ class ParseCache:
                 self._raw[sha] = TOO_LARGE
             else:
                 wanted.append(sha)
-        for sha, data in self._read_many(wanted).items():
+        if self._ask_many is not None:
+            self._asked = self._ask_many(wanted)
+        else:
+            self._keep(self._read_many(wanted))
+
+    def _settle(self) -> None:
+        """Read the answers a prefetch asked for, if any are still unread."""
+        if self._asked is not None:
+            answers, self._asked = self._asked, None
+            self._keep(answers())
+
+    def _keep(self, found: dict[str, bytes]) -> None:
+        for sha, data in found.items():
             self._raw[sha] = data if len(data) <= MAX_BYTES else TOO_LARGE
 
     def text(self, ref: BlobRef) -> str | None:

@@ -8,7 +8,9 @@ repository, not even its config.
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -22,6 +24,10 @@ SYMLINK = "120000"
 SUBMODULE = "160000"
 # GitPython's names for its persistent cat-file processes (its object database reads through the first)
 _CONTENTS, _SIZES = "cat_file_all", "cat_file_header"
+# requests ``ask_many`` writes at once: well within a pipe's 64 KiB (41 bytes each), so the write
+# never waits on git, whatever git is doing
+_ASKED_AT_MOST = 1200
+_PIPE = 1 << 20  # how far git may write ahead of its reader (Linux's default limit for a pipe)
 
 
 class BlobRef(NamedTuple):
@@ -60,6 +66,7 @@ class GitSource:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._repo: git.Repo | None = None
+        self._unread: Callable[[], None] | None = None  # reads the answers ``ask_many`` left in the pipe
 
     def __enter__(self) -> GitSource:
         self._repo = _open(self.path)
@@ -69,6 +76,7 @@ class GitSource:
         self.close()
 
     def close(self) -> None:
+        self._unread = None  # answers left unread go with the process
         if self._repo is not None:
             self._repo.close()  # ends the persistent cat-file processes
             self._repo = None
@@ -85,6 +93,7 @@ class GitSource:
         Asked of the same ``cat-file --batch`` process that reads the blobs, so
         a scan starts no process just to resolve its ref.
         """
+        self._settle()
         try:
             sha, _kind, _size, data = self.repo.git.get_object_data(f"{ref}^{{commit}}")
         except (ValueError, OSError) as exc:  # "<name> missing", a name with a line break, or git exited at once
@@ -134,6 +143,7 @@ class GitSource:
         """
         if limit is not None and self.sizes([sha]).get(sha, 0) > limit:
             return self._head(sha, limit)
+        self._settle()  # GitPython's object database reads through the same process
         return self.repo.odb.stream(bytes.fromhex(sha)).read()
 
     def read_many(self, shas: list[str], chunk: int = 400, limit: int | None = None) -> dict[str, bytes]:
@@ -144,15 +154,42 @@ class GitSource:
         neither side can block the other. A blob over ``limit`` is left out,
         passed over a piece at a time: it is never held whole.
         """
-        out: dict[str, bytes] = {}
-        for header, stdout in self._batch(_CONTENTS, shas, chunk, batch=True):
-            sha, _kind, size = header
-            if limit is not None and int(size) > limit:
-                _skip(stdout, int(size))
-            else:
-                out[sha] = stdout.read(int(size))
-            stdout.read(1)  # the newline after each object
-        return out
+        return _bodies(self._batch(_CONTENTS, shas, chunk, batch=True), limit)
+
+    def ask_many(self, shas: list[str], limit: int | None = None) -> Callable[[], dict[str, bytes]]:
+        """``read_many`` in two steps: the requests go to git now, and git writes its answers
+        while the caller works on (a scan lays out its tree); the callable returned reads them.
+
+        Any other read through this source reads them first (they come first in the pipe),
+        so nothing waits on them but the read that needs them. More than a pipe holds
+        (``_ASKED_AT_MOST``) are read at once instead.
+        """
+        self._settle()
+        if not shas or len(shas) > _ASKED_AT_MOST:
+            found = self.read_many(shas, limit=limit)
+            return lambda: found
+        process = self.repo.git._get_persistent_cmd(_CONTENTS, "cat_file", batch=True)
+        widen_pipe(process.stdout)  # git writes all its answers while the caller works on
+        process.stdin.write("".join(f"{sha}\n" for sha in shas).encode())
+        process.stdin.flush()
+        found: dict[str, bytes] = {}
+
+        def read() -> None:
+            self._unread = None
+            found.update(_bodies(_headers(process, shas), limit))
+
+        self._unread = read
+
+        def answers() -> dict[str, bytes]:
+            self._settle()
+            return found
+
+        return answers
+
+    def _settle(self) -> None:
+        """Read the answers ``ask_many`` left in the contents process, before anything else is."""
+        if self._unread is not None:
+            self._unread()
 
     def start_readers(self) -> None:
         """Start the two persistent ``cat-file`` processes now (contents, and sizes), if not
@@ -171,15 +208,14 @@ class GitSource:
         (if any) must be read from before the next header."""
         if not shas:
             return  # nothing to ask: no process started for it
+        if name == _CONTENTS:
+            self._settle()
         process = self.repo.git._get_persistent_cmd(name, "cat_file", **option)
         for start in range(0, len(shas), chunk):
             batch = shas[start : start + chunk]
             process.stdin.write("".join(f"{sha}\n" for sha in batch).encode())
             process.stdin.flush()
-            for sha in batch:
-                header = process.stdout.readline().decode().split()
-                if len(header) == 3:  # "<sha> missing": nothing follows
-                    yield (sha, header[1], header[2]), process.stdout
+            yield from _headers(process, batch)
 
     def _head(self, sha: str, limit: int) -> bytes:
         process = subprocess.Popen(
@@ -230,6 +266,37 @@ def _enclosing_work_tree(path: Path) -> str | None:
         return outer.working_tree_dir
     finally:
         outer.close()
+
+
+def _headers(process, shas: list[str]) -> Iterator[tuple[tuple[str, str, str], object]]:
+    """The answers of a ``cat-file`` process to ``shas``, asked already: each found object's
+    ``(sha, kind, size)``, with the stream its body (if any) must be read from first."""
+    for sha in shas:
+        header = process.stdout.readline().decode().split()
+        if len(header) == 3:  # "<sha> missing": nothing follows
+            yield (sha, header[1], header[2]), process.stdout
+
+
+def _bodies(headers: Iterator[tuple[tuple[str, str, str], object]], limit: int | None) -> dict[str, bytes]:
+    """The blobs behind ``--batch`` headers; one over ``limit`` passed over a piece at a time."""
+    out: dict[str, bytes] = {}
+    for (sha, _kind, size), stdout in headers:
+        if limit is not None and int(size) > limit:
+            _skip(stdout, int(size))
+        else:
+            out[sha] = stdout.read(int(size))
+        stdout.read(1)  # the newline after each object
+    return out
+
+
+def widen_pipe(pipe) -> None:
+    """Let git write up to ``_PIPE`` bytes ahead of its reader instead of a page's 64 KiB, so it
+    finishes its work while the reader does other things. Where the size cannot be set (not
+    Linux, or a user's pipe quota spent), nothing changes."""
+    try:
+        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, _PIPE)
+    except (AttributeError, OSError):
+        pass
 
 
 def _skip(stream, size: int, piece: int = 1 << 20) -> None:

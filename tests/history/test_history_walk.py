@@ -241,7 +241,7 @@ def test_every_blob_the_walk_reads_was_read_ahead_even_when_a_path_changes_twice
 
 def test_the_first_commit_is_scanned_before_the_rest_of_the_log_is_read(gitops: GitOps, days) -> None:
     """The first commit of a large tree is most of a walk's work; git writes the rest of the log
-    meanwhile (see history_log._widen) only if the walk scans it before reading further."""
+    meanwhile (see history_log._log) only if the walk scans it before reading further."""
     tune_b(gitops, days, 3)
     path, config = gitops.builder.path, ScanConfig()
     calls: list[tuple[str, int]] = []

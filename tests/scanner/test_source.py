@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import struct
 import subprocess
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from app.repobuilder import RepoBuilder
 from app.repobuilder.gitops import SEED_TAG_BEFORE_POC, build_seed_repo
 from app.scanner import GitSource, ParseCache, scan
 from app.scanner.model import ScanError
-from app.scanner.source import BlobRef
+from app.scanner.source import _ASKED_AT_MOST, BlobRef
 from tests.scanner.conftest import statuses
 
 
@@ -111,6 +112,77 @@ def test_read_many_matches_read_and_skips_missing_objects(tmp_path: Path) -> Non
         shas = [ref.sha for ref in files.values()]
         got = source.read_many([*shas, "0" * 40], chunk=7)
         assert got == {sha: source.read(sha) for sha in shas}
+
+
+def test_answers_asked_ahead_are_each_read_s_own_whatever_reads_come_between(tmp_path: Path) -> None:
+    """ask_many leaves git's answers in the contents process until they are wanted; any other
+    read through that process (a blob, a ref, more blobs, another ask) reads them first."""
+    repo = build_seed_repo(tmp_path / "seed")
+    with GitSource(repo) as source:
+        tip = source.resolve()
+        files = source.tree(tip.sha)
+        shas = sorted({ref.sha for ref in files.values()})
+        want = {sha: source.read(sha) for sha in shas}
+        first, second = shas[: len(shas) // 2], shas[len(shas) // 2 :]
+        answers = source.ask_many([*first, "0" * 40])
+        assert source.read(second[0]) == want[second[0]]  # a read between: its own bytes
+        assert source.resolve() == tip
+        later = source.ask_many(second)
+        assert source.read_many(second[:3], chunk=2) == {sha: want[sha] for sha in second[:3]}
+        assert answers() == {sha: want[sha] for sha in first}  # the missing one left out
+        assert later() == {sha: want[sha] for sha in second} and later() == {sha: want[sha] for sha in second}
+        big = max(shas, key=lambda sha: len(want[sha]))
+        assert source.ask_many(shas, limit=len(want[big]) - 1)() == {sha: want[sha] for sha in shas if sha != big}
+        assert source.ask_many(shas * (1 + _ASKED_AT_MOST // len(shas)))() == want  # more than a pipe holds: at once
+
+
+@pytest.mark.skipif(not hasattr(__import__("fcntl"), "F_SETPIPE_SZ"), reason="pipe sizes are Linux's")
+def test_git_writes_the_answers_asked_ahead_while_the_caller_works_on(tmp_path: Path) -> None:
+    """About 400 KiB of blobs asked: git writes them all into the pipe, far past a pipe's
+    default 64 KiB, without waiting for them to be read."""
+    import fcntl
+    import termios
+    import time
+
+    with RepoBuilder(tmp_path / "r") as b:
+        b.write_many({f"blob-{n}.yaml": f"{n}: " + "x" * 4000 + "\n" for n in range(100)})
+        b.commit("blobs")
+    with GitSource(tmp_path / "r") as source:
+        files = source.tree(source.resolve().sha)
+        answers = source.ask_many([ref.sha for ref in files.values()])
+        stdout = source.repo.git.cat_file_all.stdout  # nothing of it read since the ask
+        # each answer: "<sha> blob <size>\n", the blob, "\n"
+        total = sum(len(f"{ref.sha} blob {ref.size}\n") + ref.size + 1 for ref in files.values())
+        deadline, waiting = time.monotonic() + 10, 0
+        while waiting < total and time.monotonic() < deadline:
+            time.sleep(0.02)
+            waiting = struct.unpack("i", fcntl.ioctl(stdout.fileno(), termios.FIONREAD, b"\0" * 4))[0]
+        assert waiting == total > 4 * 65536, f"git stopped at {waiting} bytes of {total}"
+        assert len(answers()) == 100
+
+
+def test_a_read_ahead_s_blobs_are_read_when_first_wanted_and_each_is_its_own(tmp_path: Path) -> None:
+    """ParseCache.over asks git ahead (ask_many) and reads the answers at the first blob wanted;
+    a blob over the cap is never asked for, whether the tree or git's sizes tell its size."""
+    from app.scanner.parse import MAX_BYTES, TOO_LARGE
+
+    with RepoBuilder(tmp_path / "r") as b:
+        b.write_many({f"a/{n}.yaml": f"n: {n}\n" for n in range(30)})
+        b.write("big.yaml", "k: " + "x" * MAX_BYTES + "\n")
+        b.commit("init")
+    with GitSource(tmp_path / "r") as source:
+        files = source.tree(source.resolve().sha)
+        want = {path: source.read(ref.sha) for path, ref in files.items() if path != "big.yaml"}
+        for refs in (files, {path: BlobRef(ref.mode, ref.sha) for path, ref in files.items()}):  # sized, and as a log tells them
+            blobs = ParseCache.over(source)
+            blobs.prefetch(list(refs.values()))
+            assert source.read(files["a/7.yaml"].sha) == want["a/7.yaml"]  # another read first
+            assert {path: blobs.raw(ref) for path, ref in refs.items() if path != "big.yaml"} == want
+            assert blobs.raw(refs["big.yaml"]) == TOO_LARGE
+            blobs.forget()
+            blobs.prefetch([refs["a/1.yaml"]])
+            blobs.forget()  # with an ask unread: the next reads are still each their own
+            assert ParseCache.over(source).parse(refs["a/2.yaml"]).docs == ({"n": 2},)
 
 
 def test_commit_dates_keep_their_offset(tmp_path: Path) -> None:
