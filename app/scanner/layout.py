@@ -141,7 +141,14 @@ class Layout:
         self.delta = frozenset(changed) if self.followed_changes else None
         if self.delta:
             self.delta_folders = frozenset(parent(p) for p in self.delta)
-            self.delta_reach = self.delta.union(*(_ancestors(p) for p in self.delta))
+            above: set[str] = set()
+            for folder in self.delta_folders:  # up to a folder reached already: a commit's paths share most
+                while folder not in above:
+                    above.add(folder)
+                    if not folder:
+                        break
+                    folder = parent(folder)
+            self.delta_reach = self.delta.union(above)
         if self.followed_changes:
             added = {p for p in changed if p in files and p not in self.paths and p not in self.excluded}
             removed = {p for p in changed if p not in files and p in self.paths}

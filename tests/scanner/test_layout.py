@@ -113,3 +113,20 @@ def test_the_read_ahead_passes_over_marker_files_a_scan_never_reads() -> None:
     files = {name: BlobRef("100644", f"{i:040d}") for i, name in enumerate(names)}
     config = ScanConfig(module_roots=(), component_roots=(), marker="artifacthub-pkg.yml")
     assert [ref.sha for ref in likely_reads(files, config)] == [files[n].sha for n in names if n != names[0]]
+
+
+def test_an_update_s_reach_is_its_changed_paths_and_every_folder_above_them() -> None:
+    """What a memoized analysis that asked "is this a folder?" is checked against: a path added
+    or removed deep down can make or unmake any folder above it, up to the root."""
+    rng = random.Random(5)
+    for _ in range(300):
+        layout, files = Layout(ScanConfig()), {}
+        layout.update(files)
+        for _ in range(4):
+            changed = {"/".join(rng.choice("abc") for _ in range(rng.randint(1, 5))) for _ in range(rng.randint(1, 6))}
+            for path in changed:  # a file may stand where another's folder was: git allows it across commits
+                files.pop(path, None) if path in files else files.__setitem__(path, object())
+            layout.update(files, changed)
+            parts = [path.split("/") for path in changed]
+            above = {"/".join(names[:k]) for names in parts for k in range(len(names))}  # "" is the root
+            assert layout.delta_reach == changed | above
