@@ -24,9 +24,6 @@ SYMLINK = "120000"
 SUBMODULE = "160000"
 # GitPython's names for its persistent cat-file processes (its object database reads through the first)
 _CONTENTS, _SIZES = "cat_file_all", "cat_file_header"
-# requests ``ask_many`` writes at once: well within a pipe's 64 KiB (41 bytes each), so the write
-# never waits on git, whatever git is doing
-_ASKED_AT_MOST = 1200
 _PIPE = 1 << 20  # how far git may write ahead of its reader (Linux's default limit for a pipe)
 
 
@@ -161,16 +158,18 @@ class GitSource:
         while the caller works on (a scan lays out its tree); the callable returned reads them.
 
         Any other read through this source reads them first (they come first in the pipe),
-        so nothing waits on them but the read that needs them. More than a pipe holds
-        (``_ASKED_AT_MOST``) are read at once instead.
+        so nothing waits on them but the read that needs them. Requests that would not fit in
+        the pipe to git at once are read at once instead: git, its answers unread, could stop
+        reading them, and the write would never end.
         """
         self._settle()
-        if not shas or len(shas) > _ASKED_AT_MOST:
+        request = "".join(f"{sha}\n" for sha in shas).encode()
+        process = self.repo.git._get_persistent_cmd(_CONTENTS, "cat_file", batch=True) if shas else None
+        if process is None or len(request) > widen_pipe(process.stdin):
             found = self.read_many(shas, limit=limit)
             return lambda: found
-        process = self.repo.git._get_persistent_cmd(_CONTENTS, "cat_file", batch=True)
         widen_pipe(process.stdout)  # git writes all its answers while the caller works on
-        process.stdin.write("".join(f"{sha}\n" for sha in shas).encode())
+        process.stdin.write(request)
         process.stdin.flush()
         found: dict[str, bytes] = {}
 
@@ -289,14 +288,18 @@ def _bodies(headers: Iterator[tuple[tuple[str, str, str], object]], limit: int |
     return out
 
 
-def widen_pipe(pipe) -> None:
-    """Let git write up to ``_PIPE`` bytes ahead of its reader instead of a page's 64 KiB, so it
-    finishes its work while the reader does other things. Where the size cannot be set (not
-    Linux, or a user's pipe quota spent), nothing changes."""
+def widen_pipe(pipe) -> int:
+    """Let a pipe hold up to ``_PIPE`` bytes instead of a page's 64 KiB, so its writer (git, or
+    we writing to git) goes on while its reader does other things; the pipe's size comes
+    back. Where the size cannot be set (a user's pipe quota spent), it stays as it was; where
+    it cannot be told (not Linux), 4 KiB, the least a pipe holds."""
     try:
-        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, _PIPE)
+        return fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, _PIPE)
     except (AttributeError, OSError):
-        pass
+        try:
+            return fcntl.fcntl(pipe.fileno(), fcntl.F_GETPIPE_SZ)
+        except (AttributeError, OSError):
+            return 4096
 
 
 def _skip(stream, size: int, piece: int = 1 << 20) -> None:

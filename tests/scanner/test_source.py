@@ -15,7 +15,7 @@ from app.repobuilder import RepoBuilder
 from app.repobuilder.gitops import SEED_TAG_BEFORE_POC, build_seed_repo
 from app.scanner import GitSource, ParseCache, scan
 from app.scanner.model import ScanError
-from app.scanner.source import _ASKED_AT_MOST, BlobRef
+from app.scanner.source import _PIPE, BlobRef
 from tests.scanner.conftest import statuses
 
 
@@ -133,7 +133,10 @@ def test_answers_asked_ahead_are_each_read_s_own_whatever_reads_come_between(tmp
         assert later() == {sha: want[sha] for sha in second} and later() == {sha: want[sha] for sha in second}
         big = max(shas, key=lambda sha: len(want[sha]))
         assert source.ask_many(shas, limit=len(want[big]) - 1)() == {sha: want[sha] for sha in shas if sha != big}
-        assert source.ask_many(shas * (1 + _ASKED_AT_MOST // len(shas)))() == want  # more than a pipe holds: at once
+        many = shas * (1 + 4 * 65536 // (41 * len(shas)))  # more requests than a default pipe holds, asked ahead
+        assert source.ask_many(many)() == want
+        beyond = shas * (1 + _PIPE // (41 * len(shas)))  # more requests than the widest pipe holds: read at once
+        assert source.ask_many(beyond)() == want
 
 
 @pytest.mark.skipif(not hasattr(__import__("fcntl"), "F_SETPIPE_SZ"), reason="pipe sizes are Linux's")
