@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -143,24 +144,25 @@ def _walk(
     walk = Walk(statuses=dict(start.statuses) if start else {})
     revisions = [f"{start.commit}..{tip}"] if start else [tip]
     first = True  # the oracle's first call scans in full; each later one is told what moved
-    commits = iter_log(repo, revisions, paths)  # git starts on the log...
-    oracle.prefetch(files)  # ...while the oracle reads ahead (in a backfill, only starts its readers)
-    for commit, refs in _read_ahead(commits, oracle):
-        walk.commits += 1
-        walk.last_commit = commit.sha
-        if progress:
-            progress(commit.date)
-        removed, moved = _apply(files, commit.changes, refs, oracle)
-        if not moved and not first:
-            continue
-        walk.scans += 1
-        now = oracle.statuses(files, None if first else moved)
-        # what moved since the oracle's last answer, which is walk.statuses from the second call on
-        hint = None if first else getattr(oracle, "moved", None)
-        first = False
-        if now is not walk.statuses:  # the same dict back: nothing moved (see HistoryScanner.statuses)
-            walk.transitions.extend(_transitions(commit, walk.statuses, now, files, removed, hint))
-            walk.statuses = now
+    # git starts on the log now, and ends with the walk however it ends (a failed read-ahead too)
+    with closing(iter_log(repo, revisions, paths)) as commits:
+        oracle.prefetch(files)  # while git works (in a backfill this only starts the readers)
+        for commit, refs in _read_ahead(commits, oracle):
+            walk.commits += 1
+            walk.last_commit = commit.sha
+            if progress:
+                progress(commit.date)
+            removed, moved = _apply(files, commit.changes, refs, oracle)
+            if not moved and not first:
+                continue
+            walk.scans += 1
+            now = oracle.statuses(files, None if first else moved)
+            # what moved since the oracle's last answer, which is walk.statuses from the second call on
+            hint = None if first else getattr(oracle, "moved", None)
+            first = False
+            if now is not walk.statuses:  # the same dict back: nothing moved (see HistoryScanner.statuses)
+                walk.transitions.extend(_transitions(commit, walk.statuses, now, files, removed, hint))
+                walk.statuses = now
     return walk
 
 

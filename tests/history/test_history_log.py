@@ -183,6 +183,27 @@ def test_a_walk_starts_its_blob_readers_once_git_works_on_its_log(tmp_path: Path
     assert readers == ["cat-file", "cat-file"]  # started there: contents and sizes
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from Linux's /proc")
+def test_a_walk_that_fails_before_its_first_commit_leaves_no_git_log_behind(tmp_path: Path) -> None:
+    """git starts on the log before the walk's first read-ahead; if that fails, git ends with
+    the walk, even while the caller still holds the error (and with it the walk's frame)."""
+    with RepoBuilder(tmp_path / "r") as b:
+        b.write("ci/test/a.yaml", "1")
+        b.commit("first")
+    before = _git_children()
+
+    class Failing(HistoryScanner):
+        def prefetch(self, files):
+            raise OSError("no more processes")
+
+    config = ScanConfig()
+    with Failing(tmp_path / "r", config) as scanner:
+        with pytest.raises(OSError) as caught:
+            walk_history(tmp_path / "r", "HEAD", relevant_paths(config), scanner)
+        assert caught.value.__traceback__ is not None  # the error, and the walk's frame, still held
+        assert [what for pid, what in _git_children().items() if pid not in before] == []
+
+
 def test_the_reader_keeps_what_git_s_own_pathspec_would(tmp_path: Path) -> None:
     """git is given no pathspec (it doubled git's time); the reader keeps the changes the
     walk's pathspecs match, and passes over the commits left without one. Checked against
@@ -273,3 +294,30 @@ def test_a_sha256_repository_s_relevant_files(tmp_path: Path) -> None:
     assert len(head) == 64
     for commit in (head, "HEAD"):  # a full sha of its hash, or a name git is asked about
         assert list(relevant_files(repo, commit, relevant_paths(ScanConfig()))) == ["a.yaml"]
+
+
+def test_a_walk_of_a_sha256_repository_with_many_large_blobs_ends(tmp_path: Path) -> None:
+    """Its requests to git are 65 bytes each: 1,200 of them (over 64 KiB), answered with 16 KiB
+    blobs, once left the walk writing to a git that had stopped reading. Run apart, with a
+    time limit, so a hang fails the test instead of the suite."""
+    import subprocess
+    import sys
+
+    repo = tmp_path / "r"
+    run = lambda *args: subprocess.run(["git", "-c", "user.name=a", "-c", "user.email=a@b", *args], cwd=repo,
+                                       capture_output=True, text=True, check=True).stdout  # fmt: skip
+    repo.mkdir()
+    run("init", "-q", "--object-format=sha256")
+    for n in range(1200):
+        (repo / f"f{n:04}.yaml").write_text(f"n: {n}\nx: {'y' * 16384}\n")
+    run("add", ".")
+    run("commit", "-q", "-m", "first")
+    script = (
+        "import sys; from app.scanner.config import ScanConfig; from app.scanner.history import walk_history;"
+        "from app.scanner.history_scan import HistoryScanner, relevant_paths;"
+        "c = ScanConfig(); s = HistoryScanner(sys.argv[1], c).__enter__();"
+        "print(walk_history(sys.argv[1], 'HEAD', relevant_paths(c), s).commits)"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(repo)], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).parents[2])  # fmt: skip
+    assert done.returncode == 0 and done.stdout.strip() == "1", done.stderr
