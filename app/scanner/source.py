@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import subprocess
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -151,7 +152,8 @@ class GitSource:
         neither side can block the other. A blob over ``limit`` is left out,
         passed over a piece at a time: it is never held whole.
         """
-        return _bodies(self._batch(_CONTENTS, shas, chunk, batch=True), limit)
+        with self._whole_or_none():
+            return _bodies(self._batch(_CONTENTS, shas, chunk, batch=True), limit)
 
     def ask_many(self, shas: list[str], limit: int | None = None) -> Callable[[], dict[str, bytes]]:
         """``read_many`` in two steps: the requests go to git now, and git writes its answers
@@ -169,13 +171,15 @@ class GitSource:
             found = self.read_many(shas, limit=limit)
             return lambda: found
         widen_pipe(process.stdout)  # git writes all its answers while the caller works on
-        process.stdin.write(request)
-        process.stdin.flush()
+        with self._whole_or_none():
+            process.stdin.write(request)
+            process.stdin.flush()
         found: dict[str, bytes] = {}
 
         def read() -> None:
             self._unread = None
-            found.update(_bodies(_headers(process, shas), limit))
+            with self._whole_or_none():
+                found.update(_bodies(_headers(process, shas), limit))
 
         self._unread = read
 
@@ -184,6 +188,17 @@ class GitSource:
             return found
 
         return answers
+
+    @contextmanager
+    def _whole_or_none(self) -> Iterator[None]:
+        """Requests written and answers read whole, or the ``cat-file`` processes ended: a request
+        half written, or answers left half read in the pipe, would be taken by the next read for
+        its own (GitPython checks no sha it reads)."""
+        try:
+            yield
+        except BaseException:
+            self.repo.git.clear_cache()  # ends the persistent processes; the next read starts afresh
+            raise
 
     def _settle(self) -> None:
         """Read the answers ``ask_many`` left in the contents process, before anything else is."""
@@ -200,7 +215,8 @@ class GitSource:
 
     def sizes(self, shas: list[str], chunk: int = 400) -> dict[str, int]:
         """Blob sizes, pipelined through one persistent ``cat-file --batch-check``: nothing is read."""
-        return {header[0]: int(header[2]) for header, _ in self._batch(_SIZES, shas, chunk, batch_check=True)}
+        with self._whole_or_none():
+            return {header[0]: int(header[2]) for header, _ in self._batch(_SIZES, shas, chunk, batch_check=True)}
 
     def _batch(self, name: str, shas: list[str], chunk: int, **option: bool):
         """The ``(sha, kind, size)`` header of each object found, with the stream its body

@@ -164,6 +164,46 @@ def test_git_writes_the_answers_asked_ahead_while_the_caller_works_on(tmp_path: 
         assert len(answers()) == 100
 
 
+def test_answers_cut_short_are_never_taken_by_the_next_read(tmp_path: Path) -> None:
+    """A read of many blobs (or sizes) stopped halfway by an interrupt leaves a request half
+    written or the rest of git's answers in the pipe; the next read must get its own blob."""
+    import signal
+
+    class Interrupted(Exception):
+        pass
+
+    def interrupt(*_args):
+        raise Interrupted
+
+    with RepoBuilder(tmp_path / "r") as b:
+        b.write_many({f"blob-{n}.yaml": f"{n}: " + "x" * 65536 + "\n" for n in range(200)})
+        b.commit("blobs")
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        delay, cut = 0.002, 0
+        for _ in range(40):
+            with GitSource(tmp_path / "r") as source:
+                files = source.tree(source.resolve().sha)
+                shas = [ref.sha for ref in files.values()]
+                for read in (lambda: source.ask_many(shas)(), lambda: source.read_many(shas), lambda: source.sizes(shas * 50)):
+                    signal.setitimer(signal.ITIMER_REAL, delay)
+                    try:
+                        read()
+                    except Interrupted:
+                        cut += 1
+                        assert source.read(files["blob-7.yaml"].sha) == b"7: " + b"x" * 65536 + b"\n"
+                        assert source.read_many(shas[:3]) == {sha: source.read(sha) for sha in shas[:3]}
+                        assert source.sizes(shas[:3]) == {sha: len(source.read(sha)) for sha in shas[:3]}
+                    finally:
+                        signal.setitimer(signal.ITIMER_REAL, 0)
+            if cut >= 2:
+                break
+            delay /= 1.5
+        assert cut >= 2, "no read was cut short"
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+
+
 def test_a_read_ahead_s_blobs_are_read_when_first_wanted_and_each_is_its_own(tmp_path: Path) -> None:
     """ParseCache.over asks git ahead (ask_many) and reads the answers at the first blob wanted;
     a blob over the cap is never asked for, whether the tree or git's sizes tell its size."""
