@@ -193,10 +193,12 @@ class GitSource:
     def _whole_or_none(self) -> Iterator[None]:
         """Requests written and answers read whole, or the ``cat-file`` processes ended: a request
         half written, or answers left half read in the pipe, would be taken by the next read for
-        its own (GitPython checks no sha it reads)."""
+        its own (GitPython checks no sha it reads). Answers asked ahead and not read yet go
+        with them: their callable hands back what it had read (a cache reads the rest one by one)."""
         try:
             yield
         except BaseException:
+            self._unread = None
             self.repo.git.clear_cache()  # ends the persistent processes; the next read starts afresh
             raise
 
