@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -69,8 +71,6 @@ def test_every_path_is_read_without_a_pathspec_and_commits_changing_nothing_are_
     the reader passes over what ``.`` would have had git leave out: an empty commit, and a
     merge changing nothing on the first-parent line. The commits are those ``git rev-list -- .``
     names."""
-    import subprocess
-
     from app.scanner.history_log import log_command
 
     with RepoBuilder(tmp_path / "r") as b:
@@ -208,8 +208,6 @@ def test_the_reader_keeps_what_git_s_own_pathspec_would(tmp_path: Path) -> None:
     """git is given no pathspec (it doubled git's time); the reader keeps the changes the
     walk's pathspecs match, and passes over the commits left without one. Checked against
     git's own log with those pathspecs: the same commits, the same changes, in order."""
-    import subprocess
-
     paths = relevant_paths(ScanConfig())
     assert "*.yaml" in paths and "ci/test" in paths  # a wildcard and literal folders
     with RepoBuilder(tmp_path / "r") as b:
@@ -276,21 +274,25 @@ def test_a_commit_s_relevant_files_are_the_walk_s_snapshot_there(tmp_path: Path)
                               f"{INFRA}/m/README.md"]  # fmt: skip
 
 
+def sha256_repo(path: Path, files: dict[str, str]) -> str:
+    """A repository in git's SHA-256 object format with one commit of ``files``; its sha."""
+    run = lambda *args: subprocess.run(["git", "-c", "user.name=a", "-c", "user.email=a@b", *args], cwd=path,
+                                       capture_output=True, text=True, check=True).stdout  # fmt: skip
+    path.mkdir()
+    run("init", "-q", "--object-format=sha256")
+    for name, text in files.items():
+        (path / name).write_text(text)
+    run("add", ".")
+    run("commit", "-q", "-m", "first")
+    return run("rev-parse", "HEAD").strip()
+
+
 def test_a_sha256_repository_s_relevant_files(tmp_path: Path) -> None:
     """The empty tree the listing starts from is named in the repository's own hash."""
-    import subprocess
-
     from app.scanner.history_scan import relevant_files
 
     repo = tmp_path / "r"
-    run = lambda *args: subprocess.run(["git", "-c", "user.name=a", "-c", "user.email=a@b", *args], cwd=repo,
-                                       capture_output=True, text=True, check=True).stdout  # fmt: skip
-    repo.mkdir()
-    run("init", "-q", "--object-format=sha256")
-    (repo / "a.yaml").write_text("a: 1\n")
-    run("add", "a.yaml")
-    run("commit", "-q", "-m", "first")
-    head = run("rev-parse", "HEAD").strip()
+    head = sha256_repo(repo, {"a.yaml": "a: 1\n"})
     assert len(head) == 64
     for commit in (head, "HEAD"):  # a full sha of its hash, or a name git is asked about
         assert list(relevant_files(repo, commit, relevant_paths(ScanConfig()))) == ["a.yaml"]
@@ -300,18 +302,8 @@ def test_a_walk_of_a_sha256_repository_with_many_large_blobs_ends(tmp_path: Path
     """Its requests to git are 65 bytes each: 1,200 of them (over 64 KiB), answered with 16 KiB
     blobs, once left the walk writing to a git that had stopped reading. Run apart, with a
     time limit, so a hang fails the test instead of the suite."""
-    import subprocess
-    import sys
-
     repo = tmp_path / "r"
-    run = lambda *args: subprocess.run(["git", "-c", "user.name=a", "-c", "user.email=a@b", *args], cwd=repo,
-                                       capture_output=True, text=True, check=True).stdout  # fmt: skip
-    repo.mkdir()
-    run("init", "-q", "--object-format=sha256")
-    for n in range(1200):
-        (repo / f"f{n:04}.yaml").write_text(f"n: {n}\nx: {'y' * 16384}\n")
-    run("add", ".")
-    run("commit", "-q", "-m", "first")
+    sha256_repo(repo, {f"f{n:04}.yaml": f"n: {n}\nx: {'y' * 16384}\n" for n in range(1200)})
     script = (
         "import sys; from app.scanner.config import ScanConfig; from app.scanner.history import walk_history;"
         "from app.scanner.history_scan import HistoryScanner, relevant_paths;"
