@@ -100,8 +100,10 @@ def ingest_report(
     scan = scan or scan_of(session, commit)
     modules = match_tests(parsed.tests, index_of(session, scan), upload.suite) if scan else [[] for _ in parsed.tests]
     report.scan_id = scan.id if scan else None
-    nul = b"\x00" in data or b"\\u0000" in data  # PostgreSQL text cannot hold NUL: replaced, when there is one
-    store_tests(session, report, [_columns(test, nul) for test in parsed.tests], modules)
+    # NUL and lone surrogates (JSON's "\ud800"), which no database text can hold, are replaced; JSON
+    # escapes are the only way to write either that a parser lets through
+    unstorable = b"\x00" in data or b"\\u" in data
+    store_tests(session, report, [_columns(test, unstorable) for test in parsed.tests], modules)
     unmatched = [(t.name, t.folder) for t, m in zip(parsed.tests, modules, strict=True) if not m] if scan else []
     return Ingested(report, True, scan is None, unmatched)
 
@@ -172,12 +174,15 @@ def join_reports(session: Session, scan: Scan) -> int:
     return len(waiting)
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL (PostgreSQL text) and lone surrogates (any UTF-8 text)
+
+
 def _text(value: str | None) -> str | None:
-    """PostgreSQL text cannot hold NUL: it is replaced, as in the tests' columns."""
-    return value.replace("\x00", "\ufffd") if value else value
+    """``value`` with what no database text can hold replaced, as in the tests' columns."""
+    return _UNSTORABLE.sub("\ufffd", value) if value else value
 
 
-def _columns(test: Outcome, nul: bool = True) -> dict[str, Any]:
+def _columns(test: Outcome, unstorable: bool = True) -> dict[str, Any]:
     error = test.error[:MAX_ERROR] + "…" if test.error and len(test.error) > MAX_ERROR else test.error
     values = {
         "name": test.name, "folder": test.folder, "namespace": test.namespace, "concurrent": test.concurrent,
@@ -185,9 +190,9 @@ def _columns(test: Outcome, nul: bool = True) -> dict[str, Any]:
         "failed_step": test.failed_step, "failed_operation": test.failed_operation,
         "operation_type": test.operation_type, "error": error,
     }  # fmt: skip
-    if not nul:
+    if not unstorable:
         return values
-    return {k: v.replace("\x00", "\ufffd") if isinstance(v, str) else v for k, v in values.items()}
+    return {k: _text(v) if isinstance(v, str) else v for k, v in values.items()}
 
 
 def unmatched_of(session: Session, report: Report) -> list[tuple[str, str]]:

@@ -90,6 +90,22 @@ def test_the_same_report_twice_is_stored_once(ingest, db_url: str, platform) -> 
         assert len(session.exec(select(ReportTest)).all()) == 3
 
 
+def test_text_no_database_can_hold_is_replaced_not_refused(ingest, db_url: str, platform) -> None:
+    """JSON escapes can spell NUL and lone surrogates, which neither database stores as text."""
+    data = (
+        b'{"name": "run \\ud800", "startTime": "2026-11-29T10:00:00Z", "tests": ['
+        b'{"name": "\\udfff x\\u0000", "basePath": "' + NETWORKING.encode() + b'\\ud800", "namespace": "ns \\ud83d\\ude00"}]}'
+    )
+    done = ingest(data)
+    assert done.created
+    with session_scope(db_url, platform.key) as session:
+        report = session.exec(select(Report)).one()
+        test = session.exec(select(ReportTest)).one()
+        assert report.name == "run \ufffd"
+        assert (test.name, test.folder) == ("\ufffd x\ufffd", NETWORKING + "\ufffd")
+        assert test.namespace == "ns \U0001f600"  # a whole pair is a character: kept
+
+
 def test_a_concurrent_run_of_several_tests_keeps_each(ingest, db_url: str, platform) -> None:
     cases = [passing(NETWORKING, "infra-networking"), passing(STORAGE, "infra-storage")]
     for case in cases:
