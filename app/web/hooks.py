@@ -51,7 +51,7 @@ async def github(request: Request) -> HookOut:
 async def gitlab(request: Request) -> HookOut:
     body = await _body(request)
     token = request.headers.get("x-gitlab-token", "")
-    _check(bool(token) and hmac.compare_digest(token.encode(), _secret(request)))
+    _check(bool(token) and hmac.compare_digest(token.encode("latin-1", "replace"), _secret(request)))
     event = request.headers.get("x-gitlab-event", "")
     return await _handle(request, "gitlab", "push" if event in ("Push Hook", "Tag Push Hook") else event, body)
 
@@ -90,7 +90,8 @@ def _secret(request: Request) -> bytes:
 
 def _signed(request: Request, body: bytes, signature: str) -> bool:
     expected = hmac.new(_secret(request), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature.strip().lower())
+    # compared as bytes: a header may carry any byte (read as latin-1), and compare_digest refuses non-ASCII text
+    return hmac.compare_digest(expected.encode(), signature.strip().lower().encode("latin-1", "replace"))
 
 
 def _check(valid: bool) -> None:
@@ -112,7 +113,7 @@ async def _handle(request: Request, host: str, event: str, body: bytes) -> HookO
 def _payload(body: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, nested too deeply, a number too long to read
         raise HTTPException(422, "the push payload is not JSON (set the hook's content type to application/json)") from None
     if not isinstance(payload, dict):
         raise HTTPException(422, "the push payload is not a JSON object")

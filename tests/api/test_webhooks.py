@@ -74,6 +74,10 @@ def test_a_signed_push_queues_one_fetch_and_scan_with_the_pushed_commit(hooked, 
         ("/api/hooks/gitea", {"X-Gitea-Event": "push", "X-Gitea-Signature": "0" * 64}),
         ("/api/hooks/gitlab", gitlab(token="wrong")),
         ("/api/hooks/gitlab", {"X-Gitlab-Event": "Push Hook"}),
+        # bytes that are not ASCII, which a header can carry (read as latin-1)
+        ("/api/hooks/github", {"X-GitHub-Event": "push", "X-Hub-Signature-256": b"sha256=\xe9\xe9"}),
+        ("/api/hooks/gitea", {"X-Gitea-Event": "push", "X-Gitea-Signature": b"\xff"}),
+        ("/api/hooks/gitlab", {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": b"\xff" + SECRET.encode()}),
     ],
 )
 def test_a_bad_or_missing_signature_is_401_and_queues_nothing(hooked, db_url, path, headers) -> None:
@@ -137,8 +141,12 @@ def test_a_body_over_one_mebibyte_is_413_before_it_is_read(hooked, db_url) -> No
     assert jobs(db_url) == []
 
 
-def test_a_signed_body_that_is_not_json_is_422(hooked, db_url) -> None:
-    body = b"payload=%7B%7D"
+@pytest.mark.parametrize(
+    "body",
+    [b"payload=%7B%7D", b"[" * 100_000 + b"]" * 100_000, b'{"after": ' + b"9" * 5000 + b"}", b'{"ref": "\xff"}'],
+    ids=["form", "nested-too-deep", "huge-number", "not-utf8"],
+)
+def test_a_signed_body_that_is_not_json_is_422(hooked, db_url, body) -> None:
     response = hooked.post("/api/hooks/github", content=body, headers=github(body))
     assert response.status_code == 422 and "JSON" in response.json()["error"]["message"]
     assert jobs(db_url) == []
