@@ -1,3 +1,7 @@
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -9,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy import inspect
 
 from app.config import Settings
-from app.store.db import alembic_config, driver_url, get_engine, migrate
+from app.store.db import alembic_config, driver_url, get_engine, head_revision, migrate
 
 
 def test_migrate_creates_the_schema_and_is_idempotent(tmp_path: Path) -> None:
@@ -18,6 +22,34 @@ def test_migrate_creates_the_schema_and_is_idempotent(tmp_path: Path) -> None:
     migrate(url)
     tables = set(inspect(get_engine(url)).get_table_names())
     assert {"scan", "module_result", "alembic_version"} <= tables
+
+
+def test_a_migration_that_fails_on_sqlite_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    """A migration cut short (an error, Ctrl-C, a crash) must not leave tables behind without
+    their revision: every later command would fail on "table already exists"."""
+    path = tmp_path / "sawmill.db"
+    url = f"sqlite:///{path}"
+    with sqlite3.connect(path) as db:  # a table the second migration makes last, already there: it fails late
+        db.execute("CREATE TABLE audit_entry (id INTEGER PRIMARY KEY)")
+    with pytest.raises(sa.exc.OperationalError, match="audit_entry already exists"):
+        migrate(url)
+    with closing(sqlite3.connect(path)) as db:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables == {"audit_entry"}  # the first migration's tables, and its revision, went with the failure
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE audit_entry")
+    migrate(url)  # and the next run starts again from nothing, to the end
+    assert {"scan", "audit_entry", "report"} <= set(inspect(get_engine(url)).get_table_names())
+
+
+def test_processes_migrating_one_new_sqlite_file_at_once_take_turns(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'sawmill.db'}"
+    code = f"from app.store.db import migrate; migrate({url!r})"
+    runs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    errors = [run.communicate(timeout=120)[1] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0], errors
+    with closing(sqlite3.connect(tmp_path / "sawmill.db")) as db:
+        assert [row[0] for row in db.execute("SELECT version_num FROM alembic_version")] == [head_revision()]
 
 
 def test_settings_refuse_an_unknown_database(monkeypatch: pytest.MonkeyPatch) -> None:
