@@ -10,9 +10,10 @@ older commit gets the cut of that history it may show (``history_cut``).
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -84,15 +85,19 @@ def update_history(
         return HistoryUpdate()
     paths = history_scan.relevant_paths(config)
     state = store.lock_state(session, repository)
-    if rebuild and state is not None:
+    rules = rules_digest(config)
+    changed = bool(state.last_commit) and state.config_digest not in (None, rules)
+    if rebuild or changed:
         store.keep_events(session, store.stored_events(session, repository), ())
         state.last_commit = ""
     start_commit, stored, note = _resume_point(session, repository, repo, state, tip, paths)
+    if changed and not rebuild:
+        note = "the scan configuration changed since the history was computed: recomputed from the first commit"
     with history_scan.HistoryScanner(repo, config) as scanner:
         walk = _walk(repo, tip, paths, scanner, start_commit, stored, progress)
         store.append_events(session, repository, stored[-1].seq + 1 if stored else 0, walk.transitions)
         store.replace_branches(session, repository, scanner.branch_progress(refs, walk.statuses, stale_days))
-    store.save_state(session, repository, state, tip.branch, tip.sha, note)
+    store.save_state(session, repository, state, tip.branch, tip.sha, note, rules)
     return HistoryUpdate(
         events=walk.transitions, commits=walk.commits, full=start_commit is None, note=note,
         last_commit=tip.sha, branch=tip.branch, seconds=time.perf_counter() - started,
@@ -133,10 +138,17 @@ def _walk(repo, tip, paths, scanner, start_commit, stored, progress) -> Walk:
     )
 
 
+def rules_digest(config: ScanConfig) -> str:
+    """A fingerprint of what in ``config`` decides modules and statuses (where the progress
+    document lives does not): a history computed under other rules is walked again."""
+    rules = replace(config, progress_document=None)
+    return hashlib.blake2b(repr(rules).encode(), digest_size=16).hexdigest()
+
+
 def _resume_point(session, repository, repo, state, tip, paths) -> tuple[str | None, list, str | None]:
     """Where the walk resumes, the events kept, and what to say about a rewritten history."""
     stored = store.stored_events(session, repository)
-    last = state.last_commit if state else None
+    last = state.last_commit
     if not last or history_scan.on_first_parent_chain(repo, last, tip.sha):
         return last or None, stored, None
     base = history_scan.merge_base(repo, last, tip.sha)

@@ -12,6 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from sqlalchemy import bindparam, text
 from sqlmodel import Field, Session, delete, select
 
 from app.scanner.history import Transition
@@ -62,6 +63,7 @@ class HistoryState(Table, table=True):
     last_commit: str
     updated_at: datetime
     note: str | None = None  # what the last update had to say (a rewritten history)
+    config_digest: str | None = None  # the rules the events were computed with (None: stored before they were kept)
 
 
 class HistoryBranch(Table, table=True):
@@ -81,11 +83,22 @@ class HistoryBranch(Table, table=True):
 # -- writing: what the history use case (app.services.history) hands over ----
 
 
-def lock_state(session: Session, repository: str) -> HistoryState | None:
-    """The stored state, locked (where the database can) so two rescans at once
-    cannot both append the same events."""
+# An update's first statement writes. On SQLite that takes the database's write lock, and the reads
+# after it see every earlier update's commit; on PostgreSQL a second update of the same repository
+# waits on the row, new or old, until the first commits, then reads what it stored. A row made here
+# is filled in by save_state before the commit; no other transaction ever sees it empty.
+_CLAIM = text(
+    "INSERT INTO history_state (repository, branch, last_commit, updated_at) VALUES (:key, '', '', :now) "
+    "ON CONFLICT (repository) DO NOTHING"
+).bindparams(bindparam("now", type_=HistoryState.__table__.c.updated_at.type))
+
+
+def lock_state(session: Session, repository: str) -> HistoryState:
+    """The stored state (``last_commit`` empty before a first walk), held until commit, so two
+    updates at once take turns instead of both appending the same events."""
+    session.connection().execute(_CLAIM, {"key": repository, "now": _now()})
     query = select(HistoryState).where(HistoryState.repository == repository).with_for_update()
-    return session.exec(query).first()
+    return session.exec(query).one()
 
 
 def stored_events(session: Session, repository: str) -> list[HistoryEvent]:
@@ -128,11 +141,19 @@ def replace_branches(session: Session, repository: str, found: list[BranchProgre
 
 
 def save_state(
-    session: Session, repository: str, state: HistoryState | None, branch: str, last_commit: str, note: str | None
+    session: Session,
+    repository: str,
+    state: HistoryState | None,
+    branch: str,
+    last_commit: str,
+    note: str | None,
+    config_digest: str,
 ) -> HistoryState:
-    """Record that ``repository``'s history now runs to ``last_commit`` of ``branch``."""
+    """Record that ``repository``'s history now runs to ``last_commit`` of ``branch``, computed
+    with the rules ``config_digest`` names."""
     state = state or HistoryState(repository=repository, branch=branch, last_commit=last_commit, updated_at=_now())
     state.branch, state.last_commit, state.updated_at, state.note = branch, last_commit, _now(), note
+    state.config_digest = config_digest
     session.add(state)
     session.flush()
     return state

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, timedelta
 from pathlib import Path
 
@@ -36,6 +38,50 @@ def test_a_rescan_walks_only_the_new_commits(gitops: GitOps, days, db_url: str) 
     assert (second.full, second.commits, second.note) == (False, 2, None)
     assert [(t.path, t.to_status, t.pr) for t in second.events] == [(B_CORE, "migrated", 2)]
     assert moves(stored(db_url, path)) == moves(backfill(db_url, path))
+
+
+def test_two_updates_at_once_store_each_event_once(gitops: GitOps, days, db_url: str) -> None:
+    """A scan from the command line while the server scans: the second waits for the first, then
+    finds the history already at the tip, instead of both appending the same events."""
+    base(gitops, days())
+    for number in range(1500):  # a walk long enough for the two to overlap
+        bump(gitops, MEDIA, f"1.{number}", days())
+    gitops.migrate_suite("infra-a", pr=1, date=days())
+    gitops.migrate_suite("infra-b", pr=2, date=days())
+    gitops.builder.flush()
+    path = gitops.builder.path
+    together = threading.Barrier(2)
+
+    def one(_: int) -> int:
+        together.wait()
+        return update(db_url, path).commits
+
+    with ThreadPoolExecutor(2) as pool:
+        walked = sorted(pool.map(one, range(2)))
+    assert walked[0] == 0 and walked[1] > 1500  # one walked it all; the other found nothing left to walk
+    with session_scope(db_url) as session:
+        seqs = [event.seq for event in stored_events(session, str(path.resolve()))]
+    assert seqs == list(range(len(seqs)))
+    assert moves(stored(db_url, path)) == moves(backfill(db_url, path))
+
+
+def test_a_history_computed_under_other_rules_is_walked_again(gitops: GitOps, days, db_url: str, tmp_path: Path) -> None:
+    """A one-off ``scan --config`` (or a sawmill.yaml committed, then reverted) must not leave the
+    stored history mixing two sets of rules."""
+    base(gitops, days())
+    gitops.migrate_suite("infra-a", pr=1, date=days())
+    gitops.builder.flush()
+    path = gitops.builder.path
+    only_apps = tmp_path / "apps-only.yaml"
+    only_apps.write_text("modules:\n  roots: [apps/subsystems/*]\n")
+    update(db_url, path, config_path=only_apps)
+    assert moves(stored(db_url, path)) != moves(backfill(db_url, path))
+
+    again = update(db_url, path)
+    assert again.full and again.note.startswith("the scan configuration changed")
+    assert moves(stored(db_url, path)) == moves(backfill(db_url, path))
+    later = update(db_url, path)
+    assert (later.full, later.commits, later.note) == (False, 0, None)  # the same rules: incremental again
 
 
 def test_a_force_push_recomputes_from_the_merge_base_and_says_so(gitops: GitOps, days, db_url: str) -> None:
