@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.reports import FAILED, PASSED, Outcome, ParsedReport, ReportError, TestIndex, match_tests, parse_report
-from app.store.errors import Invalid, StoreError
+from app.store.errors import Conflict, Invalid, StoreError
 from app.store.reports import (
     Report, ReportTest, link_tests, module_runs, module_tests as module_tests_of, prune_reports, report_by_hash, report_tests, store_tests,
     unmatched_tests, utcnow, waiting_reports,
@@ -80,10 +80,10 @@ def ingest_report(
     _check(upload)
     parsed = read(data)
     content_hash = hashlib.sha256(data).hexdigest()
-    if (known := report_by_hash(session, content_hash)) is not None:
-        return Ingested(known, False, known.scan_id is None, unmatched_of(session, known))
     scan = scan_of(session, upload.commit.strip().lower())  # a scanned commit is known: no need to ask git
     commit = scan.commit_sha if scan else resolve_commit(upload.commit, git_dir, repository_of(session))
+    if (known := report_by_hash(session, content_hash)) is not None:
+        return _again(session, known, commit)
     prune_reports(session, utcnow() - timedelta(days=retention_days))
     report = Report(
         content_hash=content_hash, format=parsed.format, name=_text(parsed.name), commit_sha=commit, branch=upload.branch,
@@ -95,8 +95,7 @@ def ingest_report(
             session.add(report)
             session.flush()
     except IntegrityError:
-        known = report_by_hash(session, content_hash)
-        return Ingested(known, False, known.scan_id is None, unmatched_of(session, known))
+        return _again(session, report_by_hash(session, content_hash), commit)
     scan = scan or scan_of(session, commit)
     modules = match_tests(parsed.tests, index_of(session, scan), upload.suite) if scan else [[] for _ in parsed.tests]
     report.scan_id = scan.id if scan else None
@@ -106,6 +105,17 @@ def ingest_report(
     store_tests(session, report, [_columns(test, unstorable) for test in parsed.tests], modules)
     unmatched = [(t.name, t.folder) for t, m in zip(parsed.tests, modules, strict=True) if not m] if scan else []
     return Ingested(report, True, scan is None, unmatched)
+
+
+def _again(session: Session, known: Report, commit: str) -> Ingested:
+    """The same bytes sent again: a retried upload of the same commit's run is answered as the
+    first one was; the same run sent for another commit is refused (a run tests one commit)."""
+    if known.commit_sha != commit:
+        raise Conflict(
+            f"this report is already stored as report #{known.id}, for commit {known.commit_sha[:12]}: "
+            f"the same run cannot be a run of {commit[:12]} too"
+        )
+    return Ingested(known, False, known.scan_id is None, unmatched_of(session, known))
 
 
 def read(data: bytes) -> ParsedReport:

@@ -30,6 +30,7 @@ router = APIRouter(prefix="/api", tags=["reports"])
 
 TYPES = ("application/json", "application/xml", "text/xml", "application/octet-stream")
 _REFUSED = {
+    409: {"model": ErrorOut, "description": "the same report was already sent for another commit"},
     413: {"model": ErrorOut, "description": "the report is over 10 MiB"},
     415: {"model": ErrorOut, "description": "a Content-Type other than JSON, XML or octet-stream, or a compressed body"},
     422: {"model": ErrorOut, "description": "malformed or unsafe report, bad query parameter, or a commit the repository does not hold"},

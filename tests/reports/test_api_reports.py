@@ -35,6 +35,8 @@ def test_a_report_is_taken_and_read_back(client, token: str, platform) -> None:
     assert (out["format"], out["failed"], out["created"], out["waiting"], out["unmatched"]) == ("JUNIT-OPERATION", 1, True, False, 0)
     again = post(client, token, body, commit=platform.first)  # a retried upload: the same report, stored once
     assert again.status_code == 201 and again.json()["id"] == out["id"] and again.json()["created"] is False
+    elsewhere = post(client, token, body, commit=platform.second)  # one run cannot be a run of two commits
+    assert elsewhere.status_code == 409 and f"for commit {platform.first[:12]}" in elsewhere.json()["error"]["message"]
     module = client.get(f"/api/modules/{CORE}").json()["tests"]
     assert module["status"] == "failed" and module["last"]["run_url"] == "https://ci.example/runs/7"
     assert (module["failure"]["failed_step"], module["failure"]["failed_operation"], module["failure"]["error"]) == (

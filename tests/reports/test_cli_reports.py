@@ -36,6 +36,11 @@ def test_a_report_is_stored_once(sawmill, platform, tmp_path: Path) -> None:
     assert first.stdout.strip() == f"stored report #1 (JUNIT-STEP) of {platform.first[:12]}: 2 tests: 1 passed, 1 failed, 0 skipped"
     again = sawmill("report", file, "--commit", platform.first)
     assert again.exit_code == 0 and again.stdout.startswith("already stored as report #1")
+    unknown = sawmill("report", file, "--commit", "deadbeef")  # the commit is checked first, known bytes or not
+    assert unknown.exit_code != 0 and "unknown commit deadbeef" in unknown.output
+    other = sawmill("report", file, "--commit", platform.second)
+    assert other.exit_code != 0
+    assert f"already stored as report #1, for commit {platform.first[:12]}" in other.output
 
 
 def test_without_a_commit_the_repository_head_is_taken_and_waits_for_its_scan(sawmill, platform, tmp_path: Path) -> None:
