@@ -49,12 +49,14 @@ def scan_and_store(
         adopt(session, repository)  # a document imported before any scan belongs to the first repository scanned
         # the default branch's history, incremental
         history = record_history(session, repo, repository, config_path, history_progress, branch=branch, stale_days=stale_days)
+        at_tip = history.last_commit in (None, result.commit)  # the default branch's tip, or none to tell
         if history.last_commit == result.commit:  # work in flight elsewhere counts against the default branch only
             result.mark_in_flight(in_flight(session, repository))
         stored = record_scan(session, result, repository=repository, started_at=started_at, refs_digest=digest)
         join_reports(session, stored)  # CI reports that came before this commit was scanned
         stored.history_upto = history_cut(session, repo, repository, result.commit, history.last_commit)
-        synced = after_scan(session, result, lambda: progress_document_at(repo, result.commit, config_path))
+        # the document's ticks follow the default branch: a look at an older tag leaves them be
+        synced = after_scan(session, result, lambda: progress_document_at(repo, result.commit, config_path), sync=at_tip)
         if synced.import_error:  # the scan stands; the user sees why the document was not imported
             stored.warnings = [*stored.warnings, {"path": "progress_document", "reason": synced.import_error}]
     return stored, result

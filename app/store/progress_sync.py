@@ -229,10 +229,13 @@ def after_scan(
     result: ScanResult,
     load_document: Callable[[], tuple[bytes | None, str]] | None = None,
     who: str = "scanner",
+    sync: bool = True,
 ) -> SyncReport:
     """What a scan does to the progress data. On the first scan (no document in the store yet),
     ``load_document()`` gives the repository's own progress document at the scanned commit
-    (bytes or None, and its path) and it is imported; then the entries are synced with the scan."""
+    (bytes or None, and its path) and it is imported; then, unless ``sync`` is false (a scan of
+    an older commit or another branch: the document follows the default branch), the entries
+    are synced with the scan."""
     from app.store.progress_doc import has_document, import_document
 
     imported, error = False, None
@@ -244,6 +247,6 @@ def after_scan(
                 imported = True
             except Invalid as exc:
                 error = f"{source or 'progress document'}: {exc.message}"
-    report = sync_with_scan(session, result, who=who)
+    report = sync_with_scan(session, result, who=who) if sync else SyncReport()
     report.imported, report.import_error = imported, error
     return report

@@ -127,6 +127,16 @@ def test_pins_refuse_bad_input(seeded: str) -> None:
         assert caught.value.field == field
 
 
+def test_a_scan_of_an_older_tag_leaves_the_ticks_of_the_default_branch(seeded: str, repo: Path) -> None:
+    """Looking at an old tag is not the migration going back: the document follows the default branch."""
+    scan_and_store(seeded, repo)
+    ticked, logged = entries(seeded), run(seeded, audit_log)
+    assert ticked["media app modules"]["done"] is True
+    scan_and_store(seeded, repo, ref="networking")
+    assert entries(seeded) == ticked
+    assert run(seeded, audit_log) == logged  # nothing unticked, then ticked again at the next scan
+
+
 def test_sync_takes_stored_scan_rows_too(seeded: str, repo: Path) -> None:
     with session_scope(seeded, str(repo)) as session:
         adopt(session, str(repo))  # the document was imported before any scan, as scan_and_store does
@@ -147,11 +157,12 @@ def test_the_first_scan_imports_the_repositorys_own_document(tmp_path: Path, db_
         gitops.migrate_suite("infra-storage", pr=7)
         builder.write("memory-bank/progress.md", b"# changed later\n")
         gitops.commit("docs: rewrite")
-    scan_and_store(db_url, path, ref="HEAD~1")
+    scan_and_store(db_url, path, ref="HEAD~1")  # not the branch's tip: the document imported, its ticks as written
+    imported = run(db_url, export_document)
+    assert imported.startswith("# Progress Tracking\n") and "  - [ ] storage-core module\n" in imported
+    scan_and_store(db_url, path, ref="HEAD")  # the tip: the ticks follow it; the store has a document, kept
     exported = run(db_url, export_document)
     assert exported.startswith("# Progress Tracking\n") and "  - [x] storage-core module\n" in exported
-    scan_and_store(db_url, path, ref="HEAD")  # the store has a document now: the scan does not import again
-    assert run(db_url, export_document) == exported
     with session_scope(db_url) as session:
         imports = [a for a in audit_log(session) if a.action == "import"]
     assert len(imports) == 1 and imports[0].after["source"] == "memory-bank/progress.md"
