@@ -20,6 +20,8 @@ from app.store.turns import take_turn
 
 MAX_NOTE = 2000
 MAX_TITLE = 200
+MAX_POINT = 500  # characters in one point: a line of the exported document, well within what an import takes
+MAX_POINTS = 50  # points under one blocker
 
 
 def add_blocker(session: Session, title: str, who: str, points: list[str] | None = None) -> Blocker:
@@ -158,6 +160,12 @@ def _clean_points(points: list[str]) -> list[str]:
     texts = [no_nul(p.strip(), "points") for p in points if p and p.strip()]
     if any("\n" in t or "\r" in t for t in texts):
         raise Invalid("each point is one line", field="points")
+    if len(texts) > MAX_POINTS:
+        raise Invalid(f"a blocker holds at most {MAX_POINTS} points; these are {len(texts):,}", field="points")
+    for number, text in enumerate(texts, start=1):
+        if len(text) > MAX_POINT:
+            raise Invalid(f"point {number} is {len(text):,} characters long; a point is at most {MAX_POINT}",
+                          field="points")  # fmt: skip
     return texts
 
 

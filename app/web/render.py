@@ -20,12 +20,16 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context,
 from markupsafe import Markup
 
 from app.services.forge import Forge, repository_forge
+from app.store import backlog, blockers
 from app.web.assets import static_url
 from app.web.auth import csrf_input, csrf_token, current_identity
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
 STATIC = ROOT / "static"
+
+# The store's limits on one-line fields, for the forms' maxlength.
+LIMITS = {"backlog_text": backlog.MAX_TEXT, "blocker_title": blockers.MAX_TITLE}
 
 VARY = "HX-Request, Cookie"  # a fragment is not its page; a page shows who is signed in
 
@@ -57,6 +61,7 @@ def environment() -> Environment:
     env.globals.update(csrf_input=csrf_input, csrf_token=csrf_token, current_identity=current_identity)
     env.globals["static_url"] = static_url  # every link to static/ names the file by its content
     env.globals.update(commit_link=commit_link, pr_link=pr_link)
+    env.globals["limits"] = LIMITS  # a form's maxlength is the store's own limit
     macros = env.get_template("_macros.html").module
     env.globals.update({name: getattr(macros, name) for name in dir(macros) if not name.startswith("_")})
     return env

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from app.store import progress_read as read
-from app.store.blockers import add_blocker, edit_blocker, reopen_blocker, resolve_blocker
+from app.store.blockers import MAX_POINT, MAX_POINTS, MAX_TITLE, add_blocker, edit_blocker, reopen_blocker, resolve_blocker
 from app.store.errors import Conflict, Invalid, NotFound
-from app.store.progress_doc import export_document
+from app.store.progress_doc import export_document, import_document
 from tests.progress.conftest import dump_store, run
 
 WHEN = datetime(2026, 11, 20, 14, 30, tzinfo=UTC)
@@ -104,6 +104,35 @@ def test_blocker_input_is_checked(seeded: str) -> None:
         run(seeded, add_blocker, "two\nlines", "carol")
     with pytest.raises(NotFound):
         run(seeded, resolve_blocker, 999, 1, "note", "carol")
+
+
+@pytest.mark.parametrize(
+    ("points", "message"),
+    [
+        (["x" * 100_000], "point 1 is 100,000 characters long; a point is at most 500"),
+        (["fine", "y" * (MAX_POINT + 1)], "point 2 is 501 characters long; a point is at most 500"),
+        ([f"point {n}" for n in range(50_000)], "a blocker holds at most 50 points; these are 50,000"),
+    ],
+    ids=["one long line", "one point too long", "too many points"],
+)
+def test_points_are_bounded_and_a_refusal_names_them(seeded: str, points: list[str], message: str) -> None:
+    before = dump_store(seeded)
+    with pytest.raises(Invalid) as refused:
+        run(seeded, add_blocker, "Registry quota", "carol", points=points)
+    assert (refused.value.message, refused.value.field) == (message, "points")
+    blocker = open_blocker(seeded)
+    with pytest.raises(Invalid, match="at most"):
+        run(seeded, edit_blocker, blocker["id"], blocker["version"], "carol", points=points)
+    assert dump_store(seeded) == before
+
+
+def test_a_blocker_at_every_limit_exports_and_imports_again(seeded: str) -> None:
+    points = [f"{n:03} " + "p" * (MAX_POINT - 4) for n in range(MAX_POINTS)]
+    run(seeded, add_blocker, "t" * MAX_TITLE, "carol", points=points)
+    exported = run(seeded, export_document)
+    run(seeded, import_document, exported, who="dave")
+    assert run(seeded, export_document) == exported
+    assert run(seeded, read.blockers)["open"][-1]["points"] == points
 
 
 def test_two_open_sessions_resolving_at_once_one_wins_the_other_gets_the_conflict(seeded: str) -> None:

@@ -7,6 +7,8 @@ import re
 import pytest
 
 from app.store import progress_read
+from app.store.backlog import MAX_TEXT
+from app.store.blockers import MAX_TITLE
 from app.store.db import session_scope
 
 HTMX = {"HX-Request": "true"}
@@ -147,6 +149,25 @@ def test_adding_a_blocker(client, bearer, db_url) -> None:
     with session_scope(db_url) as session:
         new = progress_read.blockers(session)["open"][-1]
     assert (new["title"], new["points"]) == ("No kind cluster in CI", ["runner too small", "no nested virt"])
+
+
+@pytest.mark.parametrize("points", ["x" * 100_000, "\n".join(f"point {n}" for n in range(50_000))],
+                         ids=["one long line", "50,000 lines"])  # fmt: skip
+def test_a_blocker_with_points_an_import_would_refuse_is_refused_beside_the_points(client, bearer, db_url, points) -> None:
+    before = client.get("/document.md").text
+    refused = client.post("/blockers", data={"title": "Registry quota", "points": points}, headers=bearer)
+    assert refused.status_code == 422
+    error = re.search(r'<small class="field-error" id="add-blocker-points-error" role="alert">([^<]*)</small>', refused.text)
+    assert error and "at most" in error[1] and "point" in error[1]
+    assert re.search(r'<textarea name="points"[^>]*aria-invalid="true"', refused.text)
+    assert client.get("/document.md").text == before
+
+
+def test_the_add_forms_carry_the_stores_limits_as_maxlength(client) -> None:
+    blockers, backlog = client.get("/blockers").text, client.get("/backlog").text
+    assert re.search(rf'data-testid="add-blocker".*?<input name="title" maxlength="{MAX_TITLE}"', blockers, re.S)
+    assert re.search(rf'data-testid="add-item".*?<input name="category"[^>]*maxlength="{MAX_TEXT}"'
+                     rf'.*?<input name="title"[^>]*maxlength="{MAX_TEXT}"', backlog, re.S)  # fmt: skip
 
 
 @pytest.mark.parametrize(
