@@ -39,8 +39,11 @@ TITLES = {400: "Bad request", 401: "Sign in needed", 403: "Not allowed", 404: "P
           405: "Method not allowed", 409: "Conflict", 413: "Too large", 422: "Invalid input", 500: "Something went wrong"}
 
 
+# Builds a form's page: from the store, and the page number of a paged list (1 when not paged).
+PageBuilder = Callable[[Session, int], dict[str, Any]]
+
 # The pages that hold forms, by template, with the function that builds each one's context.
-FORM_PAGES: dict[str, Callable[[Session], dict[str, Any]]] = {}
+FORM_PAGES: dict[str, PageBuilder] = {}
 
 
 @dataclass
@@ -49,31 +52,45 @@ class FormView:
 
     template: str
     block: str | None
-    build: Callable[[Session], dict[str, Any]]
+    build: PageBuilder
     key: str
     values: dict[str, str] = field(default_factory=dict)
+    page: int = 1  # of a paged list (``?page=N``): the form is redrawn on the page it was sent from
+
+    def context(self, session: Session) -> dict[str, Any]:
+        return self.build(session, self.page)
+
+
+def page_number(value: str | None) -> int:
+    """A ``?page=N`` value; 1 when absent or not a number."""
+    return int(value) if value and value.isdigit() and len(value) < 10 else 1
 
 
 def form_view(
     template: str,
     block: str | None,
-    build: Callable[[Session], dict[str, Any]],
+    build: Callable[..., dict[str, Any]],
     key: str | Callable[[Request], str] = "form",
+    paged: bool = False,
 ):
     """A route dependency declaring the form it handles.
 
     ``key`` names the form on the page (a page may hold one resolve form per
     blocker); the template finds its errors under ``errors[key]`` and the
-    submitted values under ``values[key]``.
+    submitted values under ``values[key]``. A ``paged`` page is one page of a
+    list: ``build(session, page)`` draws the page named by the post's ``?page=N``;
+    otherwise ``build(session)``.
     """
 
-    FORM_PAGES[template] = build  # a form sent before signing in is drawn again from here (app.web.pending)
+    drawn: PageBuilder = build if paged else lambda session, _page: build(session)
+    FORM_PAGES[template] = drawn  # a form sent before signing in is drawn again from here (app.web.pending)
 
     async def declare(request: Request) -> FormView:
         form = await request.form()
         values = {k: v for k, v in form.items() if isinstance(v, str)}
         name = key(request) if callable(key) else key
-        view = FormView(template, block, build, name, values)
+        page = page_number(request.query_params.get("page")) if paged else 1
+        view = FormView(template, block, drawn, name, values, page)
         request.state.form = view
         return view
 
@@ -164,7 +181,7 @@ def _form_again(request: Request, form: FormView, problem: Problem) -> Response 
     """The form's page again with the message in place, or None when the page has no place for it."""
     settings = request.app.state.settings
     with session_scope(settings.database_url, repository_key(settings.repo)) as session:
-        context = form.build(session)
+        context = form.context(session)
     context["values"] = {form.key: form.values}
     context["errors"] = {form.key: {problem.field or "_form": problem.message}}
     response = render(request, form.template, context, block=form.block, status_code=problem.status)

@@ -22,7 +22,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from app.web.auth import CSRF_FIELD, Identity
-from app.web.errors import FORM_PAGES, FormView, _shows, Problem
+from app.web.errors import FORM_PAGES, FormView, Problem, _shows, page_number
 from app.web.render import referer_page, render
 
 log = logging.getLogger("sawmill.web")
@@ -38,10 +38,13 @@ class Pending:
     template: str  # a page that holds forms (errors.FORM_PAGES)
     key: str  # which form on it ("resolve-3")
     values: dict[str, str]
+    page: int = 1  # of a paged list: the page the form was on
 
     def fields(self) -> list[tuple[str, str]]:
         """The hidden inputs that carry it through the sign-in form."""
         carried = [("pending_template", self.template), ("pending_key", self.key)]
+        if self.page > 1:
+            carried.append(("pending_page", str(self.page)))
         return carried + [(PREFIX + name, value) for name, value in self.values.items()]
 
 
@@ -49,23 +52,23 @@ def from_form_view(form: FormView | None) -> Pending | None:
     if form is None or form.template not in FORM_PAGES:
         return None
     values = {k: v for k, v in form.values.items() if k != CSRF_FIELD}  # the new session brings its own
-    return _checked(form.template, form.key, values)
+    return _checked(form.template, form.key, values, form.page)
 
 
 async def from_signin(request: Request) -> Pending | None:
     """The pending form the sign-in form carried, if any (and if it is one Sawmill draws)."""
     form = await request.form()
     values = {k.removeprefix(PREFIX): v for k, v in form.items() if k.startswith(PREFIX) and isinstance(v, str)}
-    template, key = form.get("pending_template"), form.get("pending_key")
+    template, key, page = form.get("pending_template"), form.get("pending_key"), form.get("pending_page")
     if not isinstance(template, str) or not isinstance(key, str):
         return None
-    return _checked(template, key, values)
+    return _checked(template, key, values, page_number(page if isinstance(page, str) else None))
 
 
-def _checked(template: str, key: str, values: dict[str, str]) -> Pending | None:
+def _checked(template: str, key: str, values: dict[str, str], page: int) -> Pending | None:
     if template not in FORM_PAGES or not _KEY.match(key) or len(values) > MAX_FIELDS:
         return None
-    return Pending(template, key, {k[:80]: v[:MAX_VALUE] for k, v in values.items()})
+    return Pending(template, key, {k[:80]: v[:MAX_VALUE] for k, v in values.items()}, page)
 
 
 async def declared_form(request: Request) -> FormView | None:
@@ -91,7 +94,8 @@ def return_page(request: Request, pending: Pending | None) -> str:
     if page is not None:
         return page
     if pending is not None:
-        return "/" if pending.template == "overview.html" else "/" + pending.template.removesuffix(".html")
+        page = "/" if pending.template == "overview.html" else "/" + pending.template.removesuffix(".html")
+        return page + (f"?page={pending.page}" if pending.page > 1 else "")
     return "/"
 
 
@@ -116,7 +120,7 @@ def form_again(request: Request, identity: Identity, pending: Pending) -> Respon
     message = f"Signed in as {identity.name}. Nothing is saved yet: check it and send it again."
     try:
         with session_scope(state.settings.database_url, state.repository) as session:
-            context = FORM_PAGES[pending.template](session)
+            context = FORM_PAGES[pending.template](session, pending.page)
         context["values"] = {pending.key: pending.values}
         context["errors"] = {pending.key: {"_form": message}}
         response = render(request, pending.template, context)

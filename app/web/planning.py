@@ -30,7 +30,7 @@ from app.store.progress import BACKLOG_STATUSES
 from app.web.api_next import next_of
 from app.web.auth import WriterDep, page_router
 from app.web.deps import MAX_VERSION, HtmxDep, Id, SessionDep
-from app.web.errors import form_view
+from app.web.errors import form_view, page_number
 from app.web.markdown import render_markdown
 from app.web.page_cache import cached_page
 from app.web.render import render
@@ -76,8 +76,7 @@ def backlog_context(session: Session, page: int = 1) -> dict:
 
 def backlog_page_number(request: Request) -> int:
     """``?page=N`` of the backlog (the page a form was posted from); 1 when absent or not a number."""
-    value = request.query_params.get("page", "")
-    return int(value) if value.isdigit() and len(value) < 10 else 1
+    return page_number(request.query_params.get("page"))
 
 
 def back_to_backlog(request: Request, anchor: str = "") -> tuple[str, Callable[[Session], dict]]:
@@ -88,7 +87,7 @@ def back_to_backlog(request: Request, anchor: str = "") -> tuple[str, Callable[[
 
 
 def backlog_form(key="add"):
-    return Depends(form_view("backlog.html", "backlog", backlog_context, key))
+    return Depends(form_view("backlog.html", "backlog", backlog_context, key, paged=True))
 
 
 def _item_key(request: Request) -> str:

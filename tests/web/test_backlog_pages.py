@@ -78,3 +78,17 @@ def test_the_api_pages_the_backlog_with_a_total_and_link_headers(client, db_url)
     assert sum(len(v) for g in third.json() for v in g["items"].values()) == total - 200
     refused = client.get("/api/backlog?per_page=5000")
     assert refused.status_code == 422 and refused.json()["error"]["field"] == "per_page"
+
+
+def test_a_form_error_on_a_later_page_is_drawn_beside_its_item_on_that_page(client, bearer, db_url) -> None:
+    long_backlog(db_url)
+    item_id = re.search(r'id="item-(\d+)"', client.get("/backlog?page=2").text)[1]
+    for headers in (bearer, {**bearer, "HX-Request": "true"}):
+        empty = client.post(f"/backlog/{item_id}?page=2", data={"title": "", "category": "Bulk"}, headers=headers)
+        assert empty.status_code == 422 and "Page 2 of 3" in empty.text
+        assert re.search(rf'id="item-{item_id}".*?id="edit-{item_id}-title-error"[^>]*>the title is required', empty.text, re.S)
+        assert "hx-retarget" not in empty.headers  # the board, not a flash
+        moved = client.post(f"/backlog/{item_id}/move?page=2", data={"status": "someday"}, headers=headers)
+        assert moved.status_code == 422 and "Page 2 of 3" in moved.text
+        item = re.search(rf'<article class="item[^"]*" id="item-{item_id}".*?</article>', moved.text, re.S)[0]
+        assert re.search(r'<p class="form-error" role="alert">[^<]*someday', item)

@@ -99,3 +99,19 @@ def test_the_confirmation_returns_to_the_backlog_page_it_came_from(client) -> No
     confirm = client.get("/backlog/1/delete?page=2").text
     assert '<form method="post" action="/backlog/1/delete?page=2">' in confirm
     assert 'href="/backlog?page=2#item-1"' in confirm
+
+
+def test_a_form_sent_from_a_later_backlog_page_comes_back_on_that_page(client, db_url: str) -> None:
+    from tests.web.test_backlog_pages import long_backlog
+
+    long_backlog(db_url)
+    item_id = re.search(r'id="item-(\d+)"', client.get("/backlog?page=2").text)[1]
+    answer = client.post(f"/backlog/{item_id}?page=2", data={"title": "renamed on page 2", "category": "Bulk"})
+    assert answer.status_code == 401
+    carried = hidden(answer.text)
+    assert (carried["pending_key"], carried["pending_page"]) == (f"edit-{item_id}", "2")
+    carried.pop("signin_csrf")
+    back = post_signin(client, {**carried, "token": token(db_url)})
+    assert back.status_code == 200 and "Page 2 of 3" in back.text
+    assert re.search(rf'id="item-{item_id}".*?Signed in as dora\. Nothing is saved yet', back.text, re.S)
+    assert f'action="/backlog/{item_id}?page=2"' in back.text and 'value="renamed on page 2"' in back.text
