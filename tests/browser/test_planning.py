@@ -169,3 +169,41 @@ def test_a_write_without_signing_in_says_so_in_the_page(with_document, serve, pa
     assert page.evaluate("window.sawmillMarker") == "same page"
     assert blocker.count() == 1 and open_blockers(with_document) == [BLOCKER]
     shot(page, "signin-needed")
+
+
+
+def test_a_double_click_on_add_adds_once(with_document, serve, page_for) -> None:
+    """htmx disables the button while its post is in flight: the second click is not a second post."""
+    live = serve()
+    page = page_for()
+    sign_in(page, live)
+    posts: list[str] = []
+    answered: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.on("requestfinished", lambda r: answered.append(r.url) if r.method == "POST" else None)
+
+    def settled() -> None:
+        page.wait_for_timeout(300)  # a post the second click queued starts as soon as the first is swapped in
+        page.wait_for_function("() => !document.querySelector('.htmx-request')")
+        while len(answered) < len(posts):
+            page.wait_for_timeout(20)
+
+    page.goto(live.url + "/backlog")
+    add = page.get_by_test_id("add-item")
+    add.get_by_label("New item").fill("Clicked twice")
+    add.get_by_role("button", name="Add").dblclick()
+    page.locator("[data-item='Clicked twice']").wait_for()
+    settled()
+    page.goto(live.url + "/blockers")
+    page.locator("summary", has_text="Add a blocker").click()
+    blocker = page.get_by_test_id("add-blocker")
+    blocker.get_by_label("Title").fill("Clicked twice too")
+    blocker.get_by_role("button", name="Add blocker").dblclick()
+    page.locator("[data-blocker='Clicked twice too']").wait_for()
+    settled()
+
+    assert posts == [live.url + "/backlog", live.url + "/blockers"]
+    with session_scope(with_document) as session:
+        titles = [i["title"] for g in progress_read.backlog(session) for items in g["items"].values() for i in items]
+    assert titles.count("Clicked twice") == 1
+    assert open_blockers(with_document).count("Clicked twice too") == 1
