@@ -81,3 +81,31 @@ def test_status_colours_are_readable_in_light_and_dark(live, browser, shot, sche
         assert page.evaluate(CONTRAST, [ink, fill]) >= 4.5, f"{badge.inner_text()}: {ink} on {fill}"
     shot(page, f"colours-{scheme}")
     context.close()
+
+
+LONG = "Flux: kustomize.toolkit.fluxcd.io/v1.Kustomization.spec.postBuild fails"
+
+
+def test_long_unbroken_words_wrap_inside_a_phone(db_url, serve, page_for, shot) -> None:
+    """A long token as a blocker, a backlog category, a milestone task and in the log stays within 390 px."""
+    from app.store.backlog import create_backlog_item
+    from app.store.blockers import add_blocker
+    from app.store.db import session_scope
+    from app.store.progress_doc import import_document
+
+    from .conftest import DEMO_DOCUMENT
+
+    document = DEMO_DOCUMENT.read_text().replace("   - [ ] CI integration\n", f"   - [ ] {LONG}\n   - {LONG}\n")
+    with session_scope(db_url) as session:
+        import_document(session, document, who="test")
+        add_blocker(session, LONG, "alice", points=[LONG])
+        create_backlog_item(session, LONG, LONG, "alice")
+    live = serve()
+    page = page_for(width=390, height=800)
+    for url in ("/blockers", "/backlog", "/milestones", "/log"):
+        page.goto(live.url + url)
+        assert page.get_by_text(LONG).count() >= 2, url
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, f"{url} is wider than 390 px"
+        shot(page, "long-words" + url.replace("/", "-"))
+    table, box = page.locator("table.log").evaluate("t => [t.offsetWidth, t.parentElement.clientWidth]")
+    assert table <= box, f"the log's table is {table} px in a {box} px box"
