@@ -110,6 +110,8 @@ def describe(exc: Exception) -> Problem:
         return Problem(exc.status, exc.message, exc.field if isinstance(exc, Invalid) else None)
     if isinstance(exc, RequestValidationError):
         first = exc.errors()[0] if exc.errors() else {}
+        if first.get("type") == "json_invalid":
+            return Problem(422, _bad_json(first))  # no field: its loc holds where the JSON broke
         loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
         name = loc[-1] if loc else None
         message = first.get("msg", "invalid input")
@@ -122,6 +124,13 @@ def describe(exc: Exception) -> Problem:
             detail = "There is no page at this address."
         return Problem(exc.status_code, detail)
     return Problem(500, "Something went wrong on our side; the error was logged.")
+
+
+def _bad_json(error: dict[str, Any]) -> str:
+    """FastAPI's error for a body that is not JSON, in words: what broke, and where."""
+    loc, reason = error.get("loc", ()), (error.get("ctx") or {}).get("error")
+    where = f" at character {loc[1]}" if len(loc) > 1 and isinstance(loc[1], int) else ""
+    return f"the body is not valid JSON{f': {reason}' if reason else ''}{where}"
 
 
 def wants_json(request: Request) -> bool:
