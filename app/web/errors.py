@@ -36,7 +36,8 @@ from app.web.render import is_htmx, render, render_html
 log = logging.getLogger("sawmill.web")
 
 TITLES = {400: "Bad request", 401: "Sign in needed", 403: "Not allowed", 404: "Page not found",
-          405: "Method not allowed", 409: "Conflict", 413: "Too large", 422: "Invalid input", 500: "Something went wrong"}
+          405: "Method not allowed", 409: "Conflict", 413: "Too large", 422: "Invalid input", 429: "Too many requests",
+          500: "Something went wrong", 503: "Busy"}  # fmt: skip
 
 
 # Builds a form's page: from the store, and the page number of a paged list (1 when not paged).

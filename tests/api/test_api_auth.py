@@ -114,6 +114,7 @@ def test_repeated_failures_from_one_address_are_slowed_down(make_client, new_tok
     slowed = post_signin(client, {"token": token})  # even the right one waits its turn
     assert slowed.status_code == 429
     assert int(slowed.headers["retry-after"]) >= 1
+    assert "<title>Too many requests · Sawmill</title>" in slowed.text and "too many failed sign-ins" in slowed.text
     other = make_client(client=("10.9.9.9", 4000))
     other.app.state.auth = client.app.state.auth  # same server, another address: not slowed
     assert post_signin(other, {"token": token}).status_code == 303

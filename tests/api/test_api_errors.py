@@ -142,4 +142,5 @@ def test_a_write_that_lost_its_race_to_a_locked_store_is_a_503_not_a_500(client,
         response = client.post(f"/raced/{kind}", headers={"Accept": accept})
         assert response.status_code == 503 and response.headers["retry-after"] == "1"
         assert "busy with other writes" in response.text and "Traceback" not in response.text
+        assert accept == "application/json" or "<title>Busy · Sawmill</title>" in response.text
     assert client.post("/raced/other", headers={"Accept": accept}).status_code == 500  # a real fault stays one
