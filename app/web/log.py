@@ -26,6 +26,9 @@ def log_context(session: Session, target: str | None, who: str | None, page: int
     offset = (page - 1) * PAGE_SIZE
     entries, total = audit_page(session, target=target, who=who, offset=offset, limit=PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))
+    if page > pages:  # past the end: the last page, as on the backlog
+        page, offset = pages, (pages - 1) * PAGE_SIZE
+        entries, total = audit_page(session, target=target, who=who, offset=offset, limit=PAGE_SIZE)
     return {
         "entries": [_row(e) for e in entries],
         "total": total,
@@ -39,7 +42,6 @@ def log_context(session: Session, target: str | None, who: str | None, page: int
         "kinds": KINDS,
         "newer": log_url(target, who, page - 1) if page > 1 else None,
         "older": log_url(target, who, page + 1) if page < pages else None,
-        "first_page": log_url(target, who, 1),
     }
 
 
