@@ -20,7 +20,7 @@ from app.store import blockers as blocker_store
 from app.store import progress_read as read
 from app.services.repos import repository_key
 from app.store.db import session_scope
-from app.store.progress_sync import pin_entry, unpin_entry
+from app.store.progress_sync import MAX_PIN_REASON, pin_entry, unpin_entry
 from app.store.turns import with_retries
 from app.web.api import READ_ERRORS, WRITE_ERRORS, error_responses
 from app.web.auth import ReaderDep, WriterDep
@@ -142,7 +142,7 @@ class TaskTick(BaseModel):
 
 
 class PinIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=300)
+    reason: str = Field(min_length=1, max_length=MAX_PIN_REASON)
     until: date | None = Field(None, description="the pin lapses after this day")
     done: bool = Field(True, description="the tick the pin holds")
 

@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context,
 from markupsafe import Markup
 
 from app.services.forge import Forge, repository_forge
-from app.store import backlog, blockers
+from app.store import backlog, blockers, progress_sync
 from app.web.assets import static_url
 from app.web.auth import csrf_input, csrf_token, current_identity
 
@@ -29,7 +29,8 @@ TEMPLATES = ROOT / "templates"
 STATIC = ROOT / "static"
 
 # The store's limits on one-line fields, for the forms' maxlength.
-LIMITS = {"backlog_text": backlog.MAX_TEXT, "blocker_title": blockers.MAX_TITLE}
+LIMITS = {"backlog_text": backlog.MAX_TEXT, "blocker_title": blockers.MAX_TITLE,
+          "pin_reason": progress_sync.MAX_PIN_REASON}  # fmt: skip
 
 VARY = "HX-Request, Cookie"  # a fragment is not its page; a page shows who is signed in
 

@@ -8,6 +8,7 @@ import pytest
 
 from app.store.db import session_scope
 from app.store.progress_doc import import_document
+from app.store.progress_sync import MAX_PIN_REASON
 from tests.signin import post_signin
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "app" / "demo" / "progress.md"
@@ -118,6 +119,10 @@ def test_pin_and_unpin(api) -> None:
     assert pinned.json()["pinned"] and pinned.json()["pinned_by"] == "alice"
     past = api.put(f"/api/entries/{entry['id']}/pin", json={"reason": "x", "until": "2000-01-01"})
     assert past.status_code == 422 and shape(past)["field"] == "until"
+    longest = api.put(f"/api/entries/{entry['id']}/pin", json={"reason": "r" * MAX_PIN_REASON})  # what the page takes
+    assert longest.status_code == 200 and longest.json()["pin_reason"] == "r" * MAX_PIN_REASON
+    too_long = api.put(f"/api/entries/{entry['id']}/pin", json={"reason": "r" * (MAX_PIN_REASON + 1)})
+    assert too_long.status_code == 422 and shape(too_long)["field"] == "reason"
     assert api.delete(f"/api/entries/{entry['id']}/pin").json()["pinned"] is False
 
 

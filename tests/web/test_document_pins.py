@@ -17,7 +17,7 @@ from app.services import scan_and_store
 from app.store import progress_read as read
 from app.store.db import session_scope
 from app.store.progress_doc import export_document, import_document
-from app.store.progress_sync import find_entry
+from app.store.progress_sync import MAX_PIN_REASON, find_entry
 from app.store.tokens import create_token
 from app.web.main import create_app
 from tests.progress.conftest import SEED
@@ -102,6 +102,11 @@ def test_a_person_pins_and_unpins_an_entry_in_the_page_without_javascript(store:
     state = stored(store, "harbor app module")
     assert (state["done"], state["pinned"]) == (False, False)  # the scan decides again: harbor is legacy
     assert "Not ticked: harbor is legacy." in text_of(entry_block(client.get("/document").text, harbor))
+
+
+def test_the_pin_forms_reason_takes_what_the_store_takes(store: str) -> None:
+    page = client_for(store, "carol").get("/document").text
+    assert re.search(rf'<input id="pin-\d+-reason" name="reason" maxlength="{MAX_PIN_REASON}"', page)
 
 
 @pytest.mark.parametrize(
