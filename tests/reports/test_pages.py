@@ -56,4 +56,7 @@ def test_tests_that_cover_no_module_are_listed_on_the_overview(ingest, client, p
     ingest(WRITERS["JSON"]([passing(NETWORKING, "infra-networking"), failing("ci/test/apps-media", "apps-media", "x")]))
     html = client.get("/").text
     listed = html[html.index('data-testid="ci-unmatched"'):]
-    assert "1 test in CI reports cover" in listed and "<code>apps-media</code> in <code>ci/test/apps-media</code> · failed" in listed
+    assert "1 test in CI reports covers no module" in listed
+    assert "<code>apps-media</code> in <code>ci/test/apps-media</code> · failed" in listed
+    ingest(WRITERS["JSON"]([failing("ci/test/apps-home", "apps-home", "x")]))
+    assert "2 tests in CI reports cover no module" in client.get("/").text
