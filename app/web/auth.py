@@ -79,6 +79,7 @@ from app.web.status_cache import Memo, watch_for
 COOKIE = "sawmill_session"
 SIGNIN_COOKIE = "sawmill_signin"  # the sign-in form's pre-session CSRF secret (double submit, signed)
 SIGNIN_FORM_AGE = 2 * 3600  # seconds a sign-in page stays usable
+MAX_TOKEN = 512  # characters: no API token is longer
 PROXY_CSRF_WINDOW = 8 * 3600  # a proxy user's CSRF token changes every window; the last one still works
 CLOCK_SKEW = 60  # seconds a cookie's "iat" may run ahead of this server (replicas' clocks differ a little)
 CSRF_FIELD = "csrf_token"
@@ -455,7 +456,7 @@ def _signin_forged(request: Request, sent: str) -> bool:
 @auth_router.post("/signin", response_class=HTMLResponse, include_in_schema=False)
 async def signin(
     request: Request,
-    token: Annotated[str, Form(max_length=512)] = "",
+    token: Annotated[str, Form()] = "",  # its length is checked below: a long paste gets the form back
     next: Annotated[str, Form()] = "/",
     signin_csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
@@ -471,11 +472,15 @@ async def signin(
     address = request.client.host if request.client else "unknown"
     if wait := auth.limiter.wait(address):
         raise TooManyAttempts(wait)
-    found = auth.token(token.strip()) if token.strip() else None
+    token = token.strip()
+    found = auth.token(token) if token and len(token) <= MAX_TOKEN else None
     if found is None:
         auth.limiter.failed(address)
         # One message whatever was wrong: no hint whether the name or the secret part missed.
-        context = {"next": _safe_next(next), "error": "That token was not accepted.", "identity": None, "pending": pending}
+        error = "That token was not accepted."
+        if len(token) > MAX_TOKEN:  # no token is this long: likely more than the token was pasted
+            error = f"That is {len(token):,} characters; a token is at most {MAX_TOKEN}. Paste the token alone."
+        context = {"next": _safe_next(next), "error": error, "identity": None, "pending": pending}
         return _signin_form(request, context, status_code=401)
     auth.limiter.succeeded(address)
     with session_scope(auth.url) as session:

@@ -106,6 +106,15 @@ def test_wrong_sign_in_says_nothing_about_which_part(client, new_token) -> None:
     assert "sawmill_session" not in client.cookies
 
 
+def test_a_paste_longer_than_any_token_gets_the_form_back_saying_so(client, new_token) -> None:
+    pasted = "$ sawmill token create alice\n" + new_token("alice") + "\n" + "x" * 600
+    answer = post_signin(client, {"token": pasted})
+    assert answer.status_code == 401 and "<h1>Sign in</h1>" in answer.text
+    assert re.search(r'<small id="token-error">That is [\d,]+ characters; a token is at most 512\. Paste the token alone\.</small>',
+                     answer.text)  # fmt: skip
+    assert "sawmill_session" not in client.cookies
+
+
 def test_repeated_failures_from_one_address_are_slowed_down(make_client, new_token) -> None:
     token = new_token("alice")
     client = make_client(client=("10.1.2.3", 4000))
