@@ -64,7 +64,8 @@ class FormView:
 
 def page_number(value: str | None) -> int:
     """A ``?page=N`` value; 1 when absent or not a number."""
-    return int(value) if value and value.isdigit() and len(value) < 10 else 1
+    # ASCII digits only: "²" is a digit to str.isdigit but not a number to int
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 10 else 1
 
 
 def form_view(

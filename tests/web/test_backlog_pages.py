@@ -44,6 +44,7 @@ def test_the_board_shows_one_page_of_items_with_plain_links_to_the_others(client
     assert len(items(last)) == total - 2 * BACKLOG_PAGE and pager_links(last) == {"prev": "/backlog?page=2"}
     assert client.get("/backlog?page=99").text == last  # past the end: the last page
     assert items(client.get("/backlog?page=nonsense").text) == items(first)
+    assert items(client.get("/backlog?page=²").text) == items(first)  # a digit to str.isdigit, not a number
     assert 'action="/backlog/' in second and "?page=2" in second  # its forms post back to page 2
 
 
