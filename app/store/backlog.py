@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from app.store import audit
 from app.store.errors import Invalid, NotFound, no_nul
 from app.store.progress import BACKLOG_STATUSES, BacklogItem, MilestoneTask
-from app.store.progress_layout import ensure_slot, gaps_without, restack
+from app.store.progress_layout import check_room, ensure_slot, gaps_without, restack
 from app.store.turns import take_turn
 
 MAX_TEXT = 300
@@ -20,6 +20,7 @@ def create_backlog_item(session: Session, category: str, title: str, who: str, s
     category, title = _line(category, "category"), _line(title, "title")
     _check_status(status)
     take_turn(session)
+    check_room(session, 1)
     part = ensure_slot(session, "backlog", category)
     rows = category_items(session, category)
     item = BacklogItem(category=category, part=part, position=len(rows), title=title, status=status)

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from app.store import audit
 from app.store.errors import Conflict, Invalid, NotFound, no_nul
 from app.store.progress import Blocker
-from app.store.progress_layout import ensure_slot, gaps_without, restack
+from app.store.progress_layout import check_room, ensure_slot, gaps_without, restack
 from app.store.turns import take_turn
 
 MAX_NOTE = 2000
@@ -28,6 +28,7 @@ def add_blocker(session: Session, title: str, who: str, points: list[str] | None
     """A new open blocker, at the end of "Current Blockers"."""
     title, texts = _clean_title(title), _clean_points(points or [])
     take_turn(session)
+    check_room(session, 1 + len(texts))
     part = ensure_slot(session, "blockers", "open")
     rows = _slot_rows(session, "open")
     blocker = Blocker(status="open", part=part, position=len(rows), number=0, title=title,
@@ -54,6 +55,7 @@ def edit_blocker(
         values["title"] = _clean_title(title)
     if points is not None:
         values["points"] = [{"text": t, "done": None} for t in _clean_points(points)]
+        check_room(session, len(values["points"]) - len(blocker.points))
     _claim(session, blocker, version, values)
     audit.record(session, who, "blocker.edit", f"blocker:{blocker.id}", before, blocker_state(blocker))
     return blocker

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
+from app.progress.document import MAX_ITEMS
 from app.progress.sections import DEFAULT_HEADINGS, ITEM_KINDS, SECTION_HEADINGS, SECTIONS, SUBSECTIONS
-from app.store.progress import ProgressLayout
+from app.store.errors import Invalid
+from app.store.progress import (
+    BacklogItem, Blocker, CapabilityItem, Milestone, MilestoneTask, NextStep, ProgressLayout,
+)  # fmt: skip
 
 
 def ensure_slot(session: Session, kind: str, key: str) -> int:
@@ -104,3 +109,21 @@ def gaps_without(rows: list[Any], index: int) -> list[int]:
     gaps = [r.gap for r in rows]
     gaps.pop(1 if index == 0 and len(gaps) > 1 else index)
     return gaps
+
+
+def check_room(session: Session, adding: int) -> None:
+    """Refuse a write that would give the document more items than an import takes: what the
+    web adds must export into a document that ``sawmill import`` takes again."""
+    held = document_items(session)
+    if held + adding > MAX_ITEMS:
+        raise Invalid(f"the progress document holds {held:,} items, numbered lines and sub-points; "
+                      f"{adding:,} more would pass the {MAX_ITEMS:,} an import takes")  # fmt: skip
+
+
+def document_items(session: Session) -> int:
+    """The items, numbered lines and sub-points the export writes, as the import counts them."""
+    rows = sum(session.exec(select(func.count()).select_from(m)).one()
+               for m in (CapabilityItem, BacklogItem, Milestone, MilestoneTask, Blocker, NextStep))  # fmt: skip
+    points = sum(session.exec(select(func.coalesce(func.sum(func.json_array_length(m.points)), 0))).one()
+                 for m in (CapabilityItem, BacklogItem, Blocker, NextStep))  # fmt: skip
+    return rows + points

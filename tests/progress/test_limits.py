@@ -92,3 +92,31 @@ def test_a_document_at_the_limits_is_accepted(db_url: str) -> None:
     document = "# Notes\n\n" + "x" * MAX_LINE + "\n\n## Backlog Items\n\n### Big\n\n" + "- [ ] item\n" * (MAX_ITEMS - 1)
     run(db_url, import_document, document, who="alice")
     assert run(db_url, export_document) == document
+
+
+def test_the_store_counts_the_items_as_the_import_does(seeded: str, seed: bytes) -> None:
+    from app.progress.document import Group, Item, parse
+    from app.store.progress_layout import document_items
+
+    blocks = parse(seed).blocks
+    assert run(seeded, document_items) == sum(1 + len(b.points) for b in blocks if isinstance(b, Item | Group))
+
+
+def test_a_write_that_would_pass_the_items_an_import_takes_is_refused(db_url: str) -> None:
+    from app.store.backlog import create_backlog_item
+    from app.store.blockers import add_blocker, edit_blocker
+
+    run(db_url, import_document, "## Backlog Items\n\n### Big\n\n" + "- [ ] item\n" * (MAX_ITEMS - 2), who="alice")
+    blocker = run(db_url, add_blocker, "Almost full", "alice")  # the document holds MAX_ITEMS - 1 now
+    before = dump_store(db_url)
+    with pytest.raises(Invalid, match=f"holds {MAX_ITEMS - 1:,} items.*2 more would pass the {MAX_ITEMS:,}"):
+        run(db_url, add_blocker, "One more", "alice", points=["with a point"])
+    with pytest.raises(Invalid, match="2 more would pass"):
+        run(db_url, edit_blocker, blocker.id, 1, "alice", points=["one", "two"])
+    assert dump_store(db_url) == before
+    run(db_url, create_backlog_item, "Big", "the last one", "alice")  # exactly at the limit
+    with pytest.raises(Invalid, match="1 more would pass"):
+        run(db_url, create_backlog_item, "Big", "one too many", "alice")
+    exported = run(db_url, export_document)
+    run(db_url, import_document, exported, who="bob")  # what the writes made imports again
+    assert run(db_url, export_document) == exported
