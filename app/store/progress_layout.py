@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from app.progress.document import MAX_ITEMS
 from app.progress.sections import DEFAULT_HEADINGS, ITEM_KINDS, SECTION_HEADINGS, SECTIONS, SUBSECTIONS
 from app.store.errors import Invalid
+from app.store.scope import repository_of
 from app.store.progress import (
     BacklogItem, Blocker, CapabilityItem, Milestone, MilestoneTask, NextStep, ProgressLayout,
 )  # fmt: skip
@@ -121,9 +122,12 @@ def check_room(session: Session, adding: int) -> None:
 
 
 def document_items(session: Session) -> int:
-    """The items, numbered lines and sub-points the export writes, as the import counts them."""
-    rows = sum(session.exec(select(func.count()).select_from(m)).one()
+    """The items, numbered lines and sub-points the export of the session's repository writes,
+    as the import counts them."""
+    # by hand: the scoping hook (app.store.scope) sees no table in a select of count() alone
+    key = repository_of(session)
+    rows = sum(session.exec(select(func.count()).select_from(m).where(m.repository == key)).one()
                for m in (CapabilityItem, BacklogItem, Milestone, MilestoneTask, Blocker, NextStep))  # fmt: skip
-    points = sum(session.exec(select(func.coalesce(func.sum(func.json_array_length(m.points)), 0))).one()
+    points = sum(session.exec(select(func.coalesce(func.sum(func.json_array_length(m.points)), 0)).where(m.repository == key)).one()
                  for m in (CapabilityItem, BacklogItem, Blocker, NextStep))  # fmt: skip
     return rows + points

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import pytest
 
 from app.progress.document import MAX_ITEMS, MAX_LINE
+from app.store.db import session_scope
 from app.store.errors import Invalid
 from app.store.progress_doc import export_document, import_document
 from app.web.markdown import MAX_MARKUP, MAX_RENDER_LINES, render_markdown
@@ -117,6 +118,8 @@ def test_a_write_that_would_pass_the_items_an_import_takes_is_refused(db_url: st
     run(db_url, create_backlog_item, "Big", "the last one", "alice")  # exactly at the limit
     with pytest.raises(Invalid, match="1 more would pass"):
         run(db_url, create_backlog_item, "Big", "one too many", "alice")
+    with session_scope(db_url, "/another/repository") as session:  # another repository's document: its own count
+        create_backlog_item(session, "Small", "its first item", "alice")
     exported = run(db_url, export_document)
     run(db_url, import_document, exported, who="bob")  # what the writes made imports again
     assert run(db_url, export_document) == exported
