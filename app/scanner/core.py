@@ -49,7 +49,7 @@ from app.scanner.legacy import (
     holds_kuttl_objects,
 )
 from app.scanner.links import Links, suite_of
-from app.scanner.model import Module, ScanWarning
+from app.scanner.model import MissingObject, Module, ScanWarning
 from app.scanner.parse import ParseCache
 from app.scanner.snapshot import Reader, Snapshot, memoized, memoized_file, same_blob
 from app.scanner.source import BlobRef
@@ -74,6 +74,15 @@ def scan_files(
     (``app.scanner.links``); it is ignored when ``files`` is another mapping
     than last time.
     """
+    try:
+        return _scan_files(files, blobs, config, changed)
+    except MissingObject as exc:  # the reader knew the sha only: name the file
+        raise exc.named(files) from exc
+
+
+def _scan_files(
+    files: Mapping[str, BlobRef], blobs: ParseCache, config: ScanConfig, changed: Collection[str] | None
+) -> tuple[list[Module], list[Module], list[ScanWarning]]:
     previous = _last(blobs, config)
     layout = _layout(files, blobs, config, changed)
     if layout.links is not None:  # the last call left its links: follow this change test by test

@@ -6,6 +6,7 @@ CLI prints them, and ``to_dict`` gives the JSON shape of ``sawmill scan --json``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -152,3 +153,23 @@ class ScanError(Exception):
 
     Its message is one line meant for the user.
     """
+
+
+class MissingObject(ScanError):
+    """A blob the scan must read is not in the repository (a damaged object store).
+
+    ``path`` names the file when the reader knows it; whoever holds the tree may
+    name it later (``named``): the user knows files, not shas.
+    """
+
+    def __init__(self, sha: str, path: str | None = None) -> None:
+        self.sha, self.path = sha, path
+        what = f"the object of {path}" if path else f"object {sha}"
+        super().__init__(f"the repository is corrupt: {what} is missing")
+
+    def named(self, files: Mapping[str, object]) -> MissingObject:
+        """The same error naming the file of ``files`` (path -> BlobRef) that holds the blob."""
+        if self.path is not None:
+            return self
+        path = next((path for path, ref in files.items() if getattr(ref, "sha", None) == self.sha), None)
+        return MissingObject(self.sha, path) if path else self

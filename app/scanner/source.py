@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import git
 
-from app.scanner.model import ScanError
+from app.scanner.model import MissingObject, ScanError
 
 SYMLINK = "120000"
 SUBMODULE = "160000"
@@ -65,6 +65,7 @@ class GitSource:
         self.path = Path(path)
         self._repo: git.Repo | None = None
         self._unread: Callable[[], None] | None = None  # reads the answers ``ask_many`` left in the pipe
+        self._missing: dict[str, str] = {}  # sha -> path of the blobs a tree listed that git does not have
 
     def __enter__(self) -> GitSource:
         self._repo = _open(self.path)
@@ -115,7 +116,11 @@ class GitSource:
         return ScanError(f"unknown ref {ref!r} in {self.path}")
 
     def tree(self, commit_sha: str) -> dict[str, BlobRef]:
-        """Every blob and symlink of a commit's tree: path -> BlobRef (submodules left out)."""
+        """Every blob and symlink of a commit's tree: path -> BlobRef (submodules left out).
+
+        A blob the object store lacks (git lists its size as ``BAD``) is listed all the same,
+        with no size: only reading it fails (``MissingObject``), and a scan reads few files.
+        """
         try:
             raw = self.repo.git.ls_tree(
                 "-r", "-l", "-z", "--full-tree", commit_sha, strip_newline_in_stdout=False, stdout_as_string=False
@@ -129,8 +134,13 @@ class GitSource:
                 continue
             meta, path = entry.split("\t", 1)
             mode, kind, sha, size = meta.split()
-            if kind == "blob":
+            if kind != "blob":
+                continue
+            if size.isdigit():
                 files[path] = BlobRef(mode, sha, int(size))
+            else:  # "BAD": git lacks the object
+                files[path] = BlobRef(mode, sha)
+                self._missing[sha] = path
         return files
 
     def read(self, sha: str, limit: int | None = None) -> bytes:
@@ -142,7 +152,10 @@ class GitSource:
         if limit is not None and self.sizes([sha]).get(sha, 0) > limit:
             return self._head(sha, limit)
         self._settle()  # GitPython's object database reads through the same process
-        return self.repo.odb.stream(bytes.fromhex(sha)).read()
+        try:
+            return self.repo.odb.stream(bytes.fromhex(sha)).read()
+        except ValueError as exc:  # git answered "<sha> missing"
+            raise MissingObject(sha, self._missing.get(sha)) from exc
 
     def read_many(self, shas: list[str], chunk: int = 400, limit: int | None = None) -> dict[str, bytes]:
         """Many blobs through the same persistent process, pipelined.

@@ -14,7 +14,8 @@ from app.cli import cli
 from app.cli_history import ProgressBar
 from app.config import get_settings
 from app.repobuilder.gitops import GitOps
-from tests.history.conftest import B_CORE, base
+from tests.history.conftest import A_CORE, B_CORE, base
+from tests.scanner.conftest import drop_blob
 
 
 @pytest.fixture
@@ -55,6 +56,29 @@ def test_history_of_what_is_not_a_repository_is_one_line(tmp_path: Path, run) ->
     result = run("history", tmp_path)
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [f"error: {tmp_path} is not a git repository"]
+
+
+def test_history_passes_over_a_missing_blob_it_never_reads_and_names_one_it_needs(gitops: GitOps, days, run) -> None:
+    from app.scanner.parse import SHARED
+
+    base(gitops, days())
+    gitops.builder.write(f"{A_CORE}/NOTES.md", "why a-core is odd\n")
+    gitops.migrate_suite("infra-b", pr=7, date=days())
+    gitops.builder.flush()
+    path = gitops.builder.path
+    drop_blob(path, f"{A_CORE}/NOTES.md")
+    SHARED.clear()  # blobs parsed by other tests in this process are not read again
+    result = run("history", path)
+    assert result.exit_code == 0, result.output
+    assert f"{B_CORE}  legacy -> migrated  (#7)" in result.output
+
+    drop_blob(path, "ci/test/infra-b/chainsaw-test.yaml")
+    SHARED.clear()
+    result = run("history", path, "--rebuild")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "error: the repository is corrupt: the object of ci/test/infra-b/chainsaw-test.yaml is missing"
+    ]
 
 
 def test_scan_fails_on_a_standing_regression(gitops: GitOps, days, run) -> None:

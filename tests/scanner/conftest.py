@@ -124,6 +124,24 @@ def add_big_blob(repo: Path, path: str, size: int, *, keep: bool = False) -> str
                           capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
 
 
+def drop_blob(repo: Path, path: str) -> str:
+    """Delete the blob of ``path`` (at HEAD) from the repository's objects, as a damaged disk
+    or a careless hand would, and return its sha: every pack is made loose objects first."""
+    objects = Path(git_dir(repo)) / "objects"
+    for pack in sorted((objects / "pack").glob("*.pack")):
+        data = pack.read_bytes()
+        pack.unlink()
+        pack.with_suffix(".idx").unlink()
+        subprocess.run(["git", "unpack-objects", "-q"], cwd=repo, input=data, check=True)
+    sha = subprocess.run(["git", "rev-parse", f"HEAD:{path}"], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+    (objects / sha[:2] / sha[2:]).unlink()
+    return sha
+
+
+def git_dir(repo: Path) -> str:
+    return subprocess.run(["git", "rev-parse", "--absolute-git-dir"], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+
+
 def _commit(mark: int, message: str, parent: str, change: str) -> bytes:
     return (
         f"commit refs/heads/main\nmark :{mark}\ncommitter Sam <sam@example.com> 1704103200 +0000\n"

@@ -12,11 +12,11 @@ import git
 import pytest
 
 from app.repobuilder import RepoBuilder
-from app.repobuilder.gitops import SEED_TAG_BEFORE_POC, build_seed_repo
+from app.repobuilder.gitops import INFRA, SEED_TAG_BEFORE_POC, build_seed_repo
 from app.scanner import GitSource, ParseCache, scan
 from app.scanner.model import ScanError
 from app.scanner.source import _PIPE, BlobRef
-from tests.scanner.conftest import statuses
+from tests.scanner.conftest import MakeRepo, chainsaw, drop_blob, flux, module, statuses
 
 
 def fingerprint(git_dir: Path) -> dict[str, str]:
@@ -103,6 +103,31 @@ def test_unknown_ref_and_empty_repository(tmp_path: Path) -> None:
     RepoBuilder(tmp_path / "empty").repo.close()
     with pytest.raises(ScanError, match="has no commits yet"):
         scan(tmp_path / "empty")
+
+
+def test_a_missing_blob_stops_a_scan_only_when_the_scan_reads_it(make_repo: MakeRepo) -> None:
+    """git lists a blob its objects lack with the size ``BAD``: a file no scan reads (a note)
+    changes nothing; one it reads (a test) is one line naming the file."""
+    files = {
+        **module("a-core"),
+        f"{INFRA}/a-core/NOTES.md": "why a-core is odd\n",
+        "ci/test/infra-a/a-core.yaml": flux("a-core", f"{INFRA}/a-core"),
+        "ci/test/infra-a/chainsaw-test.yaml": chainsaw({"try": [{"apply": {"file": "a-core.yaml"}}]}),
+    }
+    repo = make_repo(files)
+    before = statuses(repo)
+    drop_blob(repo, f"{INFRA}/a-core/NOTES.md")
+    assert statuses(repo) == before == {"a-core": "migrated"}
+    with GitSource(repo) as source:
+        assert source.tree(source.resolve().sha)[f"{INFRA}/a-core/NOTES.md"].size is None
+
+    from app.scanner.parse import SHARED
+
+    drop_blob(repo, "ci/test/infra-a/chainsaw-test.yaml")
+    SHARED.clear()  # the scans above parsed it: this process would not read it again
+    with pytest.raises(ScanError) as raised:
+        scan(repo)
+    assert str(raised.value) == "the repository is corrupt: the object of ci/test/infra-a/chainsaw-test.yaml is missing"
 
 
 def test_read_many_matches_read_and_skips_missing_objects(tmp_path: Path) -> None:
