@@ -55,12 +55,15 @@ def describe(done) -> str:
 
 
 def _read(file: Path, limit: int, fail) -> bytes:
+    from app.progress.reading import read_document  # bounded, regular files only: /dev/zero, a FIFO are refused
+
     try:
-        if file.stat().st_size > limit:
+        data = read_document(file, limit, only_files=True)
+        if len(data) > limit:
             fail(f"{file} is {file.stat().st_size} bytes, more than the {limit // 2**20} MiB a report may be")
-        return file.read_bytes()
     except OSError as exc:
         fail(f"cannot read {file}: {exc.strerror or exc}")
+    return data
 
 
 def _git_dir(settings, repository: str) -> Path | None:

@@ -114,6 +114,22 @@ def test_errors_from_the_real_command_are_one_line_without_traceback(case: str, 
     assert proc.stdout == ""
 
 
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="Linux only")
+def test_a_config_from_dev_zero_is_refused_at_once(seed_repo: Path, tmp_path: Path) -> None:
+    """It was read until the kernel killed the process: under a cap on memory a regression fails here."""
+    import resource
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    env = {**os.environ, "SAWMILL_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
+    proc = subprocess.run(
+        [str(SAWMILL), "scan", str(seed_repo), "--config", "/dev/zero"],
+        capture_output=True, text=True, env=env, timeout=60, preexec_fn=cap,
+    )  # fmt: skip
+    assert (proc.returncode, proc.stderr) == (1, "error: cannot read config /dev/zero: not a regular file\n")
+
+
 def test_scan_and_history_of_a_bare_repository_without_a_config_file(run, seed_repo: Path, tmp_path: Path) -> None:
     bare = tmp_path / "raw.git"
     subprocess.run(["git", "clone", "-q", "--bare", str(seed_repo), str(bare)], check=True)

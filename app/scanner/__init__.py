@@ -13,7 +13,7 @@ from app.scanner.collector import collector_paused
 from app.scanner.config import CONFIG_FILE, ScanConfig, parse_config
 from app.scanner.core import likely_reads, relevant, scan_files
 from app.scanner.model import ScanError, ScanResult, ScanWarning, Status
-from app.scanner.parse import ParseCache
+from app.scanner.parse import MAX_BYTES, TOO_LARGE, ParseCache
 from app.scanner.source import BlobRef, GitSource
 
 __all__ = [
@@ -57,11 +57,15 @@ def scan(repo_path: Path | str, ref: str = "HEAD", config_path: Path | str | Non
 def load_config(files: dict[str, BlobRef], blobs: ParseCache, config_path: Path | str | None = None) -> ScanConfig:
     """``config_path`` if given, else the snapshot's own sawmill.yaml, else the defaults."""
     if config_path is not None:
+        from app.progress.reading import read_document  # the bounded read: /dev/zero or a FIFO must not hang
+
         path = Path(config_path)
         try:
-            text = path.read_bytes()
+            text = read_document(path, MAX_BYTES, only_files=True)
         except OSError as exc:
             raise ScanError(f"cannot read config {path}: {exc.strerror or exc}") from exc
+        if len(text) > MAX_BYTES:
+            raise ScanError(f"{path}: {TOO_LARGE}")
         return parse_config(text, str(path))
     ref = files.get(CONFIG_FILE)
     if ref is None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,9 +12,12 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from app.config import get_settings
+from tests.scanner.conftest import within
 
 from .conftest import CORE, EXTRA, NETWORKING, STORAGE, STORAGE_CORE
 from .samples import WRITERS, failing, passing
+
+SAWMILL = Path(sys.executable).parent / "sawmill"
 
 
 @pytest.fixture
@@ -60,6 +66,32 @@ def test_a_bad_file_is_one_line_not_a_traceback(sawmill, platform, tmp_path: Pat
     result = sawmill("report", file, "--commit", platform.first)
     assert result.exit_code == 1 and says in result.stderr and "Traceback" not in result.output
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_report_that_is_not_a_regular_file_is_refused_without_reading_it(sawmill, platform, tmp_path: Path) -> None:
+    """A FIFO nobody writes to waited for ever; /dev/zero filled memory (its size is 0 to stat)."""
+    fifo = tmp_path / "report.fifo"
+    os.mkfifo(fifo)
+    for path in (fifo, tmp_path):
+        with within(5):
+            result = sawmill("report", path, "--commit", platform.first)
+        assert (result.exit_code, result.stderr) == (1, f"error: cannot read {path}: not a regular file\n")
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="Linux only")
+def test_a_report_from_dev_zero_is_refused_at_once(db_url: str, platform, tmp_path: Path) -> None:
+    """Under a cap on memory it ended in ``error: `` and no more (an empty MemoryError)."""
+    import resource
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    env = {**os.environ, "SAWMILL_DATABASE_URL": db_url, "SAWMILL_REPO": str(platform.path)}
+    proc = subprocess.run(
+        [str(SAWMILL), "report", "/dev/zero", "--commit", platform.first],
+        capture_output=True, text=True, env=env, timeout=60, preexec_fn=cap,
+    )  # fmt: skip
+    assert (proc.returncode, proc.stderr) == (1, "error: cannot read /dev/zero: not a regular file\n")
 
 
 def test_an_unknown_commit_is_refused(sawmill, tmp_path: Path) -> None:

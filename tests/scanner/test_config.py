@@ -10,7 +10,7 @@ from app.repobuilder.gitops import INFRA, dump
 from app.scanner import scan
 from app.scanner.config import ScanConfig, glob_match, marker_test, parse_config
 from app.scanner.model import ScanError
-from tests.scanner.conftest import MakeRepo, by_name, chainsaw, flux, module, statuses
+from tests.scanner.conftest import MakeRepo, by_name, chainsaw, flux, module, statuses, within
 
 KUTTL_SUITE = dump({"apiVersion": "kuttl.dev/v1beta1", "kind": "TestSuite", "testDirs": ["./"]})
 POD = dump({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}})
@@ -179,6 +179,26 @@ def test_config_file_overrides_the_repositorys_own(make_repo: MakeRepo, tmp_path
     assert set(statuses(repo, config_path=override)) == {"pod-security", "both", "untested"}
     with pytest.raises(ScanError, match="cannot read config"):
         scan(repo, config_path=tmp_path / "missing.yaml")
+
+
+def test_a_config_that_is_not_a_regular_file_is_refused_without_reading_it(make_repo: MakeRepo, tmp_path: Path) -> None:
+    """A FIFO nobody writes to waited for ever; /dev/zero (see tests/test_cli_scan.py) filled memory."""
+    import os
+
+    from app.scanner.parse import MAX_BYTES
+
+    repo = make_repo(module("a-core"))
+    fifo = tmp_path / "config.fifo"
+    os.mkfifo(fifo)
+    for path in (fifo, tmp_path):
+        with within(5), pytest.raises(ScanError) as raised:
+            scan(repo, config_path=path)
+        assert str(raised.value) == f"cannot read config {path}: not a regular file"
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"# " + b"x" * MAX_BYTES + b"\n")
+    with pytest.raises(ScanError) as raised:
+        scan(repo, config_path=big)
+    assert str(raised.value) == f"{big}: file over 1 MiB, not read"
 
 
 def test_a_bad_sawmill_yaml_in_the_repository_is_a_scan_error(make_repo: MakeRepo) -> None:
