@@ -255,14 +255,16 @@ def _literal_prefix(glob: str) -> str:
 
 
 def resolve(repo: Path | str, ref: str) -> Tip | None:
-    """The commit ``ref`` names and the branch it stands for; None when ``HEAD`` names no commit yet."""
+    """The commit ``ref`` names and the branch it stands for; None when the repository has no
+    commit yet. ``HEAD`` naming a branch that does not exist in a repository that has commits
+    is an unknown ref, as a scan says: the history of no branch is not an empty history."""
     if not Path(repo).is_dir():
         raise ScanError(f"{repo} does not exist")
     found = git_lines(repo, "log", "-1", "--format=%H%x00%ct", ref, "--")
     if not found:  # only now find out why: the usual path costs two processes
         if not git_lines(repo, "rev-parse", "--git-dir"):
             raise ScanError(f"{repo} is not a git repository")
-        if ref == "HEAD":  # an empty repository, or HEAD naming a branch not made yet
+        if ref == "HEAD" and not git_lines(repo, "rev-list", "-n1", "--all"):  # an empty repository
             return None
         raise ScanError(f"unknown ref {ref!r} in {repo}")
     sha, stamp = found[0].split("\0")

@@ -81,6 +81,28 @@ def test_history_passes_over_a_missing_blob_it_never_reads_and_names_one_it_need
     ]
 
 
+def test_history_where_head_names_no_branch_is_the_scan_s_error_and_an_empty_repository_is_not(
+    gitops: GitOps, days, run, tmp_path: Path
+) -> None:
+    """A bare clone whose HEAD names refs/heads/master, where the branch is main: the history
+    said "no module has changed status yet" and exit 0, while the scan said why it could not."""
+    import subprocess
+
+    base(gitops, days())
+    gitops.builder.flush()
+    bare = tmp_path / "x.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(gitops.builder.path), str(bare)], check=True)
+    subprocess.run(["git", "-C", str(bare), "symbolic-ref", "HEAD", "refs/heads/master"], check=True)
+    for command in ("scan", "history"):
+        result = run(command, bare)
+        assert (result.exit_code, result.output) == (1, f"error: unknown ref 'HEAD' in {bare}\n"), command
+
+    subprocess.run(["git", "init", "-q", "--bare", str(tmp_path / "empty.git")], check=True)
+    result = run("history", tmp_path / "empty.git")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "no module has changed status yet"
+
+
 def test_scan_fails_on_a_standing_regression(gitops: GitOps, days, run) -> None:
     base(gitops, days())
     gitops.migrate_suite("infra-b", pr=7, date=days())
