@@ -14,6 +14,8 @@ import typer
 from app.cli_history import ProgressBar, event_line, regression_summary
 
 if TYPE_CHECKING:  # the command line starts at once: a command imports what it needs when it runs
+    from pydantic import ValidationError
+
     from app.config import Settings
 
 cli = typer.Typer(
@@ -26,9 +28,29 @@ cli = typer.Typer(
 
 
 def get_settings() -> Settings:
+    from pydantic import ValidationError
+
     from app.config import get_settings as settings
 
-    return settings()
+    try:
+        return settings()
+    except ValidationError as exc:
+        fail(settings_problem(exc))
+
+
+def settings_problem(exc: ValidationError) -> str:
+    """A settings error as one line: each wrong ``SAWMILL_*`` variable and what it must be
+    (never the value given: it may be a secret)."""
+    import re
+
+    parts = []
+    for error in exc.errors():
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if message.startswith("Input should be "):  # pydantic's own: "Input should be a valid integer, unable to ..."
+            message = "must be " + re.split(r", (?:unable|got) ", message.removeprefix("Input should be "))[0]
+        name = f"SAWMILL_{error['loc'][0]}".upper() if error["loc"] else ""
+        parts.append(message if not name or message.startswith(name) else f"{name} {message}")
+    return "; ".join(parts)
 
 
 def session_scope(url: str, repository: str | None = None):
@@ -147,7 +169,7 @@ def settings_with(**overrides: object) -> Settings:
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        fail("; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()))
+        fail(settings_problem(exc))
 
 
 @cli.command()

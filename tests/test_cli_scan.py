@@ -103,6 +103,28 @@ def test_a_repository_without_modules_says_where_to_look(run, tmp_path: Path) ->
     ]
 
 
+@pytest.mark.parametrize(
+    ("variables", "says"),
+    [
+        ({"SAWMILL_FETCH_INTERVAL": "abc"}, "SAWMILL_FETCH_INTERVAL must be a valid integer"),
+        (
+            {"SAWMILL_STALE_BRANCH_DAYS": "-1", "SAWMILL_WORKER": "maybe"},
+            "SAWMILL_WORKER must be a valid boolean; SAWMILL_STALE_BRANCH_DAYS must be 0 or more",
+        ),
+        ({"SAWMILL_TRUSTED_PROXIES": "here"}, "SAWMILL_TRUSTED_PROXIES: 'here' is not an address or network"),
+    ],
+)
+def test_a_wrong_setting_is_one_line_naming_the_variable(
+    run, seed_repo: Path, monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], says: str
+) -> None:
+    """It was pydantic's four-line dump, which names the field (fetch_interval), not the variable."""
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    result = run(seed_repo)
+    assert (result.exit_code, result.stderr, result.stdout) == (1, f"error: {says}\n", "")
+
+
 @pytest.mark.parametrize("case", ["not-a-repo", "bad-ref"])
 def test_errors_from_the_real_command_are_one_line_without_traceback(case: str, seed_repo: Path, tmp_path: Path) -> None:
     args = [str(tmp_path), "--json"] if case == "not-a-repo" else [str(seed_repo), "--ref", "nope"]
