@@ -73,8 +73,16 @@ def open_store(settings: Settings | None = None) -> str:
     try:
         migrate(settings.database_url)
     except Exception as exc:  # a locked, read-only or corrupt file: say so in one line
-        fail(f"cannot open the database {_redacted_url(settings.database_url)}: {exc}")
+        fail(f"cannot open the database {_database_name(settings.database_url)}: {one_line(exc)}")
     return settings.database_url
+
+
+def one_line(exc: BaseException) -> str:
+    """An error's message for the user: a database driver's own words, not SQLAlchemy's
+    wrapping of them (the statement, a link), and only their first line."""
+    orig = getattr(exc, "orig", None)  # SQLAlchemy's DBAPIError holds the driver's error
+    lines = [line for line in str(orig if isinstance(orig, BaseException) else exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
 
 
 def repository_for(url: str, settings: Settings | None = None) -> str:
@@ -514,6 +522,12 @@ def info_command(as_json: bool = typer.Option(False, "--json", help="One JSON ob
         typer.echo(f"{name.replace('_', ' ') + ':':16}{shown}")
 
 
+def _database_name(url: str) -> str:
+    """A SQLite file by its path, any other database by its URL without the password."""
+    path = url.removeprefix("sqlite:///")
+    return path if path != url and path and "?" not in path else _redacted_url(url)
+
+
 def _redacted_url(url: str) -> str:
     """A database URL without its password."""
     from sqlalchemy.engine import make_url
@@ -551,7 +565,7 @@ def main() -> None:
     try:
         cli()
     except Exception as exc:  # last line of defence: a message, not a traceback
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {one_line(exc)}", err=True)
         raise SystemExit(1) from None
     finally:
         gc.freeze()

@@ -125,6 +125,17 @@ def test_a_wrong_setting_is_one_line_naming_the_variable(
     assert (result.exit_code, result.stderr, result.stdout) == (1, f"error: {says}\n", "")
 
 
+def test_a_corrupt_database_is_one_line(seed_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It printed SQLAlchemy's wrapping: the SQL statement and a link to sqlalche.me."""
+    garbage = tmp_path / "sawmill.db"
+    garbage.write_bytes(b"not a database at all, " * 200)
+    monkeypatch.setenv("SAWMILL_DATABASE_URL", f"sqlite:///{garbage}")
+    get_settings.cache_clear()
+    result = CliRunner().invoke(cli, ["scan", str(seed_repo)])
+    get_settings.cache_clear()
+    assert (result.exit_code, result.stderr) == (1, f"error: cannot open the database {garbage}: file is not a database\n")
+
+
 @pytest.mark.parametrize("case", ["not-a-repo", "bad-ref"])
 def test_errors_from_the_real_command_are_one_line_without_traceback(case: str, seed_repo: Path, tmp_path: Path) -> None:
     args = [str(tmp_path), "--json"] if case == "not-a-repo" else [str(seed_repo), "--ref", "nope"]
