@@ -250,7 +250,7 @@ def scan_command(
     """Scan a repository, store the result, and print every module's status."""
     import json
 
-    from app.scanner import ScanError
+    from app.scanner import ScanError, ScanWarning
     from app.scanner.report import table
     from app.services import scan_and_store
     from app.services.jobs import local_copy
@@ -272,6 +272,12 @@ def scan_command(
             bar.close()
     except (ScanError, FetchError) as exc:
         fail(str(exc))
+    # the stored scan's warnings: the scanner's, and those the use case added (why the progress document was not imported)
+    result.warnings = [ScanWarning(w["path"], w["reason"]) for w in stored.warnings]
+    if not as_json:  # the table only counts warnings: this one the user must act on, and nothing else says it
+        for warning in result.warnings:
+            if warning.path == "progress_document":
+                typer.echo(f"warning: progress document not imported: {warning.reason}", err=True)
     typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else "\n".join(table(result)))
     summary = result.summary
     share = 100 * summary.migrated / summary.total if summary.total else 0.0

@@ -83,6 +83,29 @@ def test_path_defaults_to_the_setting(run, seed_repo: Path, monkeypatch: pytest.
     assert result.exit_code == 0 and result.stdout.splitlines()[-1] == "2 of 18 modules migrated (11%)"
 
 
+def test_why_the_progress_document_was_not_imported_is_shown_in_the_table_and_the_json(run, tmp_path: Path) -> None:
+    """The scan stores the reason (scan.warnings); the command printed the scanner's warnings only."""
+    seed = (Path(__file__).resolve().parents[1] / "app" / "demo" / "progress.md").read_text()
+    tabbed = seed.replace("\n  - [ ] storage-core module\n", "\n\t- [ ] storage-core module\n")
+    assert tabbed != seed
+    line = tabbed.splitlines().index("\t- [ ] storage-core module") + 1
+    with RepoBuilder(tmp_path / "platform") as builder:
+        builder.write("memory-bank/progress.md", tabbed)
+        builder.write("sawmill.yaml", "progress_document: memory-bank/progress.md\n")
+        builder.commit("docs: progress")
+    reason = (
+        f"memory-bank/progress.md: line {line}: a sub-point indented with a tab;"
+        " sub-points of the line above are '- ' lines indented exactly 2 spaces"
+    )
+    as_json = run(tmp_path / "platform", "--json")
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.stdout)["warnings"] == [{"path": "progress_document", "reason": reason}]
+    text = run(tmp_path / "platform")  # the store has no document yet: the scan tries again, and says why again
+    assert text.exit_code == 0, text.output
+    assert text.stderr.splitlines() == [f"warning: progress document not imported: {reason}"]
+    assert text.stdout.splitlines()[-2] == "1 warning(s); --json lists them"
+
+
 def test_bad_config_is_one_line(run, seed_repo: Path, tmp_path: Path) -> None:
     bad = tmp_path / "sawmill.yaml"
     bad.write_text("modules: {roots: 3}\n")
