@@ -235,13 +235,17 @@ def after_scan(
     ``load_document()`` gives the repository's own progress document at the scanned commit
     (bytes or None, and its path) and it is imported; then, unless ``sync`` is false (a scan of
     an older commit or another branch: the document follows the default branch), the entries
-    are synced with the scan."""
+    are synced with the scan. A document named (a path) that the commit lacks is an
+    ``import_error`` too: else a typo in sawmill.yaml would leave the board empty with nothing
+    to say why."""
     from app.store.progress_doc import has_document, import_document
 
     imported, error = False, None
     if load_document is not None and not has_document(session):
         data, source = load_document()
-        if data is not None:
+        if data is None and source:
+            error = f"{source}: no such file at the scanned commit (sawmill.yaml's progress_document names it)"
+        elif data is not None:
             try:  # parse refuses bad input before any write, so the scan itself is still stored
                 import_document(session, data, who=who, source=source)
                 imported = True

@@ -178,7 +178,7 @@ def test_a_bad_document_in_the_repository_does_not_stop_the_scan(tmp_path: Path,
     assert any("not UTF-8" in w["reason"] for w in stored.warnings)
 
 
-def test_a_document_the_commit_does_not_have_is_not_imported(tmp_path: Path, db_url: str) -> None:
+def test_a_document_the_commit_does_not_have_is_not_imported_and_the_scan_says_so(tmp_path: Path, db_url: str) -> None:
     from app.services import progress_document_at
     from app.store.errors import NotFound
 
@@ -188,7 +188,10 @@ def test_a_document_the_commit_does_not_have_is_not_imported(tmp_path: Path, db_
         builder.commit("init")
     assert progress_document_at(path, "HEAD") == (None, "docs/progress.md")
     stored, _ = scan_and_store(db_url, path)
-    assert stored.warnings == []
+    assert stored.warnings == [{
+        "path": "progress_document",
+        "reason": "docs/progress.md: no such file at the scanned commit (sawmill.yaml's progress_document names it)",
+    }]  # fmt: skip
     with pytest.raises(NotFound):
         run(db_url, export_document)
 
