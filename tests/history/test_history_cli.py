@@ -127,12 +127,28 @@ def test_the_progress_bar_waits_a_second_then_draws_on_its_stream() -> None:
     slow(0.5)
     slow.close()
     assert quiet.getvalue() == ""
-    bar = ProgressBar(stream=loud, delay=0)
+    bar = ProgressBar(stream=loud, delay=0, tty=True)
     bar(0.5)
     bar(0.5)
     bar(1.0)
     bar.close()
     assert loud.getvalue() == "\rhistory [###############...............]  50%\rhistory [##############################] 100%\n"
+
+
+def test_the_progress_bar_in_a_log_writes_a_first_and_a_last_line_not_one_per_percent(tmp_path: Path) -> None:
+    """Where stderr is not a terminal (a CI log) each \\r update was a line: about a hundred."""
+    with (tmp_path / "ci.log").open("w") as log:
+        bar = ProgressBar(stream=log, delay=0)  # a file: asked, it says it is no terminal
+        for step in range(1, 201):
+            bar(step / 200)
+        bar.close()
+    assert (tmp_path / "ci.log").read_text() == "history 0%\nhistory 100%\n"
+    every = io.StringIO()
+    bar = ProgressBar(stream=every, delay=0, every=0)  # a line each time the percentage moves, if asked to
+    for fraction in (0.1, 0.1, 0.5):
+        bar(fraction)
+    bar.close()
+    assert every.getvalue() == "history 10%\nhistory 50%\n"
 
 
 def test_scan_says_when_history_was_rewritten(gitops: GitOps, days, run) -> None:
