@@ -64,7 +64,10 @@ def is_chainsaw(doc: object, kind: str) -> bool:
 
 
 def flux_target(doc: object) -> str | None:
-    """The repository path a Flux Kustomization deploys, ``./`` and trailing ``/`` stripped."""
+    """The repository path a Flux Kustomization deploys, ``./`` and trailing ``/`` stripped.
+
+    Flux joins ``spec.path`` to the source's root, so a leading ``/`` names the repository's
+    root too: ``/infrastructure/x`` is ``./infrastructure/x``, never the machine's ``/``."""
     if not (
         isinstance(doc, dict)
         and str(doc.get("apiVersion", "")).startswith("kustomize.toolkit.fluxcd.io/")
@@ -75,7 +78,7 @@ def flux_target(doc: object) -> str | None:
     path = spec.get("path") if isinstance(spec, dict) else None
     if not isinstance(path, str) or not path.strip():
         return None
-    return resolve("", path.strip())
+    return resolve("", path.strip().lstrip("/"))
 
 
 def analyse_chainsaw(reader: Reader, path: str) -> ChainsawFile:

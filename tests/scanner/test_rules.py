@@ -46,6 +46,30 @@ def test_manifest_in_the_tests_own_folder_covers_and_counts_operations(make_repo
     assert reasons(result) == {f"{SUITE}/chainsaw-test.yaml": [f"missing file: {SUITE}/missing-ok.yaml"]}
 
 
+def test_a_flux_path_with_a_leading_slash_is_from_the_repository_root(make_repo: MakeRepo) -> None:
+    """Flux joins spec.path to the source's root: /infrastructure/... is ./infrastructure/...;
+    the scan took it for a path outside the repository and left the module untested."""
+    c_core, c_extra = f"{INFRA}/c-core", f"{INFRA}/c-extra"
+    rooted = {
+        name: flux(name, target).replace(f"path: ./{target}", f"path: /{target}")
+        for name, target in [("c-core", c_core), ("c-extra", c_extra)]
+    }
+    assert all("path: /infrastructure/" in text for text in rooted.values())
+    repo = make_repo(
+        {
+            **module("c-core"),
+            **module("c-extra"),
+            "ci/test/infra-c/c-core.yaml": rooted["c-core"],
+            "ci/test/infra-c/chainsaw-test.yaml": chainsaw({"try": [{"apply": {"file": "c-core.yaml"}}]}),
+            **legacy_suite("ci/test/infra-c-old", {"c-extra.yaml": rooted["c-extra"]}, "test-c.yaml"),
+        }
+    )
+    result = scan(repo)
+    assert statuses(repo) == {"c-core": "migrated", "c-extra": "legacy"}
+    assert by_name(result)["c-core"].evidence.chainsaw[0].link == "ci/test/infra-c/c-core.yaml"
+    assert result.warnings == []
+
+
 def test_borrowed_manifest_is_a_dependency_not_coverage(make_repo: MakeRepo) -> None:
     db = f"{INFRA}/database-core"
     repo = make_repo(
