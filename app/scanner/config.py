@@ -69,7 +69,7 @@ def parse_config(text: str | bytes, source: str = CONFIG_FILE) -> ScanConfig:
     except AliasBomb as exc:
         raise ScanError(f"{source}: {exc}") from exc
     except yaml.YAMLError as exc:
-        raise ScanError(f"{source}: invalid YAML: {(str(exc).splitlines() or ['?'])[0]}") from exc
+        raise ScanError(f"{source}: {_invalid_yaml(exc)}") from exc
     if data is None:
         return ScanConfig()
     if not isinstance(data, dict):
@@ -97,6 +97,18 @@ def parse_config(text: str | bytes, source: str = CONFIG_FILE) -> ScanConfig:
         progress_document=_string(data.get("progress_document"), "progress_document", source),
         workflows=(_string(data.get("workflows"), "workflows", source) or ".github/workflows").strip("/"),
     )
+
+
+def _invalid_yaml(exc: yaml.YAMLError) -> str:
+    """What is wrong and where, as the warnings about test files say it, with the column too:
+    a config is short, and one wrong bracket is all there is to find."""
+    mark, context = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["?"])[0]
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    opened = f" at line {context.line + 1}, column {context.column + 1}" if context is not None else ""
+    if opened and opened != where and getattr(exc, "context", None):  # where the unclosed bracket opened, say
+        problem += f" ({exc.context}{opened})"
+    return f"invalid YAML{where}: {problem}"
 
 
 def _section(data: dict, key: str, source: str) -> dict:

@@ -207,6 +207,23 @@ def test_a_bad_sawmill_yaml_in_the_repository_is_a_scan_error(make_repo: MakeRep
         scan(repo)
 
 
+def test_invalid_yaml_in_the_config_says_the_line_and_column(make_repo: MakeRepo, tmp_path: Path) -> None:
+    """It said only "invalid YAML: while parsing a flow sequence", where test files get a line."""
+    text = "# where modules live\nmodules:\n  roots: [infrastructure/*, apps/*\ntests: {roots: [ci/test]}\n"
+    repo = make_repo({"sawmill.yaml": text})
+    with pytest.raises(ScanError) as raised:
+        scan(repo)
+    assert str(raised.value) == (
+        "sawmill.yaml: invalid YAML at line 4, column 6: did not find expected ',' or ']'"
+        " (while parsing a flow sequence at line 3, column 10)"
+    )
+    override = tmp_path / "other.yaml"
+    override.write_text("modules:\n\troots: [x]\n")
+    with pytest.raises(ScanError) as raised:
+        scan(repo, config_path=override)
+    assert str(raised.value) == f"{override}: invalid YAML at line 2, column 1: found character that cannot start any token"
+
+
 def test_excludes_and_custom_roots(make_repo: MakeRepo) -> None:
     repo = make_repo(
         {
