@@ -97,7 +97,16 @@ class Document:
     blocks: list[Block] = field(default_factory=list)
     trailing_gap: int = 0  # blank lines after the last block
     final_newline: bool = True
-    eol: str = "\n"  # "\r\n" for a document saved with Windows line ends throughout
+    eol: str = "\n"  # "\r\n" for a document saved with Windows line ends, throughout or mostly
+    # A document edited on two systems mixes line ends: the lines (0-based, as ``render`` writes
+    # them) that end with the other one than ``eol``. A line's end is not part of its text.
+    odd_ends: frozenset[int] = frozenset()
+
+    def end_of(self, index: int) -> str:
+        """The line end written after line ``index``."""
+        if index in self.odd_ends:
+            return "\n" if self.eol == "\r\n" else "\r\n"
+        return self.eol
 
 
 def decode(data: bytes | str) -> str:
@@ -121,13 +130,13 @@ def decode(data: bytes | str) -> str:
 def parse(data: bytes | str) -> Document:
     """Split a progress document into blocks. Raises Invalid naming the line for bad input."""
     text = decode(data)
-    eol = "\r\n" if "\r\n" in text and text.count("\r\n") == text.count("\n") else "\n"
-    lines = text.replace(eol, "\n").split("\n")
+    lines = text.split("\n")
     final_newline = lines[-1] == ""
     if final_newline:
         lines.pop()
+    eol, odd_ends = _line_ends(lines, ended=len(lines) if final_newline else len(lines) - 1)
     _check_lines(lines)
-    doc = Document(final_newline=final_newline, eol=eol)
+    doc = Document(final_newline=final_newline, eol=eol, odd_ends=odd_ends)
     i, gap = 0, 0
     while i < len(lines):
         line = lines[i]
@@ -140,6 +149,22 @@ def parse(data: bytes | str) -> Document:
     doc.trailing_gap = gap
     _check_items(doc)
     return doc
+
+
+def _line_ends(lines: list[str], ended: int) -> tuple[str, frozenset[int]]:
+    """Take each line's own end off it (in place): ``\r\n`` wherever it is, not only in a
+    document that has it throughout. The first ``ended`` lines have one (the last may not).
+    Returns the most common end and the lines that end with the other."""
+    crlf = []
+    for index in range(ended):
+        if lines[index].endswith("\r"):
+            lines[index] = lines[index][:-1]
+            crlf.append(index)
+    if not crlf:
+        return "\n", frozenset()
+    if 2 * len(crlf) > ended:
+        return "\r\n", frozenset(range(ended)) - frozenset(crlf)
+    return "\n", frozenset(crlf)
 
 
 def _check_lines(lines: list[str]) -> None:
@@ -163,7 +188,10 @@ def render(doc: Document) -> str:
         out.extend([""] * block.gap)
         out.extend(block.lines())
     out.extend([""] * doc.trailing_gap)
-    return doc.eol.join(out) + (doc.eol if doc.final_newline else "")
+    if not doc.odd_ends:
+        return doc.eol.join(out) + (doc.eol if doc.final_newline else "")
+    last = len(out) - 1
+    return "".join(line + (doc.end_of(i) if i < last or doc.final_newline else "") for i, line in enumerate(out))
 
 
 def _block(lines: list[str], i: int) -> tuple[Block, int]:

@@ -153,12 +153,39 @@ def _replace_layout(session: Session, rows: list[ProgressLayout]) -> None:
     session.add_all(rows[len(old):])
 
 
+ODD_ENDS = " odd "  # in the "end" row, before the lines that end otherwise than the rest: " odd 0-4,9"
+
+
 def _ending(doc: Document) -> str:
     """The "end" layout row's text: the line end if the file ends with one; "\r" alone for a
-    Windows document without a final line end."""
-    if doc.final_newline:
-        return doc.eol
-    return "\r" if doc.eol == "\r\n" else ""
+    Windows document without a final line end. A document of mixed line ends adds the lines
+    that end with the other one (see ``Document.odd_ends``), as ranges."""
+    end = doc.eol if doc.final_newline else ("\r" if doc.eol == "\r\n" else "")
+    return end + ODD_ENDS + _ranges(doc.odd_ends) if doc.odd_ends else end
+
+
+def _read_ending(doc: Document, text: str) -> None:
+    """The line ends ``_ending`` wrote, back on ``doc``."""
+    end, _, odd = text.partition(ODD_ENDS)
+    doc.final_newline, doc.eol = end.endswith("\n"), "\r\n" if end.startswith("\r") else "\n"
+    doc.odd_ends = frozenset(_numbers(odd))
+
+
+def _numbers(ranges: str) -> Iterable[int]:
+    for run in filter(None, ranges.split(",")):
+        first, _, last = run.partition("-")
+        yield from range(int(first), int(last or first) + 1)
+
+
+def _ranges(numbers: Iterable[int]) -> str:
+    """``0-4,9``: sorted numbers as runs."""
+    runs: list[list[int]] = []
+    for n in sorted(numbers):
+        if runs and runs[-1][1] == n - 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return ",".join(f"{a}-{b}" if a != b else str(a) for a, b in runs)
 
 
 Key = tuple[Callable[[Any], Any], Callable[[_Placed], Any]]
@@ -436,9 +463,9 @@ def build_document(session: Session, today: date | None = None) -> Document:
             if row.slot_kind == "checklist":
                 checklist_items.extend(b for b in blocks if isinstance(b, Item))
         else:
-            doc.trailing_gap, doc.final_newline = row.gap, row.text.endswith("\n")
-            doc.eol = "\r\n" if row.text.startswith("\r") else "\n"
-    _add_missing_lines(session, checklist_items)
+            doc.trailing_gap = row.gap
+            _read_ending(doc, row.text)
+    _add_missing_lines(session, doc, checklist_items)
     return doc
 
 
@@ -484,8 +511,9 @@ def _item_points(session: Session, item: CapabilityItem, today: date) -> list[Po
     return points
 
 
-def _add_missing_lines(session: Session, items: list[Item]) -> None:
-    """Lines for scanned modules the document does not mention, after its last migration entry."""
+def _add_missing_lines(session: Session, doc: Document, items: list[Item]) -> None:
+    """Lines for scanned modules the document does not mention, after its last migration entry.
+    The lines after them keep their own line ends (``Document.odd_ends`` counts lines)."""
     from app.progress.sections import missing_lines
     from app.store.progress_sync import missing_modules
 
@@ -497,6 +525,20 @@ def _add_missing_lines(session: Session, items: list[Item]) -> None:
     statuses = {m.path: m.status for m in missing}
     new = [Point(text, all(statuses[p] == "migrated" for p in paths)) for text, paths in missing_lines(missing)]
     block.points[index:index] = new
+    if doc.odd_ends:
+        at = _first_line(doc, block) + 1 + index
+        doc.odd_ends = frozenset(n + len(new) if n >= at else n for n in doc.odd_ends)
+
+
+def _first_line(doc: Document, block: Item) -> int:
+    """The index of ``block``'s first line in ``render(doc)``."""
+    line = 0
+    for each in doc.blocks:
+        line += each.gap
+        if each is block:
+            break
+        line += len(each.lines())
+    return line
 
 
 def _last_entry_item(session: Session, items: list[Item]) -> tuple[Item, int] | None:

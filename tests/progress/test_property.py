@@ -2,8 +2,8 @@
 
 The generator mixes the known sections (in any order, repeated, empty), unknown
 headings, raw paragraphs (plain bullets, tables, quotes), checklists with migration
-entries and pins, numbered groups, blank lines, Windows line ends and a missing
-final newline; or gives the seed's shape, every section in order, with unknown
+entries and pins, numbered groups, blank lines, Windows or mixed line ends and a
+missing final newline; or gives the seed's shape, every section in order, with unknown
 text between them. The store tests also count the typed rows, so a document kept
 whole as raw text would fail them.
 """
@@ -168,7 +168,14 @@ def document(draw: st.DrawFn) -> str:
     lines.extend([""] * draw(GAP))
     text = "\n".join(lines) + draw(st.sampled_from(["\n", ""]))
     text = text if text.strip() else "# x\n"
-    return text.replace("\n", "\r\n") if draw(st.integers(0, 7)) == 0 else text  # now and then a Windows file
+    ends = draw(st.integers(0, 7))
+    if ends == 0:  # now and then a Windows file
+        return text.replace("\n", "\r\n")
+    if ends == 1:  # or one edited on both systems: each line its own end
+        lines = text.split("\n")
+        windows = draw(st.lists(st.booleans(), min_size=len(lines) - 1, max_size=len(lines) - 1))
+        return "".join(line + ("\r\n" if crlf else "\n") for line, crlf in zip(lines, windows)) + lines[-1]
+    return text
 
 
 @given(document())

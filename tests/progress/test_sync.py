@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.repobuilder import RepoBuilder
-from app.repobuilder.gitops import GitOps, seed_history
+from app.repobuilder.gitops import INFRA, GitOps, seed_history
 from app.scanner import scan
 from app.services import scan_and_store
 from app.store.scope import adopt
@@ -53,6 +53,32 @@ def test_entries_are_ticked_exactly_when_all_their_modules_are_migrated(seeded: 
     report = run(seeded, sync_with_scan, scan(repo, ref="networking"), today=TODAY)  # back to an older commit
     assert report.unticked == ["media app modules"]
     assert entries(seeded)["media app modules"]["done"] is False
+
+
+def test_entries_on_windows_line_ends_in_a_document_of_mixed_ends_are_read_and_keep_their_ends(
+    db_url: str, repo: Path, seed: bytes
+) -> None:
+    """The first lines saved on Windows, the rest not (the last few again): the \\r\\n lines kept
+    a stray \\r in their text, so their entries were not read (a misleading warning) and no
+    scan ticked them."""
+    lines = seed.decode().split("\n")  # the last is "": the document ends with a line end
+    cut, tail = lines.index("  - [ ] networking-core/extra modules") + 1, 4
+    windows = [True] * cut + [False] * (len(lines) - 1 - cut - tail) + [True] * tail
+    mixed = "".join(line + ("\r\n" if crlf else "\n") for line, crlf in zip(lines, windows))
+    assert mixed.count("\r\n") == cut + tail and mixed.count("\n") > 2 * (cut + tail)
+    report = run(db_url, import_document, mixed.encode(), who="bob")
+    assert report.warnings == []
+    assert run(db_url, export_document) == mixed  # each line's own end, byte for byte
+    assert entries(db_url)["networking-core/extra modules"]["modules"] == [f"{INFRA}/networking-core", f"{INFRA}/networking-extra"]
+
+    synced = run(db_url, sync_with_scan, scan(repo, ref="networking"), today=TODAY)
+    assert synced.ticked == ["networking-core/extra modules"]
+    exported = run(db_url, export_document)  # ticked, and the modules it does not name added after its entries
+    assert "\r\n  - [x] networking-core/extra modules\r\n" in exported
+    added = exported.count("\n") - mixed.count("\n")
+    assert added > 0 and [line.endswith("\r") for line in exported.split("\n")[:-1]] == (
+        windows[:cut] + [False] * added + windows[cut:]
+    )
 
 
 def test_a_ticked_entry_whose_modules_are_not_migrated_is_unticked_even_after_an_import(seeded: str, repo: Path, seed: bytes) -> None:
