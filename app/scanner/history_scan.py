@@ -24,7 +24,7 @@ from app.scanner.core import likely_paths, scan_files
 from app.scanner.history_log import git_lines
 from app.scanner.model import ScanError, Status
 from app.scanner.parse import ParseCache, Parsed
-from app.scanner.source import SUBMODULE, BlobRef, GitSource
+from app.scanner.source import SUBMODULE, BlobRef, GitSource, unknown_ref
 
 _CHAINSAW = {str(Status.MIGRATED), str(Status.IN_PROGRESS)}
 
@@ -266,7 +266,7 @@ def resolve(repo: Path | str, ref: str) -> Tip | None:
             raise ScanError(f"{repo} is not a git repository")
         if ref == "HEAD" and not git_lines(repo, "rev-list", "-n1", "--all"):  # an empty repository
             return None
-        raise ScanError(f"unknown ref {ref!r} in {repo}")
+        raise unknown_ref(repo, ref)
     sha, stamp = found[0].split("\0")
     if ref == "HEAD":
         branch = git_lines(repo, "symbolic-ref", "--quiet", "--short", "HEAD")

@@ -113,7 +113,7 @@ class GitSource:
             return ScanError(f"git cannot read {self.path}: {_first_line(exc.stderr)}")
         if ref == "HEAD" and not self._has_commits():
             return ScanError(f"{self.path} has no commits yet")
-        return ScanError(f"unknown ref {ref!r} in {self.path}")
+        return unknown_ref(self.path, ref)
 
     def tree(self, commit_sha: str) -> dict[str, BlobRef]:
         """Every blob and symlink of a commit's tree: path -> BlobRef (submodules left out).
@@ -340,6 +340,20 @@ def _skip(stream, size: int, piece: int = 1 << 20) -> None:
         if not got:
             return
         size -= got
+
+
+def unknown_ref(repo: Path | str, ref: str) -> ScanError:
+    """``ref`` names no commit of ``repo``; for a ``HEAD`` naming a branch the repository lacks
+    (a bare clone whose HEAD kept another name), which branch, and what to do."""
+    if ref == "HEAD":
+        named = subprocess.run(["git", "symbolic-ref", "-q", "--short", "HEAD"], cwd=repo, capture_output=True, text=True)
+        if named.returncode == 0 and named.stdout.strip():
+            branch = named.stdout.strip()
+            return ScanError(
+                f"unknown ref 'HEAD' in {repo}: it names branch {branch!r}, which the repository does not hold "
+                "(name the default branch with SAWMILL_BRANCH, or scan one with --ref)"
+            )
+    return ScanError(f"unknown ref {ref!r} in {repo}")
 
 
 def _first_line(text: str | None) -> str:

@@ -82,7 +82,7 @@ def test_history_passes_over_a_missing_blob_it_never_reads_and_names_one_it_need
 
 
 def test_history_where_head_names_no_branch_is_the_scan_s_error_and_an_empty_repository_is_not(
-    gitops: GitOps, days, run, tmp_path: Path
+    gitops: GitOps, days, run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A bare clone whose HEAD names refs/heads/master, where the branch is main: the history
     said "no module has changed status yet" and exit 0, while the scan said why it could not."""
@@ -95,7 +95,14 @@ def test_history_where_head_names_no_branch_is_the_scan_s_error_and_an_empty_rep
     subprocess.run(["git", "-C", str(bare), "symbolic-ref", "HEAD", "refs/heads/master"], check=True)
     for command in ("scan", "history"):
         result = run(command, bare)
-        assert (result.exit_code, result.output) == (1, f"error: unknown ref 'HEAD' in {bare}\n"), command
+        assert (result.exit_code, result.output) == (1, (
+            f"error: unknown ref 'HEAD' in {bare}: it names branch 'master', which the repository does not hold "
+            "(name the default branch with SAWMILL_BRANCH, or scan one with --ref)\n"
+        )), command
+    monkeypatch.setenv("SAWMILL_BRANCH", "main")  # what the message says works
+    get_settings.cache_clear()
+    told = run("history", bare)
+    assert told.exit_code == 0, told.output
 
     subprocess.run(["git", "init", "-q", "--bare", str(tmp_path / "empty.git")], check=True)
     result = run("history", tmp_path / "empty.git")
