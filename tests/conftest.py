@@ -21,6 +21,7 @@ ON_BOTH = ("api", "services", "progress", "reports", "history/test_history_store
 SQLITE_ONLY = (
     "services/test_mirror.py",  # no database at all
     "api/test_status_cache.py::test_a_commit_hidden_from_stat_is_seen_in_the_wal_index",  # SQLite's own files
+    "history/test_history_store.py::test_other_writers_are_not_held_up_by_a_walk",  # SQLite's one write lock
 )
 
 

@@ -84,20 +84,29 @@ def update_history(
     if tip is None:
         return HistoryUpdate()
     paths = history_scan.relevant_paths(config)
-    state = store.lock_state(session, repository)
     rules = rules_digest(config)
-    changed = bool(state.last_commit) and state.config_digest not in (None, rules)
+    # Walk first, claim after: on SQLite the claim takes the database's write lock, which no other
+    # writer (a page's form, a job's heartbeat) should wait on for a whole walk. An update stored
+    # while this one walked is found at the claim; this one then walks again from it.
+    state = store.history_state(session, repository)
+    seen = _landed(state)
+    changed = seen is not None and state.config_digest not in (None, rules)
     if rebuild or changed:
         store.keep_events(session, store.stored_events(session, repository), ())
-        state.last_commit = ""
-    start_commit, stored, note = _resume_point(session, repository, repo, state, tip, paths)
+    last = state.last_commit if seen is not None and not (rebuild or changed) else None
+    start_commit, stored, note = _resume_point(session, repository, repo, last, tip, paths)
     if changed and not rebuild:
         note = "the scan configuration changed since the history was computed: recomputed from the first commit"
     with history_scan.HistoryScanner(repo, config) as scanner:
         walk = _walk(repo, tip, paths, scanner, start_commit, stored, progress)
-        store.append_events(session, repository, stored[-1].seq + 1 if stored else 0, walk.transitions)
-        store.replace_branches(session, repository, scanner.branch_progress(refs, walk.statuses, stale_days))
-    store.save_state(session, repository, state, tip.branch, tip.sha, note, rules)
+        held = store.lock_state(session, repository)  # from here another update waits for this one's commit
+        overtaken = _landed(held) != seen
+        if not overtaken:
+            store.append_events(session, repository, stored[-1].seq + 1 if stored else 0, walk.transitions)
+            store.replace_branches(session, repository, scanner.branch_progress(refs, walk.statuses, stale_days))
+    if overtaken:  # the walk is stale: again, from what the other update stored (its lock is ours now)
+        return update_history(session, repo, repository, config, progress, rebuild, stale_days, refs)
+    store.save_state(session, held, tip.branch, tip.sha, note, rules)
     return HistoryUpdate(
         events=walk.transitions, commits=walk.commits, full=start_commit is None, note=note,
         last_commit=tip.sha, branch=tip.branch, seconds=time.perf_counter() - started,
@@ -145,10 +154,15 @@ def rules_digest(config: ScanConfig) -> str:
     return hashlib.blake2b(repr(rules).encode(), digest_size=16).hexdigest()
 
 
-def _resume_point(session, repository, repo, state, tip, paths) -> tuple[str | None, list, str | None]:
-    """Where the walk resumes, the events kept, and what to say about a rewritten history."""
+def _landed(state: store.HistoryState | None) -> tuple | None:
+    """What an update stored, to tell whether another one stored since (None: nothing yet)."""
+    return (state.last_commit, state.updated_at, state.config_digest) if state is not None and state.last_commit else None
+
+
+def _resume_point(session, repository, repo, last, tip, paths) -> tuple[str | None, list, str | None]:
+    """Where the walk resumes after ``last`` (None: from the first commit), the events kept, and
+    what to say about a rewritten history."""
     stored = store.stored_events(session, repository)
-    last = state.last_commit
     if not last or history_scan.on_first_parent_chain(repo, last, tip.sha):
         return last or None, stored, None
     base = history_scan.merge_base(repo, last, tip.sha)

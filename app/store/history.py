@@ -83,10 +83,10 @@ class HistoryBranch(Table, table=True):
 # -- writing: what the history use case (app.services.history) hands over ----
 
 
-# An update's first statement writes. On SQLite that takes the database's write lock, and the reads
-# after it see every earlier update's commit; on PostgreSQL a second update of the same repository
-# waits on the row, new or old, until the first commits, then reads what it stored. A row made here
-# is filled in by save_state before the commit; no other transaction ever sees it empty.
+# The claim writes. On SQLite that takes the database's write lock, and the reads after it see every
+# earlier update's commit; on PostgreSQL a second claim for the same repository waits on the row,
+# new or old, until the first update commits, then reads what it stored. A row made here is filled
+# in by save_state before the commit; no other transaction ever sees it empty.
 _CLAIM = text(
     "INSERT INTO history_state (repository, branch, last_commit, updated_at) VALUES (:key, '', '', :now) "
     "ON CONFLICT (repository) DO NOTHING"
@@ -94,11 +94,12 @@ _CLAIM = text(
 
 
 def lock_state(session: Session, repository: str) -> HistoryState:
-    """The stored state (``last_commit`` empty before a first walk), held until commit, so two
-    updates at once take turns instead of both appending the same events."""
+    """The stored state as it is now (``last_commit`` empty before any update), held until commit:
+    an update claims it once its walk is done, and finds there whether another stored first."""
     session.connection().execute(_CLAIM, {"key": repository, "now": _now()})
     query = select(HistoryState).where(HistoryState.repository == repository).with_for_update()
-    return session.exec(query).one()
+    # what the row holds now, not what this session read of it before the claim
+    return session.exec(query.execution_options(populate_existing=True)).one()
 
 
 def stored_events(session: Session, repository: str) -> list[HistoryEvent]:
@@ -142,16 +143,14 @@ def replace_branches(session: Session, repository: str, found: list[BranchProgre
 
 def save_state(
     session: Session,
-    repository: str,
-    state: HistoryState | None,
+    state: HistoryState,
     branch: str,
     last_commit: str,
     note: str | None,
     config_digest: str,
 ) -> HistoryState:
-    """Record that ``repository``'s history now runs to ``last_commit`` of ``branch``, computed
-    with the rules ``config_digest`` names."""
-    state = state or HistoryState(repository=repository, branch=branch, last_commit=last_commit, updated_at=_now())
+    """Record that the history ``state`` (from ``lock_state``) now runs to ``last_commit`` of
+    ``branch``, computed with the rules ``config_digest`` names."""
     state.branch, state.last_commit, state.updated_at, state.note = branch, last_commit, _now(), note
     state.config_digest = config_digest
     session.add(state)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+from contextlib import closing
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, timedelta
 from pathlib import Path
@@ -63,6 +65,26 @@ def test_two_updates_at_once_store_each_event_once(gitops: GitOps, days, db_url:
         seqs = [event.seq for event in stored_events(session, str(path.resolve()))]
     assert seqs == list(range(len(seqs)))
     assert moves(stored(db_url, path)) == moves(backfill(db_url, path))
+
+
+def test_other_writers_are_not_held_up_by_a_walk(gitops: GitOps, days, db_url: str) -> None:
+    """A job's heartbeat or a page's form writes while a scan walks the history: on SQLite the
+    walk must not hold the database's write lock, only the short store at its end."""
+    base(gitops, days())
+    for number in range(200):
+        bump(gitops, MEDIA, f"1.{number}", days())
+    gitops.builder.flush()
+    path = gitops.builder.path
+    writes = []
+
+    def write_meanwhile(_fraction: float) -> None:
+        with closing(sqlite3.connect(db_url.removeprefix("sqlite:///"), timeout=1)) as other:
+            other.execute("BEGIN IMMEDIATE")  # "database is locked" after a second if the walk holds it
+            other.execute("ROLLBACK")
+        writes.append(1)
+
+    update(db_url, path, progress=write_meanwhile)
+    assert len(writes) > 100
 
 
 def test_a_history_computed_under_other_rules_is_walked_again(gitops: GitOps, days, db_url: str, tmp_path: Path) -> None:
