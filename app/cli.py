@@ -272,12 +272,12 @@ def scan_command(
             bar.close()
     except (ScanError, FetchError) as exc:
         fail(str(exc))
-    # the stored scan's warnings: the scanner's, and those the use case added (why the progress document was not imported)
+    # the stored scan's warnings: the scanner's, and those the use case added (the progress document not imported, or its ticks left)
     result.warnings = [ScanWarning(w["path"], w["reason"]) for w in stored.warnings]
     if not as_json:  # the table only counts warnings: this one the user must act on, and nothing else says it
         for warning in result.warnings:
             if warning.path == "progress_document":
-                typer.echo(f"warning: progress document not imported: {warning.reason}", err=True)
+                typer.echo(f"warning: progress document {warning.reason}", err=True)
     typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else "\n".join(table(result)))
     summary = result.summary
     share = 100 * summary.migrated / summary.total if summary.total else 0.0

@@ -94,7 +94,7 @@ def test_why_the_progress_document_was_not_imported_is_shown_in_the_table_and_th
         builder.write("sawmill.yaml", "progress_document: memory-bank/progress.md\n")
         builder.commit("docs: progress")
     reason = (
-        f"memory-bank/progress.md: line {line}: a sub-point indented with a tab;"
+        f"not imported: memory-bank/progress.md: line {line}: a sub-point indented with a tab;"
         " sub-points of the line above are '- ' lines indented exactly 2 spaces"
     )
     as_json = run(tmp_path / "platform", "--json")
@@ -102,7 +102,7 @@ def test_why_the_progress_document_was_not_imported_is_shown_in_the_table_and_th
     assert json.loads(as_json.stdout)["warnings"] == [{"path": "progress_document", "reason": reason}]
     text = run(tmp_path / "platform")  # the store has no document yet: the scan tries again, and says why again
     assert text.exit_code == 0, text.output
-    assert text.stderr.splitlines() == [f"warning: progress document not imported: {reason}"]
+    assert text.stderr.splitlines() == [f"warning: progress document {reason}"]
     assert text.stdout.splitlines()[-2] == "1 warning(s); --json lists them"
 
 

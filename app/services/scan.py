@@ -58,7 +58,10 @@ def scan_and_store(
         # the document's ticks follow the default branch: a look at an older tag leaves them be
         synced = after_scan(session, result, lambda: progress_document_at(repo, result.commit, config_path), sync=at_tip)
         if synced.import_error:  # the scan stands; the user sees why the document was not imported
-            stored.warnings = [*stored.warnings, {"path": "progress_document", "reason": synced.import_error}]
+            stored.warnings = [*stored.warnings, {"path": "progress_document", "reason": f"not imported: {synced.import_error}"}]
+        if synced.left:  # said, so that no one waits for ticks a look back will not make
+            reason = f"ticks left as they are: {result.commit[:12]} is not the tip of the default branch ({history.branch})"
+            stored.warnings = [*stored.warnings, {"path": "progress_document", "reason": reason}]
     return stored, result
 
 

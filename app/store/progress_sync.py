@@ -34,6 +34,7 @@ class SyncReport:
     missing: list[str] = field(default_factory=list)  # module paths the document does not mention
     imported: bool = False
     import_error: str | None = None  # the repository's document could not be imported: why
+    left: bool = False  # a document is held, and this scan (not of the default branch's tip) left its ticks
 
 
 ScanInput = ScanResult | Scan | Iterable[Module] | Iterable[ModuleResult]
@@ -251,6 +252,6 @@ def after_scan(
                 imported = True
             except Invalid as exc:
                 error = f"{source or 'progress document'}: {exc.message}"
-    report = sync_with_scan(session, result, who=who) if sync else SyncReport()
+    report = sync_with_scan(session, result, who=who) if sync else SyncReport(left=has_document(session))
     report.imported, report.import_error = imported, error
     return report

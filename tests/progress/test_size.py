@@ -95,7 +95,7 @@ def test_a_document_in_git_over_the_limit_is_read_no_further(tmp_path: Path, db_
     data, path = progress_document_at(repo, "HEAD")
     assert (len(data or b""), path) == (MAX_BYTES + 1, "docs/progress.md")  # enough to refuse it, no more
     stored, _ = scan_and_store(db_url, repo)
-    assert {"path": "progress_document", "reason": f"docs/progress.md: {OVER}"} in stored.warnings
+    assert {"path": "progress_document", "reason": f"not imported: docs/progress.md: {OVER}"} in stored.warnings
 
 
 READ_AT = textwrap.dedent(
