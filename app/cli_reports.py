@@ -55,12 +55,12 @@ def describe(done) -> str:
 
 
 def _read(file: Path, limit: int, fail) -> bytes:
-    from app.progress.reading import read_document  # bounded, regular files only: /dev/zero, a FIFO are refused
+    from app.progress.reading import read_document  # bounded: /dev/zero is refused, not read to the end
 
     try:
-        data = read_document(file, limit, only_files=True)
+        data = read_document(file, limit)
         if len(data) > limit:
-            fail(f"{file} is {file.stat().st_size} bytes, more than the {limit // 2**20} MiB a report may be")
+            fail(f"{file} is more than the {limit // 2**20} MiB a report may be")
     except OSError as exc:
         fail(f"cannot read {file}: {exc.strerror or exc}")
     return data

@@ -61,7 +61,7 @@ def load_config(files: dict[str, BlobRef], blobs: ParseCache, config_path: Path 
 
         path = Path(config_path)
         try:
-            text = read_document(path, MAX_BYTES, only_files=True)
+            text = read_document(path, MAX_BYTES)
         except OSError as exc:
             raise ScanError(f"cannot read config {path}: {exc.strerror or exc}") from exc
         if len(text) > MAX_BYTES:

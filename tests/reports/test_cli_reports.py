@@ -68,14 +68,25 @@ def test_a_bad_file_is_one_line_not_a_traceback(sawmill, platform, tmp_path: Pat
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_a_report_that_is_not_a_regular_file_is_refused_without_reading_it(sawmill, platform, tmp_path: Path) -> None:
+def test_a_report_that_is_not_a_file_is_read_as_far_as_its_limit(sawmill, platform, tmp_path: Path) -> None:
     """A FIFO nobody writes to waited for ever; /dev/zero filled memory (its size is 0 to stat)."""
     fifo = tmp_path / "report.fifo"
     os.mkfifo(fifo)
-    for path in (fifo, tmp_path):
-        with within(5):
-            result = sawmill("report", path, "--commit", platform.first)
-        assert (result.exit_code, result.stderr) == (1, f"error: cannot read {path}: not a regular file\n")
+    with within(5):
+        result = sawmill("report", fifo, "--commit", platform.first)
+    assert (result.exit_code, result.stderr) == (1, f"error: {fifo}: the report is empty\n")
+    result = sawmill("report", tmp_path, "--commit", platform.first)
+    assert (result.exit_code, result.stderr) == (1, f"error: cannot read {tmp_path}: Is a directory\n")
+
+
+def test_a_report_can_come_through_a_pipe(db_url: str, platform) -> None:
+    env = {**os.environ, "SAWMILL_DATABASE_URL": db_url, "SAWMILL_REPO": str(platform.path)}
+    proc = subprocess.run(
+        [str(SAWMILL), "report", "/dev/stdin", "--commit", platform.first],
+        input=WRITERS["JSON"]([passing(NETWORKING, "infra-networking")]), capture_output=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode().startswith("stored report #1 (JSON)")
 
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="Linux only")
@@ -91,7 +102,7 @@ def test_a_report_from_dev_zero_is_refused_at_once(db_url: str, platform, tmp_pa
         [str(SAWMILL), "report", "/dev/zero", "--commit", platform.first],
         capture_output=True, text=True, env=env, timeout=60, preexec_fn=cap,
     )  # fmt: skip
-    assert (proc.returncode, proc.stderr) == (1, "error: cannot read /dev/zero: not a regular file\n")
+    assert (proc.returncode, proc.stderr) == (1, "error: /dev/zero is more than the 10 MiB a report may be\n")
 
 
 def test_an_unknown_commit_is_refused(sawmill, tmp_path: Path) -> None:

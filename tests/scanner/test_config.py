@@ -181,8 +181,9 @@ def test_config_file_overrides_the_repositorys_own(make_repo: MakeRepo, tmp_path
         scan(repo, config_path=tmp_path / "missing.yaml")
 
 
-def test_a_config_that_is_not_a_regular_file_is_refused_without_reading_it(make_repo: MakeRepo, tmp_path: Path) -> None:
-    """A FIFO nobody writes to waited for ever; /dev/zero (see tests/test_cli_scan.py) filled memory."""
+def test_a_config_that_is_not_a_file_is_read_as_far_as_its_limit(make_repo: MakeRepo, tmp_path: Path) -> None:
+    """A FIFO nobody writes to waited for ever; /dev/zero (see tests/test_cli_scan.py) filled memory.
+    A pipe with a writer (``--config <(...)``) is read."""
     import os
 
     from app.scanner.parse import MAX_BYTES
@@ -190,10 +191,17 @@ def test_a_config_that_is_not_a_regular_file_is_refused_without_reading_it(make_
     repo = make_repo(module("a-core"))
     fifo = tmp_path / "config.fifo"
     os.mkfifo(fifo)
-    for path in (fifo, tmp_path):
-        with within(5), pytest.raises(ScanError) as raised:
-            scan(repo, config_path=path)
-        assert str(raised.value) == f"cannot read config {path}: not a regular file"
+    with within(5):  # no writer: read as empty, the defaults
+        assert [m.path for m in scan(repo, config_path=fifo).modules] == ["infrastructure/subsystems/a-core"]
+    with within(5), pytest.raises(ScanError) as raised:
+        scan(repo, config_path=tmp_path)
+    assert str(raised.value) == f"cannot read config {tmp_path}: Is a directory"
+    read, write = os.pipe()
+    os.write(write, b"modules:\n  roots: [apps/subsystems/*]\n")
+    os.close(write)
+    with within(5):
+        assert scan(repo, config_path=f"/dev/fd/{read}").modules == []  # what the pipe said: a-core is no module
+    os.close(read)
     big = tmp_path / "big.yaml"
     big.write_bytes(b"# " + b"x" * MAX_BYTES + b"\n")
     with pytest.raises(ScanError) as raised:
