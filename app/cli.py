@@ -540,8 +540,9 @@ def _redacted_url(url: str) -> str:
 
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
+    except Exception:  # a URL SQLAlchemy cannot read: whatever stands between "://" and the last "@" goes
+        scheme, sep, rest = url.partition("://")
+        return f"{scheme}{sep}***@{rest.rpartition('@')[2]}" if "@" in rest else url
 
 
 from app.cli_badge import badge_command  # noqa: E402  (it imports this module's helpers when it runs)

@@ -86,3 +86,10 @@ def test_two_repositories_in_one_store_keep_their_own_documents(gitops_repo, tmp
     assert sawmill("scan", str(other)).returncode == 0
     assert sawmill("export", SAWMILL_REPO=str(other)).stdout == ""  # the other repository has no document
     assert sawmill("export", SAWMILL_REPO=str(path)).stdout.startswith("# Progress Tracking")
+
+
+def test_a_database_url_nothing_can_read_never_shows_its_password(tmp_path: Path) -> None:
+    for command in ("info", "scan"):
+        done = sawmill(command, cwd=tmp_path, SAWMILL_DATABASE_URL="postgresql://u:s3cret@h:notaport/db")
+        assert done.returncode == 1 and "postgresql://***@h:notaport/db" in done.stderr, done.stderr
+        assert "s3cret" not in done.stdout + done.stderr, command

@@ -346,9 +346,11 @@ def unknown_ref(repo: Path | str, ref: str) -> ScanError:
     """``ref`` names no commit of ``repo``; for a ``HEAD`` naming a branch the repository lacks
     (a bare clone whose HEAD kept another name), which branch, and what to do."""
     if ref == "HEAD":
-        named = subprocess.run(["git", "symbolic-ref", "-q", "--short", "HEAD"], cwd=repo, capture_output=True, text=True)
+        named = subprocess.run(
+            ["git", "symbolic-ref", "-q", "--short", "HEAD"], cwd=repo, capture_output=True, stdin=subprocess.DEVNULL
+        )
         if named.returncode == 0 and named.stdout.strip():
-            branch = named.stdout.strip()
+            branch = named.stdout.strip().decode(errors="replace")
             return ScanError(
                 f"unknown ref 'HEAD' in {repo}: it names branch {branch!r}, which the repository does not hold "
                 "(name the default branch with SAWMILL_BRANCH, or scan one with --ref)"

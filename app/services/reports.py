@@ -86,8 +86,8 @@ def ingest_report(
         return _again(session, known, commit)
     prune_reports(session, utcnow() - timedelta(days=retention_days))
     report = Report(
-        content_hash=content_hash, format=parsed.format, name=_text(parsed.name), commit_sha=commit, branch=upload.branch,
-        run_url=upload.run_url, suite=upload.suite, started_at=parsed.started_at, size=len(data), tests=len(parsed.tests),
+        content_hash=content_hash, format=parsed.format, name=_text(parsed.name), commit_sha=commit, branch=_text(upload.branch),
+        run_url=upload.run_url, suite=_text(upload.suite), started_at=parsed.started_at, size=len(data), tests=len(parsed.tests),
         passed=parsed.count(PASSED), failed=parsed.count(FAILED), skipped=len(parsed.tests) - parsed.count(PASSED) - parsed.count(FAILED),
     )  # fmt: skip
     try:

@@ -8,10 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 from typer.testing import CliRunner
 
 from app.cli import cli
 from app.config import get_settings
+from app.store.db import session_scope
+from app.store.reports import Report
 from tests.scanner.conftest import within
 
 from .conftest import CORE, EXTRA, NETWORKING, STORAGE, STORAGE_CORE
@@ -87,6 +90,19 @@ def test_a_report_can_come_through_a_pipe(db_url: str, platform) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.decode().startswith("stored report #1 (JSON)")
+
+
+def test_a_branch_and_suite_not_in_utf8_are_stored_with_what_they_cannot_hold_replaced(db_url: str, platform) -> None:
+    """Arguments that are not UTF-8 reach Python as lone surrogates, which no database stores."""
+    env = {**os.environ, "SAWMILL_DATABASE_URL": db_url, "SAWMILL_REPO": str(platform.path)}
+    proc = subprocess.run(
+        [str(SAWMILL), "report", "/dev/stdin", "--commit", platform.first, "--branch", b"caf\xe9", "--suite", b"ci/\xff"],
+        input=WRITERS["JSON"]([passing(NETWORKING, "infra-networking")]), capture_output=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    with session_scope(db_url, platform.key) as session:
+        report = session.exec(select(Report)).one()
+        assert (report.branch, report.suite) == ("caf\ufffd", "ci/\ufffd")
 
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="Linux only")
