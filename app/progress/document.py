@@ -101,6 +101,7 @@ class Document:
     # A document edited on two systems mixes line ends: the lines (0-based, as ``render`` writes
     # them) that end with the other one than ``eol``. A line's end is not part of its text.
     odd_ends: frozenset[int] = frozenset()
+    shape: str = ""  # of the imported lines, where odd_ends are kept (app.store.progress_doc._shape)
 
     def end_of(self, index: int) -> str:
         """The line end written after line ``index``."""
@@ -182,12 +183,18 @@ def _check_items(doc: Document) -> None:
         )
 
 
-def render(doc: Document) -> str:
+def lines_of(doc: Document) -> list[str]:
+    """The document's lines as ``render`` writes them, without their ends."""
     out: list[str] = []
     for block in doc.blocks:
         out.extend([""] * block.gap)
         out.extend(block.lines())
     out.extend([""] * doc.trailing_gap)
+    return out
+
+
+def render(doc: Document) -> str:
+    out = lines_of(doc)
     if not doc.odd_ends:
         return doc.eol.join(out) + (doc.eol if doc.final_newline else "")
     last = len(out) - 1

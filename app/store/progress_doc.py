@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlmodel import Session, SQLModel, select
 
-from app.progress.document import Document, Group, Heading, Item, Point, Raw, parse, render
+from app.progress.document import Document, Group, Heading, Item, Point, Raw, lines_of, parse, render
 from app.progress.sections import PinMark, Slot, classify, entry_modules, split_pin, with_pin
 from app.store import audit
 from app.store.errors import NotFound
@@ -153,7 +153,9 @@ def _replace_layout(session: Session, rows: list[ProgressLayout]) -> None:
     session.add_all(rows[len(old):])
 
 
-ODD_ENDS = " odd "  # in the "end" row, before the lines that end otherwise than the rest: " odd 0-4,9"
+ODD_ENDS = " odd "  # in the "end" row, before the lines that end otherwise than the rest: " odd 0-4,9 of <shape>"
+SHAPE = " of "
+_TICK = re.compile(r"\[[ xX]\]")
 
 
 def _ending(doc: Document) -> str:
@@ -161,13 +163,22 @@ def _ending(doc: Document) -> str:
     Windows document without a final line end. A document of mixed line ends adds the lines
     that end with the other one (see ``Document.odd_ends``), as ranges."""
     end = doc.eol if doc.final_newline else ("\r" if doc.eol == "\r\n" else "")
-    return end + ODD_ENDS + _ranges(doc.odd_ends) if doc.odd_ends else end
+    return end + ODD_ENDS + _ranges(doc.odd_ends) + SHAPE + _shape(doc) if doc.odd_ends else end
+
+
+def _shape(doc: Document) -> str:
+    """A fingerprint of the document's lines, ticks aside (scans move them, not the lines). The odd
+    line ends are numbers of lines: once an edit from the dashboard or the API has added, removed or
+    changed lines, they would land on others, so the export gives every line the usual end instead."""
+    lines = "\n".join(_TICK.sub("[ ]", line) for line in lines_of(doc))
+    return hashlib.blake2b(lines.encode(errors="surrogatepass"), digest_size=8).hexdigest()
 
 
 def _read_ending(doc: Document, text: str) -> None:
     """The line ends ``_ending`` wrote, back on ``doc``."""
     end, _, odd = text.partition(ODD_ENDS)
     doc.final_newline, doc.eol = end.endswith("\n"), "\r\n" if end.startswith("\r") else "\n"
+    odd, _, doc.shape = odd.partition(SHAPE)
     doc.odd_ends = frozenset(_numbers(odd))
 
 
@@ -465,6 +476,8 @@ def build_document(session: Session, today: date | None = None) -> Document:
         else:
             doc.trailing_gap = row.gap
             _read_ending(doc, row.text)
+    if doc.odd_ends and doc.shape != _shape(doc):  # edited since the import: see _shape
+        doc.odd_ends = frozenset()
     _add_missing_lines(session, doc, checklist_items)
     return doc
 

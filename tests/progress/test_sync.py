@@ -14,6 +14,7 @@ from app.services import scan_and_store
 from app.store.scope import adopt
 from app.store import progress_read as read
 from app.store.audit import audit_log
+from app.store.backlog import create_backlog_item
 from app.store.db import session_scope
 from app.store.errors import Invalid
 from app.store.progress_doc import export_document, import_document
@@ -79,6 +80,12 @@ def test_entries_on_windows_line_ends_in_a_document_of_mixed_ends_are_read_and_k
     assert added > 0 and [line.endswith("\r") for line in exported.split("\n")[:-1]] == (
         windows[:cut] + [False] * added + windows[cut:]
     )
+
+    # an edit from the dashboard adds a line: the odd ends, kept by line number, would fall on
+    # other lines, so every line gets the document's usual end (here "\n") instead
+    run(db_url, create_backlog_item, "Infrastructure Evolution", "one more", "alice")
+    edited = run(db_url, export_document)
+    assert "\r" not in edited and edited.count("\n") == exported.count("\n") + 1
 
 
 def test_a_ticked_entry_whose_modules_are_not_migrated_is_unticked_even_after_an_import(seeded: str, repo: Path, seed: bytes) -> None:
