@@ -88,21 +88,24 @@ def update_history(
     # Walk first, claim after: on SQLite the claim takes the database's write lock, which no other
     # writer (a page's form, a job's heartbeat) should wait on for a whole walk. An update stored
     # while this one walked is found at the claim; this one then walks again from it.
+    # Nothing is written before the claim either: events a rewritten history or new rules drop go then.
     state = store.history_state(session, repository)
     seen = _landed(state)
     changed = seen is not None and state.config_digest not in (None, rules)
+    stored = store.stored_events(session, repository)
     if rebuild or changed:
-        store.keep_events(session, store.stored_events(session, repository), ())
-    last = state.last_commit if seen is not None and not (rebuild or changed) else None
-    start_commit, stored, note = _resume_point(session, repository, repo, last, tip, paths)
+        start_commit, kept, note = None, [], None
+    else:
+        start_commit, kept, note = _resume_point(repo, state.last_commit if seen else None, tip, paths, stored)
     if changed and not rebuild:
         note = "the scan configuration changed since the history was computed: recomputed from the first commit"
     with history_scan.HistoryScanner(repo, config) as scanner:
-        walk = _walk(repo, tip, paths, scanner, start_commit, stored, progress)
+        walk = _walk(repo, tip, paths, scanner, start_commit, kept, progress)
         held = store.lock_state(session, repository)  # from here another update waits for this one's commit
         overtaken = _landed(held) != seen
         if not overtaken:
-            store.append_events(session, repository, stored[-1].seq + 1 if stored else 0, walk.transitions)
+            store.drop_events(session, {e.id for e in stored} - {e.id for e in kept})  # before their seqs are reused
+            store.append_events(session, repository, kept[-1].seq + 1 if kept else 0, walk.transitions)
             store.replace_branches(session, repository, scanner.branch_progress(refs, walk.statuses, stale_days))
     if overtaken:  # the walk is stale: again, from what the other update stored (its lock is ours now)
         return update_history(session, repo, repository, config, progress, rebuild, stale_days, refs)
@@ -159,10 +162,9 @@ def _landed(state: store.HistoryState | None) -> tuple | None:
     return (state.last_commit, state.updated_at, state.config_digest) if state is not None and state.last_commit else None
 
 
-def _resume_point(session, repository, repo, last, tip, paths) -> tuple[str | None, list, str | None]:
-    """Where the walk resumes after ``last`` (None: from the first commit), the events kept, and
-    what to say about a rewritten history."""
-    stored = store.stored_events(session, repository)
+def _resume_point(repo, last, tip, paths, stored) -> tuple[str | None, list, str | None]:
+    """Where the walk resumes after ``last`` (None: from the first commit), which of the ``stored``
+    events stand, and what to say about a rewritten history."""
     if not last or history_scan.on_first_parent_chain(repo, last, tip.sha):
         return last or None, stored, None
     base = history_scan.merge_base(repo, last, tip.sha)
@@ -173,7 +175,7 @@ def _resume_point(session, repository, repo, last, tip, paths) -> tuple[str | No
         f"recomputed from {base[:8] if base else 'the first commit'}"
     )
     kept = history_scan.first_parent_commits(repo, base, paths) if base else set()
-    return base, store.keep_events(session, stored, kept), note
+    return base, [e for e in stored if e.commit_sha in kept], note
 
 
 def _dated(progress: Callable[[float], None], last: datetime) -> Callable[[datetime], None]:

@@ -108,12 +108,10 @@ def stored_events(session: Session, repository: str) -> list[HistoryEvent]:
     return list(session.exec(query))
 
 
-def keep_events(session: Session, stored: list[HistoryEvent], commits: Collection[str]) -> list[HistoryEvent]:
-    """Delete the events whose commit is not in ``commits``; return those kept."""
-    doomed = [e.id for e in stored if e.commit_sha not in commits]
-    if doomed:
-        session.exec(delete(HistoryEvent).where(HistoryEvent.id.in_(doomed)))
-    return [e for e in stored if e.commit_sha in commits]
+def drop_events(session: Session, ids: Collection[int]) -> None:
+    """Delete the events ``ids`` (those of commits a rewritten history lost, or all, to walk again)."""
+    if ids:
+        session.exec(delete(HistoryEvent).where(HistoryEvent.id.in_(list(ids))))
 
 
 def append_events(session: Session, repository: str, seq: int, transitions: list[Transition]) -> None:

@@ -85,6 +85,9 @@ def test_other_writers_are_not_held_up_by_a_walk(gitops: GitOps, days, db_url: s
 
     update(db_url, path, progress=write_meanwhile)
     assert len(writes) > 100
+    update(db_url, path, progress=write_meanwhile, rebuild=True)  # what a rebuild drops goes at the end too
+    assert len(writes) > 200
+    assert moves(stored(db_url, path)) == moves(backfill(db_url, path))
 
 
 def test_a_history_computed_under_other_rules_is_walked_again(gitops: GitOps, days, db_url: str, tmp_path: Path) -> None:
