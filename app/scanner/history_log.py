@@ -192,13 +192,3 @@ def _records(stream, keep: Callable[[str], bool] | None = None) -> Iterator[LogC
         yield commit
 
 
-def git_lines(repo: Path | str, *args: str) -> list[str]:
-    """A small git query (a handful per walk, never one per commit); [] when it fails."""
-    done = subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, stdin=subprocess.DEVNULL, check=False
-    )
-    if done.returncode != 0:
-        return []
-    # split on "\n" only: str.splitlines would also cut at characters a path may hold
-    lines = decode_paths(done.stdout).split("\n")
-    return lines[:-1] if lines and lines[-1] == "" else lines

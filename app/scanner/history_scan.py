@@ -21,10 +21,9 @@ from app.scanner import load_config as scanner_config
 from app.scanner.collector import collector_paused
 from app.scanner.config import CONFIG_FILE, ScanConfig, is_glob
 from app.scanner.core import likely_paths, scan_files
-from app.scanner.history_log import git_lines
 from app.scanner.model import ScanError, Status
 from app.scanner.parse import ParseCache, Parsed
-from app.scanner.source import SUBMODULE, BlobRef, GitSource, unknown_ref
+from app.scanner.source import SUBMODULE, BlobRef, GitSource, git_lines, unknown_ref
 
 _CHAINSAW = {str(Status.MIGRATED), str(Status.IN_PROGRESS)}
 

@@ -342,19 +342,26 @@ def _skip(stream, size: int, piece: int = 1 << 20) -> None:
         size -= got
 
 
+def git_lines(repo: Path | str, *args: str) -> list[str]:
+    """A small git query (a handful per walk, never one per commit); [] when it fails."""
+    done = subprocess.run(
+        ["git", *args], cwd=repo, capture_output=True, stdin=subprocess.DEVNULL, check=False
+    )
+    if done.returncode != 0:
+        return []
+    # split on "\n" only: str.splitlines would also cut at characters a path may hold
+    lines = decode_paths(done.stdout).split("\n")
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
 def unknown_ref(repo: Path | str, ref: str) -> ScanError:
     """``ref`` names no commit of ``repo``; for a ``HEAD`` naming a branch the repository lacks
     (a bare clone whose HEAD kept another name), which branch, and what to do."""
-    if ref == "HEAD":
-        named = subprocess.run(
-            ["git", "symbolic-ref", "-q", "--short", "HEAD"], cwd=repo, capture_output=True, stdin=subprocess.DEVNULL
+    if ref == "HEAD" and (named := git_lines(repo, "symbolic-ref", "-q", "--short", "HEAD")):
+        return ScanError(
+            f"unknown ref 'HEAD' in {repo}: it names branch {named[0]!r}, which the repository does not hold "
+            "(name the default branch with SAWMILL_BRANCH, or scan one with --ref)"
         )
-        if named.returncode == 0 and named.stdout.strip():
-            branch = named.stdout.strip().decode(errors="replace")
-            return ScanError(
-                f"unknown ref 'HEAD' in {repo}: it names branch {branch!r}, which the repository does not hold "
-                "(name the default branch with SAWMILL_BRANCH, or scan one with --ref)"
-            )
     return ScanError(f"unknown ref {ref!r} in {repo}")
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from app.scanner import scan
 from app.scanner.config import ScanConfig
 from app.scanner.history import replay, walk_history
-from app.scanner.history_log import git_lines
+from app.scanner.source import git_lines
 from app.scanner.history_scan import HistoryScanner, relevant_paths
 from bench.bench_history import build_history_repo
 

@@ -17,7 +17,7 @@ import yaml
 from app.repobuilder import RepoBuilder
 from app.scanner import scan
 from app.scanner.history import replay, walk_history
-from app.scanner.history_log import git_lines
+from app.scanner.source import git_lines
 from app.scanner.history_scan import HistoryScanner, load_config, relevant_paths
 
 ROOTS = ["infrastructure/subsystems/a", "infrastructure/subsystems/b", "apps/subsystems/c", "components/k"]

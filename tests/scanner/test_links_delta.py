@@ -12,7 +12,7 @@ from app.repobuilder import RepoBuilder
 from app.repobuilder.gitops import flux_kustomization
 from app.scanner import GitSource, ParseCache, scan_files
 from app.scanner.config import ScanConfig
-from app.scanner.history_log import git_lines
+from app.scanner.source import git_lines
 from app.scanner.history_scan import load_config
 from bench.bench_history import build_history_repo
 
