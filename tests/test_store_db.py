@@ -192,3 +192,36 @@ def _value(table: str, column: sa.Column) -> object:
     if isinstance(kind, sa.JSON):
         return {"carried": [table, column.name]}
     return OWNER if column.name == "repository" else f"{table}.{column.name}"
+
+
+def test_a_history_stored_twice_by_the_old_race_is_dropped_and_seqs_are_unique_from_then_on(db_url: str) -> None:
+    """Before 0012's claim two updates at once could store the same events under the same seqs.
+    0013 drops such a history (its events and state: the next update walks it again) and keeps
+    the others; from then on the database refuses a second event at a seq."""
+    config = alembic_config(db_url)
+    command.downgrade(config, "0012")
+    engine = sa.create_engine(driver_url(db_url), poolclass=sa.pool.NullPool)
+    when = datetime(2026, 11, 29, 6, 30, tzinfo=UTC)
+
+    def event(repository: str, seq: int) -> dict:
+        return {"repository": repository, "seq": seq, "path": "apps/media", "kind": "migrated", "regression": False,
+                "commit_sha": f"{seq:040x}", "commit_date": when, "author": "a", "subject": "s"}  # fmt: skip
+
+    events = sa.table(*("history_event", *map(sa.column, event("", 0))))
+    states = sa.table("history_state", *map(sa.column, ("repository", "branch", "last_commit", "updated_at")))
+    with engine.begin() as connection:
+        connection.execute(events.insert(), [event("/srv/doubled", s) for s in (0, 1, 1, 2)])
+        connection.execute(events.insert(), [event("/srv/clean", s) for s in (0, 1, 2)])
+        for repository in ("/srv/doubled", "/srv/clean"):
+            connection.execute(
+                states.insert().values(repository=repository, branch="main", last_commit="c" * 40, updated_at=when)
+            )
+
+    command.upgrade(config, "heads")
+    with engine.connect() as connection:
+        kept = connection.execute(sa.text("SELECT repository, seq FROM history_event ORDER BY repository, seq"))
+        assert kept.all() == [("/srv/clean", 0), ("/srv/clean", 1), ("/srv/clean", 2)]
+        assert connection.execute(sa.text("SELECT repository FROM history_state")).scalars().all() == ["/srv/clean"]
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as connection:
+        connection.execute(events.insert(), [event("/srv/clean", 2)])
+    engine.dispose()

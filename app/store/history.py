@@ -12,7 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import Index, bindparam, text
 from sqlmodel import Field, Session, delete, select
 
 from app.scanner.history import Transition
@@ -30,9 +30,11 @@ _EVENT_COLUMNS = [
 
 class HistoryEvent(Table, table=True):
     __tablename__ = "history_event"
+    # one event per seq: two updates at once can never both store theirs (it also serves lookups by repository)
+    __table_args__ = (Index("ux_history_event_repository_seq", "repository", "seq", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
-    repository: str = Field(index=True)
+    repository: str
     seq: int  # order along the branch: events replay in seq order
     path: str  # the module's path at that commit
     from_status: str | None = None  # None: the module was born
