@@ -27,6 +27,7 @@ from app.services.scan import refs_digest, scan_and_store
 from app.store import jobs
 from app.store.db import session_scope
 from app.store.errors import Invalid
+from app.store.history import history_state
 from app.store.jobs import Job
 from app.store.scans import Scan
 from app.store.scope import UNSCANNED, known_repositories
@@ -163,7 +164,9 @@ def run_job(settings: Settings, job: Job, progress: Progress) -> dict:
     progress.commit = _commit_of(refs, ref)
     with session_scope(settings.database_url, repo.key) as session:
         last = _last_scan(session, repo.key, ref)
-    if last is not None and last.refs_digest == digest and not job.force:
+        # a history dropped to be walked again (by an upgrade, say) is walked by the next scan: scan now
+        walked = not refs or history_state(session, repo.key) is not None
+    if last is not None and last.refs_digest == digest and walked and not job.force:
         return {"fetched": fetched, "scanned": False, "commit_sha": last.commit_sha}  # nothing moved since
     progress.phase, progress.fraction = "scanning", None
     stored, result = scan_and_store(

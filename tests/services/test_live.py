@@ -176,3 +176,29 @@ def test_a_path_is_re_read_each_interval_a_start_over_a_current_scan_scans_nothi
     sha = push_migration(gitops)
     moved = wait_for(lambda: (b := status(live))["last_scan"]["commit"] == sha and b, "the timer to see the commit")
     assert module_status(moved, STORAGE) == "migrated"
+
+
+def test_a_history_dropped_to_be_walked_again_is_walked_at_the_next_tick_though_nothing_moved(
+    gitops_repo, tmp_path, db_url  # noqa: F811
+) -> None:
+    """An upgrade that drops a history (0013: one stored twice) leaves the refs as the last scan
+    saw them; the next tick must scan all the same, or the history stays empty until a push."""
+    from app.config import Settings
+    from app.services import scan_and_store
+    from app.services.jobs import request_sync
+    from app.services.worker import Worker
+    from app.store.history import history_state
+
+    path, _ = gitops_repo
+    scan_and_store(db_url, path)
+    settings = Settings(repo=str(path), database_url=db_url, data_dir=tmp_path / "data")
+    request_sync(settings, "timer")
+    assert Worker(settings).run_one() and [j.scanned for j in jobs_of(db_url)] == [False]  # walked: nothing to do
+
+    with get_engine(db_url).begin() as connection:  # what 0013 does to a history stored twice
+        for table in ("history_event", "history_state"):
+            connection.execute(sa.text(f"DELETE FROM {table}"))
+    request_sync(settings, "timer")
+    assert Worker(settings).run_one() and [j.scanned for j in jobs_of(db_url)] == [False, True]
+    with session_scope(db_url) as session:
+        assert history_state(session, str(path)) is not None
