@@ -313,3 +313,25 @@ def test_the_log_lists_each_module_when_a_scan_moves_a_few(seeded: str, repo: Pa
     row = next(a for a in run(seeded, read.audit_entries) if a["target"] == "modules")
     commit = row["after"]["commit"][:12]
     assert format_entry(row).split("  ", 4)[4] == f'apps/subsystems/media: "legacy" -> "migrated"; commit: {commit}'
+
+
+def test_a_write_counts_the_lines_export_adds_for_modules_the_document_lacks(db_url: str, repo: Path) -> None:
+    """The scan names a module the document lacks; export will add a line for it. A store one
+    item under the limit before that scan is at the limit after it: the next add is refused,
+    and what export writes imports again."""
+    from app.progress.document import MAX_ITEMS
+    from app.store.progress_layout import document_items
+
+    run(db_url, import_document, SEED.read_text(), who="bob")
+    filler = "- [ ] filler\n" * (MAX_ITEMS - 1 - run(db_url, document_items))
+    text = SEED.read_text().replace("### Testing Improvements\n\n", "### Testing Improvements\n\n" + filler)
+    run(db_url, import_document, text, who="bob")
+    assert run(db_url, document_items) == MAX_ITEMS - 1
+
+    run(db_url, sync_with_scan, scan(repo, ref="main"), today=TODAY)  # bitwarden: a line export will add
+    assert run(db_url, document_items) == MAX_ITEMS
+    with pytest.raises(Invalid, match=f"holds {MAX_ITEMS:,} items.*1 more would pass"):
+        run(db_url, create_backlog_item, "Testing Improvements", "one too many", "alice")
+    exported = run(db_url, export_document)
+    assert "  - [ ] bitwarden app module\n" in exported
+    run(db_url, import_document, exported, who="bob")
