@@ -225,3 +225,18 @@ def test_a_history_stored_twice_by_the_old_race_is_dropped_and_seqs_are_unique_f
     with pytest.raises(sa.exc.IntegrityError), engine.begin() as connection:
         connection.execute(events.insert(), [event("/srv/clean", 2)])
     engine.dispose()
+
+
+def test_a_nested_block_opened_before_any_write_is_undone_by_the_rollback(db_url: str) -> None:
+    """Python's sqlite3 opens a transaction only before a write: a SAVEPOINT emitted first used to
+    open its own, and its RELEASE committed the block's rows past the session's rollback (a report
+    row left without its tests, retries answered "already stored")."""
+    from sqlmodel import Session
+
+    with Session(get_engine(db_url)) as session:
+        with session.begin_nested():
+            session.execute(sa.text("INSERT INTO progress_lock (repository, writes) VALUES ('/srv/x', 1)"))
+        assert session.execute(sa.text("SELECT count(*) FROM progress_lock")).scalar_one() == 1
+        session.rollback()
+    with get_engine(db_url).connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM progress_lock")).scalar_one() == 0

@@ -99,9 +99,10 @@ def ingest_report(
     scan = scan or scan_of(session, commit)
     modules = match_tests(parsed.tests, index_of(session, scan), upload.suite) if scan else [[] for _ in parsed.tests]
     report.scan_id = scan.id if scan else None
-    # NUL and lone surrogates (JSON's "\ud800"), which no database text can hold, are replaced; JSON
-    # escapes are the only way to write either that a parser lets through
-    unstorable = b"\x00" in data or b"\\u" in data
+    # NUL and lone surrogates, which no database text can hold, are replaced. A parser lets them
+    # through as JSON escapes ("\ud800") or, in JSON, as the raw bytes of one (json reads bytes with
+    # "surrogatepass"); a report with none of these is stored as it is, without a pass over its text
+    unstorable = b"\x00" in data or b"\\u" in data or _SURROGATE_BYTES.search(data) is not None
     store_tests(session, report, [_columns(test, unstorable) for test in parsed.tests], modules)
     unmatched = [(t.name, t.folder) for t, m in zip(parsed.tests, modules, strict=True) if not m] if scan else []
     return Ingested(report, True, scan is None, unmatched)
@@ -184,6 +185,7 @@ def join_reports(session: Session, scan: Scan) -> int:
     return len(waiting)
 
 
+_SURROGATE_BYTES = re.compile(rb"\xed[\xa0-\xbf]")  # how UTF-8 with surrogatepass writes U+D800 to U+DFFF
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL (PostgreSQL text) and lone surrogates (any UTF-8 text)
 
 

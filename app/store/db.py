@@ -127,6 +127,7 @@ def get_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "savepoint", _sqlite_savepoint_in_a_transaction)
     else:
         engine = create_engine(driver_url(url), pool_pre_ping=True)
     _track_writes(engine, notify=not url.startswith("sqlite"))
@@ -209,6 +210,14 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_savepoint_in_a_transaction(connection, _name) -> None:
+    """Open the transaction a SAVEPOINT belongs in, when no write has opened it yet. Python's
+    sqlite3 begins a transaction only before a write, so a SAVEPOINT emitted first opens one of
+    its own, and its RELEASE commits: a ``begin_nested`` block's rows would outlive a rollback."""
+    if not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN")
 
 
 @contextmanager

@@ -106,6 +106,21 @@ def test_text_no_database_can_hold_is_replaced_not_refused(ingest, db_url: str, 
         assert test.namespace == "ns \U0001f600"  # a whole pair is a character: kept
 
 
+def test_the_raw_bytes_of_a_lone_surrogate_in_json_are_replaced_too(ingest, db_url: str, platform) -> None:
+    """Python's json reads bytes with "surrogatepass": a lone surrogate written as raw bytes
+    (ED A0 80) reaches the store as one, as an escape does. It used to fail the insert of the
+    tests after the report's row was in (an error, then "already stored" with no tests)."""
+    data = (
+        b'{"startTime": "2026-11-29T10:00:00Z", "tests": [{"name": "x\xed\xa0\x80", "basePath": "'
+        + NETWORKING.encode() + b'", "namespace": "\xed\x9f\xbf kept"}]}'
+    )
+    done = ingest(data)
+    assert done.created
+    with session_scope(db_url, platform.key) as session:
+        test = session.exec(select(ReportTest)).one()
+        assert (test.name, test.namespace) == ("x\ufffd", "\ud7ff kept")  # U+D7FF is no surrogate: kept
+
+
 def test_a_concurrent_run_of_several_tests_keeps_each(ingest, db_url: str, platform) -> None:
     cases = [passing(NETWORKING, "infra-networking"), passing(STORAGE, "infra-storage")]
     for case in cases:
