@@ -21,6 +21,7 @@ from sqlmodel import select
 
 from app.config import Settings
 from app.scanner.model import ScanError
+from app.scanner.source import git_lines
 from app.services.mirror import FetchError, fetch, has_all, read_refs, redact
 from app.services.repos import Tracked, tracked
 from app.services.scan import refs_digest, scan_and_store
@@ -107,6 +108,25 @@ def local_copy(settings: Settings, repo: Tracked, progress: Callable[[str], None
         progress(f"fetching {repo.key}")
     token = settings.git_token.get_secret_value() if settings.git_token else None
     return fetch(repo.url, settings.data_dir, token).path  # type: ignore[arg-type]
+
+
+def follow_scans(settings: Settings, held: str | None = None) -> str | None:
+    """Bring this process's own copy of the tracked repository up to the newest stored scan,
+    when another replica ran it: drafts, parity and "what next" read the scanned commit from
+    this copy, and must answer on every replica alike. ``held``: the commit this process last
+    made sure of (it asks git nothing while the newest scan is still that one). Returns the
+    commit now held. Raises ``FetchError``."""
+    repo = tracked_repository(settings)
+    if not repo.remote:
+        return None  # a path: every process reads the repository itself
+    with session_scope(settings.database_url, repo.key) as session:
+        newest = session.exec(select(Scan.commit_sha).where(Scan.repository == repo.key).order_by(Scan.id.desc()).limit(1)).first()
+    if newest is None or newest == held:
+        return held
+    path = repo.local(settings.data_dir)
+    if not (path.exists() and git_lines(path, "rev-parse", "--verify", "-q", f"{newest}^{{commit}}")):
+        local_copy(settings, repo)
+    return newest
 
 
 def store_repository(settings: Settings, session, cwd: Path | None = None) -> str:

@@ -28,6 +28,7 @@ HOST = socket.gethostname()
 INSTANCE = uuid.uuid4().hex[:8]  # tells this process from an earlier one that had the same pid
 POLL = 1.0  # seconds between looks at the queue for jobs queued by other processes
 RECOVER = 5.0  # seconds between looks for jobs a dead process left running (a replica's, say)
+FOLLOW = 5.0  # seconds between looks for a scan another replica stored, for this one's copy to hold its commit
 
 
 def owner_name() -> str:
@@ -64,6 +65,7 @@ class Worker:
         self._thread: threading.Thread | None = None
         self._unregister = None
         self._current: int | None = None
+        self._held: str | None = None  # the newest scan's commit, known to be in this process's copy
 
     def start(self) -> None:
         self._unregister = service.register_waker(self.settings.database_url, self._wake)
@@ -93,6 +95,7 @@ class Worker:
         interval = self.settings.fetch_interval
         next_fetch = time.monotonic() + interval if interval else None
         next_recover = time.monotonic() + RECOVER
+        next_follow = time.monotonic()
         while not self._stop.is_set():
             now = time.monotonic()
             try:
@@ -105,11 +108,25 @@ class Worker:
                     self._recover()
                 if self.run_one():
                     continue
+                if now >= next_follow:  # idle: a scan another replica stored may need fetching
+                    next_follow = now + (FOLLOW if self.follow() else max(FOLLOW, min(interval or 60, 60)))
             except Exception:
                 log.exception("the worker's loop failed; trying again")
             wait = POLL if next_fetch is None else max(0.0, min(POLL, next_fetch - time.monotonic()))
             self._wake.wait(wait)
             self._wake.clear()
+
+    def follow(self) -> bool:
+        """Keep this process's copy of the repository at the newest scan's commit (see
+        ``jobs.follow_scans``); False when the fetch failed (the loop waits longer to try again)."""
+        if self.repository is None:
+            return True
+        try:
+            self._held = service.follow_scans(self.settings, self._held)
+        except service.FetchError as exc:
+            log.warning("could not bring this replica's copy up to the last scan: %s", exc)
+            return False
+        return True
 
     def _holds_timer(self, interval: int) -> bool:
         """Whether this process runs the repository's fetch timer: with several replicas, one does

@@ -125,3 +125,30 @@ def test_replicas_starting_together_on_an_empty_database_migrate_one_after_the_o
     with get_engine(url).connect() as connection:
         head = ScriptDirectory.from_config(alembic_config(url)).get_heads()  # the newest revision, whichever it is
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == head
+
+
+def test_every_replica_reads_the_scanned_commit_from_its_own_copy(replicas, postgres_db, tmp_path) -> None:
+    """A repository by URL: each replica keeps a mirror of its own, and only one runs a scan. The
+    drafts, parity and "what next" read the scanned commit from the replica's own mirror, so the
+    other replica fetches it too, or it would answer 409 "cannot be read" where the first answers."""
+    import subprocess
+
+    repo = build_seed_repo(tmp_path / "platform")
+    url = f"file://{repo.resolve()}"
+    a = replicas(url)
+    b = replicas(url)
+    wait_for(lambda: (s := a.status())["last_scan"] and not s["jobs"]["active"], "the first scan")
+    draft = "/modules/apps/subsystems/bitwarden/draft"
+    for server in (a, b):
+        wait_for(lambda: httpx.get(f"{server.url}/api/next", timeout=10).json()["graph_read"], "the graph on each")
+        wait_for(lambda: httpx.get(f"{server.url}{draft}", timeout=10).status_code == 200, "a draft on each")
+
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "a new tip"], check=True)
+    tip = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    with session_scope(postgres_db, url) as session:
+        token = create_token(session, "alice")
+    assert httpx.post(f"{a.url}/api/scans", headers={"Authorization": f"Bearer {token}"}).status_code == 202
+    wait_for(lambda: (s := b.status())["last_scan"]["commit"] == tip and not s["jobs"]["active"], "the new scan")
+    for server in (a, b):
+        wait_for(lambda: httpx.get(f"{server.url}{draft}", timeout=10).status_code == 200, "the new tip's draft on each")
