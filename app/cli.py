@@ -480,8 +480,7 @@ def unpin_command(
 
 @cli.command("info")
 def info_command(as_json: bool = typer.Option(False, "--json", help="One JSON object instead of lines.")) -> None:
-    """Where Sawmill keeps things and what it tracks: database, data folder, repository,
-    default branch, last scan, the job queue."""
+    """Where Sawmill keeps things and what it tracks: database, data folder, repository, default branch, last scan, the job queue."""
     import json
 
     from sqlmodel import select
