@@ -450,7 +450,7 @@ def _signin_forged(request: Request, sent: str) -> bool:
         return True
     secret = request.cookies.get(SIGNIN_COOKIE)
     expected = get_auth(request).signin_csrf(secret) if secret else ""
-    return not (sent and expected and hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), expected.encode()))
+    return not (sent and expected and len(sent) == len(expected) and hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), expected.encode()))
 
 
 @auth_router.post("/signin", response_class=HTMLResponse, include_in_schema=False)
@@ -458,7 +458,7 @@ async def signin(
     request: Request,
     token: Annotated[str, Form()] = "",  # its length is checked below: a long paste gets the form back
     next: Annotated[str, Form()] = "/",
-    signin_csrf: Annotated[str, Form(max_length=200)] = "",
+    signin_csrf: Annotated[str, Form()] = "",  # a mangled one (any length) gets the form back, as a stale one does
 ) -> Response:
     from app.web.pending import form_again, from_signin  # it imports this module
 

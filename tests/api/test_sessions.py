@@ -38,6 +38,15 @@ def test_sign_in_without_the_forms_token_is_refused(client, new_token) -> None:
     assert not signed_in(client)
 
 
+def test_a_mangled_forms_token_of_any_length_gets_the_form_back(client, new_token) -> None:
+    token = new_token("mallory")
+    form = signin_token(client)
+    for sent in (form[:-1], form + "x" * 300):  # cut short, or something long pasted onto it
+        refused = client.post("/signin", data={"token": token, "signin_csrf": sent})
+        assert refused.status_code == 403 and "expired" in refused.text and 'name="signin_csrf"' in refused.text
+    assert not signed_in(client)
+
+
 def test_a_cross_site_sign_in_is_refused_even_with_a_token_pair(client, new_token) -> None:
     token = new_token("mallory")
     form = signin_token(client)
