@@ -24,6 +24,7 @@ from app.reports import MAX_BYTES
 from app.web.api import READ_ERRORS, ErrorOut, error_responses
 from app.web.auth import ReaderDep, WriterDep
 from app.web.deps import SessionDep, SettingsDep
+from app.web.edge import read_capped
 from app.web.report_models import ReportOut
 
 router = APIRouter(prefix="/api", tags=["reports"])
@@ -58,7 +59,7 @@ async def upload_report(
     """Store a report (``chainsaw test --report-format JSON|XML|JUNIT-TEST|JUNIT-STEP|JUNIT-OPERATION``)
     of ``commit``; its tests are tied to the modules the scan of that commit found them covering."""
     _check_type(request)
-    data = await read_capped(request, MAX_BYTES)
+    data = await read_capped(request, MAX_BYTES, f"the report is over the {MAX_BYTES // 2**20} MiB allowed")
     from app.services.reports import Upload
 
     upload = Upload(commit=commit, branch=branch or None, run_url=run_url or None, suite=suite or None)
@@ -73,21 +74,6 @@ def _check_type(request: Request) -> None:
         raise HTTPException(415, f"Content-Type {shown} is not a report: send application/json or application/xml")
     if request.headers.get("content-encoding", "identity").lower() != "identity":
         raise HTTPException(415, "send the report uncompressed (no Content-Encoding)")
-
-
-async def read_capped(request: Request, limit: int) -> bytes:
-    """The body, refused (413) as soon as it passes ``limit`` bytes: never read whole first."""
-    too_large = HTTPException(413, f"the report is over the {limit // 2**20} MiB allowed")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _ingest(settings: Settings, repository: str | None, data: bytes, upload) -> dict[str, Any]:

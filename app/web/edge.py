@@ -93,8 +93,7 @@ class Edge:
             await send(message)
 
         limit = max(self.limit, LARGER_BODIES.get(scope["path"], 0))
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
+        if (declared := declared_length(request)) is not None and declared > limit:
             await self._refuse(request, too_large(limit), answer)
             return
 
@@ -148,17 +147,35 @@ def _page_form(request: Request) -> bool:
     """A page's own small form, posted by a signed-out browser: read, so the 401 can carry
     what was typed through the sign-in (app.web.pending). Never the API, never an upload."""
     headers = request.headers
-    size = headers.get("content-length", "")
     return (
         not request.url.path.startswith("/api/")
         and headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
-        and size.isdigit() and int(size) <= PAGE_FORM_BYTES
+        and (size := declared_length(request)) is not None and size <= PAGE_FORM_BYTES
         and headers.get("hx-request") != "true"
     )  # fmt: skip
 
 
 def too_large(limit: int) -> HTTPException:
     return HTTPException(413, f"the request body is over the server's limit of {limit:,} bytes")
+
+
+def declared_length(request: Request) -> int | None:
+    """The body's length as its Content-Length declares it; None when it declares none (chunked)."""
+    declared = request.headers.get("content-length", "")
+    return int(declared) if declared.isdigit() else None
+
+
+async def read_capped(request: Request, limit: int, refusal: str) -> bytes:
+    """The body, refused (413, ``refusal``) as soon as it passes ``limit`` bytes: never read whole first."""
+    if (declared := declared_length(request)) is not None and declared > limit:
+        raise HTTPException(413, refusal)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, refusal)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _calls(dependant: Dependant, target) -> bool:

@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException
 
 from app.services.jobs import request_sync
 from app.web.api import error_responses
+from app.web.edge import read_capped
 
 MAX_BODY = 1024 * 1024  # a push payload is a few KiB; GitHub caps its own at 25 MB, we need far less
 NO_COMMIT = "0" * 40  # the "after" of a deleted branch
@@ -69,16 +70,7 @@ async def gitea(request: Request) -> HookOut:
 
 async def _body(request: Request) -> bytes:
     """The raw body, refused (413) past MAX_BODY before it is all read."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
-        raise HTTPException(413, f"a webhook body is at most {MAX_BODY // 1024} KiB")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise HTTPException(413, f"a webhook body is at most {MAX_BODY // 1024} KiB")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await read_capped(request, MAX_BODY, f"a webhook body is at most {MAX_BODY // 1024} KiB")
 
 
 def _secret(request: Request) -> bytes:
