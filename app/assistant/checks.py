@@ -3,7 +3,8 @@
 Legacy suites state them as a workflow's ``success_conditions`` (``resource:
 deployment/traefik``, ``namespace: networking``) or as kuttl's numbered
 ``NN-assert.yaml`` / ``NN-errors.yaml`` objects; chainsaw tests as ``assert``,
-``error`` and ``wait`` operations, inline or by file, through step templates
+``error`` and ``wait`` operations of the blocks a passing run executes (not
+``catch``), inline or by file, through step templates
 whose names and namespaces often come from bindings, and as the ``kubectl wait``
 and ``kubectl rollout status`` commands of ``script`` and ``command``
 operations (their ``$VARIABLES`` from the operation's ``env``). Everything here
@@ -40,7 +41,9 @@ VALUE_FLAGS = {"--for", "--timeout", "-l", "--selector", "--context", "--kubecon
 SHELL_BREAKS = set(";&|()")
 MAX_COMMAND = 1024  # characters of one script line read for its commands: a longer one is no kubectl wait
 VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
-BLOCKS = ("try", "catch", "finally", "cleanup")
+# the blocks of a step a passing run executes (and fails on): ``catch`` runs only once the step
+# has failed, so a check there is never made when the test passes
+BLOCKS = ("try", "finally", "cleanup")
 
 
 @dataclass(frozen=True)

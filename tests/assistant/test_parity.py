@@ -284,3 +284,19 @@ def test_a_check_carried_by_a_kubectl_wait_in_a_script_or_a_command(gitops, db_u
 
     assert names(found["carried"]) == ["deployment/metallb-controller", "helmrelease/traefik"]
     assert names(found["lost"]) == ["deployment/speaker"]  # a kubectl get is no check
+
+
+def test_a_check_in_a_catch_block_is_lost_finally_and_cleanup_carry(gitops, db_url) -> None:
+    networking(gitops, [condition("deployment/traefik", "traefik"), condition("deployment/metallb", "metallb"),
+                        condition("deployment/speaker", "metallb"), condition("deployment/controller", "metallb")])  # fmt: skip
+    step = {"name": "Validate", "try": [{"assert": {"resource": deployment("traefik", "traefik")}}],
+            "catch": [{"assert": {"resource": deployment("metallb", "metallb")}}],  # runs only once the step failed
+            "finally": [{"assert": {"resource": deployment("speaker", "metallb")}}],
+            "cleanup": [{"assert": {"resource": deployment("controller", "metallb")}}]}  # fmt: skip
+    migrate(gitops, "infra-networking", [step], pr=1010)
+    gitops.builder.flush()
+
+    found = report(db_url, gitops.builder.path)[NET_CORE]
+
+    assert names(found["carried"]) == ["deployment/controller", "deployment/speaker", "deployment/traefik"]
+    assert names(found["lost"]) == ["deployment/metallb"]
