@@ -169,10 +169,11 @@ class _Case:
 
 
 def _ignoring_failure(script: str) -> str:
-    """``script || true``; a script of several lines as a whole, not its last line alone, in a shell
-    of its own: ``set -e`` inside ``{ ...; } || true`` would be ignored, and kuttl stops at the failure."""
-    script = script.strip("\n")
-    return f"sh -c {shlex.quote(script)} || true" if "\n" in script else f"{script} || true"
+    """``sh -c SCRIPT || true``: the script as a whole, in a shell of its own, as kuttl ran it. Appended
+    to the script itself, ``|| true`` would cover its last line alone, be swallowed by a trailing
+    ``# comment`` or break after a trailing ``;``; and ``set -e`` inside ``{ ...; } || true`` would
+    be ignored, where kuttl stops at the failure."""
+    return f"sh -c {shlex.quote(script.strip(chr(10)))} || true"
 
 
 def _role(path: str) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from app.assistant.draft import draft
 from app.repobuilder import RepoBuilder
 from app.repobuilder.gitops import dump
@@ -74,7 +76,7 @@ def test_the_numbered_files_become_one_test_with_the_same_meaning(tmp_path: Path
     assert cleanup["try"] == [
         {"delete": {"ref": {"apiVersion": "v1", "kind": "Pod", "name": "good"}}},  # kuttl deletes first
         {"command": {"entrypoint": "kubectl", "args": ["get", "pods", "-A"], "timeout": "20s"}},
-        {"script": {"content": "echo done || true"}},  # ignoreFailure: the shell goes on, as kuttl did
+        {"script": {"content": "sh -c 'echo done' || true"}},  # ignoreFailure: the shell goes on, as kuttl did
         {"assert": {"file": "02-assert.yaml"}},
     ]
 
@@ -122,6 +124,15 @@ def test_ignore_failure_covers_every_line_of_a_script(tmp_path: Path) -> None:
     content = test_step["try"][0]["script"]["content"]
     ran = subprocess.run(["sh", "-c", content], capture_output=True, text=True)  # as chainsaw runs a script
     assert ran.returncode == 0 and "after" not in ran.stdout  # the failure stops the script, as in kuttl, and is ignored
+
+
+@pytest.mark.parametrize("script", ["false  # may not exist", "false;", "false\n# the namespace may not exist\n"])
+def test_ignore_failure_survives_a_trailing_comment_or_semicolon(tmp_path: Path, script: str) -> None:
+    step = {"apiVersion": "kuttl.dev/v1beta1", "kind": "TestStep", "commands": [{"script": script, "ignoreFailure": True}]}
+    repo = one_policy(tmp_path / "repo", {"00-step.yaml": dump(step), "00-assert.yaml": dump(CLUSTER_POLICY)})
+    (test_step,) = documents(draft(repo, POLICY))[f"{POLICY}/chainsaw-test.yaml"][0]["spec"]["steps"]
+    ran = subprocess.run(["sh", "-c", test_step["try"][0]["script"]["content"]], capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr  # kuttl carried on after the failure: so does the step
 
 
 def test_a_step_file_with_only_comments_is_left_out_with_a_note(tmp_path: Path) -> None:
