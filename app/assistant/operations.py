@@ -57,12 +57,23 @@ def condition_type(written: str, known: Iterable[str] = ()) -> str:
 
 
 def kubectl_wait(condition: Condition) -> str:
-    words = ["kubectl", "wait", f"--for={condition.wait.text}", condition.resource]
+    words = ["kubectl", "wait", f"--for={_unquoted(condition.wait.text)}", condition.resource]
     if condition.namespace:
         words += ["-n", condition.namespace]
     if condition.timeout:
         words.append(f"--timeout={condition.timeout}")
     return shlex.join(words)
+
+
+def _unquoted(text: str) -> str:
+    """``--for`` as kubectl got it once the legacy workflow's shell had read it, its quotes gone:
+    ``jsonpath='{.status.phase}'=Running`` as ``jsonpath={.status.phase}=Running``. Quoted again
+    as written, kubectl would get the quotes and refuse the JSONPath."""
+    try:
+        words = shlex.split(text)
+    except ValueError:  # an unclosed quote: the shell would have refused it too; kept for the reviewer
+        return text
+    return words[0] if len(words) == 1 else text
 
 
 def reconcile_operation(item: ReconcileItem) -> dict:

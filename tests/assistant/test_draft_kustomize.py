@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -345,3 +346,11 @@ def test_a_legacy_workflow_running_other_suites_too_is_left_alone(tmp_path: Path
     assert any("runs more than this suite" in note for note in result.notes)
     scanned = applied(repo, result, tmp_path)
     assert str(by_name(scanned)[DB_CORE].status) == "legacy"  # its job is still there
+
+
+def test_a_quoted_jsonpath_kept_as_kubectl_wait_reaches_kubectl_without_its_quotes(tmp_path: Path) -> None:
+    policy = {"resource": "ciliumnetworkpolicy/default", "namespace": "traefik", "for": "jsonpath='{.status.conditions[0].status}'=True"}
+    repo = build(tmp_path / "repo", with_conditions(policy))
+    (check,) = validated(draft(repo, NET_CORE))  # a kind no manifest spells out: kept as kubectl wait
+    argv = shlex.split(check["script"]["content"])  # as the shell running the script hands it to kubectl
+    assert argv == ["kubectl", "wait", "--for=jsonpath={.status.conditions[0].status}=True", "ciliumnetworkpolicy/default", "-n", "traefik"]
