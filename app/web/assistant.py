@@ -7,6 +7,8 @@ module page that links to them; the repository is read, never written.
 from __future__ import annotations
 
 import posixpath
+import re
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -47,6 +49,16 @@ def patch_name(draft: Draft) -> str:
     return f"sawmill-draft-{posixpath.basename(draft.modules[0])}.patch"
 
 
+def attachment(name: str) -> str:
+    """A Content-Disposition any module name fits in (RFC 6266): a header is Latin-1, so a name
+    outside plain ASCII goes as ``filename*`` in UTF-8 (RFC 5987), after an ASCII ``filename``
+    for the clients that read only that one."""
+    fallback = re.sub(r"[^A-Za-z0-9._-]", "_", name)
+    if fallback == name:
+        return f'attachment; filename="{name}"'
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
 @router.get("/modules/{path:path}/draft", include_in_schema=False)
 def draft_page(request: Request, path: str, settings: SettingsDep, session: SessionDep) -> Response:
     draft, ref = drafted(settings, session, path)
@@ -57,5 +69,5 @@ def draft_page(request: Request, path: str, settings: SettingsDep, session: Sess
 @router.get("/modules/{path:path}/draft.patch", include_in_schema=False)
 def draft_patch(path: str, settings: SettingsDep, session: SessionDep) -> Response:
     draft, _ref = drafted(settings, session, path)
-    disposition = f'attachment; filename="{patch_name(draft)}"'
-    return Response(draft.patch(), media_type="text/x-diff; charset=utf-8", headers={"Content-Disposition": disposition})
+    headers = {"Content-Disposition": attachment(patch_name(draft))}
+    return Response(draft.patch(), media_type="text/x-diff; charset=utf-8", headers=headers)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from typer.testing import CliRunner
@@ -111,3 +112,20 @@ def test_a_migrated_module_has_no_draft_link_and_its_draft_is_a_409(web: TestCli
     assert api.status_code == 409
     assert api.json() == {"error": {"status": 409, "message": f"{path} is already migrated (ci/test/infra-kubernetes/chainsaw-test.yaml)", "field": None}}
     assert web.get("/modules/infrastructure/subsystems/nowhere/draft").status_code == 404
+
+
+def test_a_module_name_outside_latin_1_downloads_under_its_own_name(db_url: str, tmp_path: Path) -> None:
+    module = "apps/subsystems/应用"
+
+    def app_suite(repo) -> None:
+        repo.add_module(module, ("web",))
+        repo.add_legacy_suite("apps-yingyong", [module], conditions=1)
+
+    repo = build(tmp_path / "platform", app_suite)
+    scan_and_store(db_url, repo)
+    web = TestClient(create_app(Settings(database_url=db_url, repo=str(repo), worker=False)), raise_server_exceptions=False)
+    patch = web.get(f"/modules/{module}/draft.patch")
+    assert patch.status_code == 200 and patch.text == draft(repo, module).patch()
+    disposition = patch.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="sawmill-draft-__.patch"; ')  # for clients reading only that
+    assert unquote(disposition.partition("filename*=UTF-8''")[2]) == "sawmill-draft-应用.patch"
