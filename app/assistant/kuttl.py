@@ -19,7 +19,7 @@ import posixpath
 import re
 import shlex
 
-from app.assistant.model import Draft, DraftFile, to_yaml
+from app.assistant.model import Draft, DraftError, DraftFile, to_yaml
 from app.assistant.snapshot import Commit
 from app.scanner.layout import CHAINSAW_FILES
 from app.scanner.legacy import is_kuttl, is_step_file
@@ -144,7 +144,7 @@ class _Case:
         elif script:
             body = {"script": {"content": str(script)}}
         elif line:
-            words = shlex.split(str(line))
+            words = self.split(str(line), path)
             body = {"command": {"entrypoint": words[0], **({"args": words[1:]} if words[1:] else {})}}
         else:
             return []
@@ -153,6 +153,13 @@ class _Case:
         if timeout:
             next(iter(body.values()))["timeout"] = timeout
         return [body]
+
+    def split(self, line: str, path: str) -> list[str]:
+        try:
+            return shlex.split(line)
+        except ValueError as exc:  # an unclosed quote: kuttl refuses the step too
+            step = NUMBER.match(posixpath.basename(path))[1]  # type: ignore[index]
+            raise DraftError(f"{path} (step {step}): the command {line!r} cannot be split into words ({exc})") from exc
 
     def test_assert(self, doc: dict, step: dict, path: str) -> None:
         if isinstance(doc.get("timeout"), int):

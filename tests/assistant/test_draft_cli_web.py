@@ -14,9 +14,11 @@ from typer.testing import CliRunner
 from app.assistant.draft import draft
 from app.cli import cli
 from app.config import Settings, get_settings
+from app.repobuilder.gitops import dump
 from app.services import scan_and_store
 from app.web.main import create_app
 from tests.assistant.drafting import NET_CORE, build, migrated_kubernetes, networking_suite
+from tests.assistant.test_draft_kuttl import CLUSTER_POLICY, POLICY, one_policy
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -129,3 +131,18 @@ def test_a_module_name_outside_latin_1_downloads_under_its_own_name(db_url: str,
     disposition = patch.headers["content-disposition"]
     assert disposition.startswith('attachment; filename="sawmill-draft-__.patch"; ')  # for clients reading only that
     assert unquote(disposition.partition("filename*=UTF-8''")[2]) == "sawmill-draft-应用.patch"
+
+
+def test_a_kuttl_command_with_an_unclosed_quote_is_one_line_naming_its_file_and_a_409(run, db_url: str, tmp_path: Path) -> None:
+    step = {"apiVersion": "kuttl.dev/v1beta1", "kind": "TestStep", "commands": [{"command": 'echo "oops'}]}
+    repo = one_policy(tmp_path / "policies", {"01-step.yaml": dump(step), "01-assert.yaml": dump(CLUSTER_POLICY)})
+    line = f"error: {POLICY}/01-step.yaml (step 01): the command 'echo \"oops' cannot be split into words (No closing quotation)"
+
+    result = run(repo, "-m", "require-labels")
+    assert result.exit_code == 1 and result.stderr.splitlines() == [line] and result.stdout == ""
+
+    scan_and_store(db_url, repo)
+    web = TestClient(create_app(Settings(database_url=db_url, repo=str(repo), worker=False)), raise_server_exceptions=False)
+    page = web.get(f"/modules/{POLICY}/draft")
+    assert page.status_code == 409 and "01-step.yaml (step 01)" in page.text
+    assert web.get(f"/modules/{POLICY}/draft.patch").status_code == 409
