@@ -32,6 +32,12 @@ class NextItemOut(BaseModel):
     depends_on: list[str] = Field(description="modules its Flux Kustomizations depend on")
     waiting_on: list[str] = Field(description="of those, the ones not migrated yet")
     blockers: list[str] = Field(description="titles of the open blockers naming it")
+    cycle: list[str] = Field(
+        default_factory=list, description="modules it waits for that wait for it in turn: migrate them together"
+    )
+    missing: list[str] = Field(
+        default_factory=list, description="Kustomizations it dependsOn that do not exist: Flux will not reconcile it"
+    )
 
 
 class NextOut(BaseModel):

@@ -11,10 +11,11 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from app.config import Settings, get_settings
+from app.repobuilder.gitops import APPS, dump
 from app.services import scan_and_store
 from app.web.main import create_app
 
-from .conftest import MEDIA, NET_CORE, STORAGE, showcase
+from .conftest import MEDIA, NET_CORE, STORAGE, flux, showcase
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -115,3 +116,28 @@ def test_sawmill_next_and_errors_in_one_line(gitops, run, tmp_path) -> None:
     assert [i["modules"] for i in data["waiting"]] == [[MEDIA]]
     assert missing.exit_code == 1 and missing.stderr.strip().startswith("error: ") and "Traceback" not in missing.output
     assert bad_ref.exit_code == 1 and "unknown ref 'no-such-tag'" in bad_ref.stderr
+
+
+def test_a_dependency_cycle_and_a_missing_dependency_are_named_everywhere(gitops, db_url, run) -> None:
+    a, b, c, d = (f"{APPS}/{n}" for n in "abcd")
+    for name, path in zip("abcd", (a, b, c, d), strict=True):
+        gitops.add_module(path)
+        gitops.add_legacy_suite(f"apps-{name}", [path], conditions=1)
+    graph = [flux("a", a, "b"), flux("b", b, "a"), flux("c", c, "ghost"), flux("d", d, "c")]
+    gitops.builder.write("clusters/production/apps.yaml", dump(*graph))
+    gitops.commit("feat: apps that wait for each other, and for nothing there")
+    gitops.builder.flush()
+
+    shown = run("next", gitops.builder.path)
+    answer = client(db_url, repo=str(gitops.builder.path)).get("/api/next").json()
+
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.splitlines() == [
+        "c  depends on ghost, a Kustomization that does not exist: Flux will not reconcile it; 1 legacy check",
+        "waiting: d  waits for c (legacy); 1 legacy check",  # one migration away: before the deadlock
+        "waiting: a  waits for b (legacy); a and b depend on each other: migrate them together; 1 legacy check",
+        "waiting: b  waits for a (legacy); b and a depend on each other: migrate them together; 1 legacy check",
+    ]
+    assert [(i["title"], i["missing"]) for i in answer["next"]] == [("c", ["ghost"])]
+    assert [(i["title"], i["cycle"]) for i in answer["waiting"]] == [("d", []), ("a", [b]), ("b", [a])]
+    assert answer["waiting"][1]["reason"] == shown.stdout.splitlines()[2].removeprefix("waiting: a  ")
