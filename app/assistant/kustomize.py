@@ -21,6 +21,7 @@ from app.assistant.conventions import Conventions, learn
 from app.assistant.kinds import Kinds
 from app.assistant.model import Draft, DraftError, DraftFile, to_yaml
 from app.assistant.operations import condition_operation, condition_type, ready_assertion, reconcile_operation
+from app.assistant.parity import named_after
 from app.assistant.snapshot import Commit
 from app.scanner.layout import CHAINSAW_FILES, KUSTOMIZATION_FILES
 from app.scanner.legacy import analyse_kustomize
@@ -90,11 +91,13 @@ def _kinds(commit: Commit, modules: list[Module], manifests: list[str]) -> Kinds
 def _by_module(
     commit: Commit, modules: list[Module], conditions: list[Condition], draft: Draft
 ) -> list[tuple[Module, list[Condition]]]:
-    """Each condition goes to the module whose manifests hold its namespace, else its name, else the first."""
+    """Each condition goes to the module whose manifests hold its namespace, else the module named
+    as the namespace (as parity splits them), else the one whose manifests hold its name, else the first."""
     places = {m.path: _places(commit, m) for m in modules}
     out: dict[str, list[Condition]] = {m.path: [] for m in modules}
     for condition in conditions:
         owner = next((m for m in modules if condition.namespace in places[m.path][0]), None)
+        owner = owner or next((m for m in modules if named_after(m.path, condition.namespace)), None)
         owner = owner or next((m for m in modules if condition.name in places[m.path][1]), None)
         if owner is None:
             owner = modules[0]

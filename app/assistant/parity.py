@@ -135,10 +135,18 @@ def _claimed(files: Files, checks: list[Check], path: str, sharing: list[str]) -
     owned = {p: Resources.of(files, p) for p in sharing}
     mine = []
     for check in checks:
-        owners = [p for p, r in owned.items() if r.claims(check) or check.namespace == posixpath.basename(p)]
+        owners = [p for p, r in owned.items() if r.claims(check) or named_after(p, check.namespace)]
         if not owners or path in owners:
             mine.append(check)
     return mine
+
+
+def named_after(module: str, namespace: str | None) -> bool:
+    """Whether ``namespace`` is the module's folder name: a module deploys into the namespace named
+    after it (clusterops-extra's Deployments in ``clusterops-extra``), so of a core/extra pair's
+    shared conditions, one in that namespace is that module's, whatever its manifests spell out.
+    Parity and the draft both split a pair's conditions by this rule."""
+    return namespace is not None and namespace == posixpath.basename(module)
 
 
 @dataclass

@@ -354,3 +354,15 @@ def test_a_quoted_jsonpath_kept_as_kubectl_wait_reaches_kubectl_without_its_quot
     (check,) = validated(draft(repo, NET_CORE))  # a kind no manifest spells out: kept as kubectl wait
     argv = shlex.split(check["script"]["content"])  # as the shell running the script hands it to kubectl
     assert argv == ["kubectl", "wait", "--for=jsonpath={.status.conditions[0].status}=True", "ciliumnetworkpolicy/default", "-n", "traefik"]
+
+
+def test_a_condition_in_the_namespace_named_after_a_half_of_the_pair_goes_to_that_half(tmp_path: Path) -> None:
+    core = {"resource": "deployment/networking-core-0", "namespace": "networking-core", "for": "condition=Available"}
+    extra = {"resource": "deployment/networking-extra-1", "namespace": "networking-extra", "for": "condition=Available"}
+    repo = build(tmp_path / "repo", with_conditions(core, extra))  # neither half's manifests name those namespaces
+    result = draft(repo, NET_CORE)
+    steps = {s["name"]: s for s in documents(result)[TEST][0]["spec"]["steps"]}
+    named = lambda step: [op["assert"]["resource"]["metadata"]["name"] for op in steps[step]["try"]]  # noqa: E731
+    assert named("Validate networking-core") == ["networking-core-0"]
+    assert named("Validate networking-extra") == ["networking-extra-1"]  # as parity splits them
+    assert not [note for note in result.notes if "no module's manifests name it" in note or "no success condition" in note]
