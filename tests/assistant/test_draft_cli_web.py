@@ -146,3 +146,16 @@ def test_a_kuttl_command_with_an_unclosed_quote_is_one_line_naming_its_file_and_
     page = web.get(f"/modules/{POLICY}/draft")
     assert page.status_code == 409 and "01-step.yaml (step 01)" in page.text
     assert web.get(f"/modules/{POLICY}/draft.patch").status_code == 409
+
+
+def test_the_page_shows_bidi_and_control_characters_as_escapes_the_patch_keeps_them(db_url: str, tmp_path: Path) -> None:
+    step = {"apiVersion": "kuttl.dev/v1beta1", "kind": "TestStep", "commands": [{"script": "echo \u202etxt.exe\x1b[2J"}]}
+    odd = {"apiVersion": "kuttl.dev/v1beta1", "kind": "Step\u2066Name"}  # not a kuttl step object: named in a note
+    repo = one_policy(tmp_path / "policies", {"01-step.yaml": dump(step, odd), "01-assert.yaml": dump(CLUSTER_POLICY)})
+    scan_and_store(db_url, repo)
+    web = TestClient(create_app(Settings(database_url=db_url, repo=str(repo), worker=False)), raise_server_exceptions=False)
+
+    page = web.get(f"/modules/{POLICY}/draft").text
+    assert "\u202e" not in page and "\x1b" not in page and "\u2066" not in page
+    assert "echo \\u202etxt.exe\\e[2J" in page and "Step\\u2066Name is not a kuttl step object" in page  # YAML escapes ESC itself
+    assert "echo \u202etxt.exe\\e[2J" in web.get(f"/modules/{POLICY}/draft.patch").text  # what is applied is untouched
