@@ -153,13 +153,13 @@ def holder(path: str, modules: list[str]) -> str | None:
 # -- the order ---------------------------------------------------------------
 
 
-def plan_next(candidates: list[Candidate], graph: Mapping[str, set[str]], blockers: list[tuple[str, str]]) -> NextPlan:
+def plan_next(candidates: list[Candidate], graph: DependencyGraph, blockers: list[tuple[str, str]]) -> NextPlan:
     """Legacy modules, pairs together, split into ready and waiting, each with its reason.
 
     ``blockers``: the open ones, as (title, all their text).
     """
     by_path = {c.path: c for c in candidates}
-    missing = graph.missing if isinstance(graph, DependencyGraph) else {}
+    missing = graph.missing
     plan = NextPlan()
     for unit in _units(candidates):
         item = _item(unit, by_path, graph, blockers)

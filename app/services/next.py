@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from app.assistant.next import Candidate, NextPlan, dependency_graph, plan_next
+from app.assistant.next import Candidate, DependencyGraph, NextPlan, dependency_graph, plan_next
 from app.scanner import GitSource, ParseCache, ScanError, load_config
 from app.store import progress_read
 from app.store.scans import ModuleResult, latest_scan, scan_modules
@@ -25,12 +25,12 @@ def next_report(session: Session, repo: Path | str | None, config_path: Path | s
     rows = [m for m in scan_modules(session, scan.id) if not m.component] if scan else []
     graph = _read_graph(repo, scan.commit_sha, rows, config_path) if scan else None
     blockers = [(b["title"], " ".join([b["title"], *b["points"]])) for b in progress_read.blockers(session)["open"]]
-    plan = plan_next([candidate(m) for m in rows], graph or {}, blockers)
+    plan = plan_next([candidate(m) for m in rows], graph if graph is not None else DependencyGraph(), blockers)
     plan.graph_read = graph is not None
     return plan
 
 
-def _read_graph(repo, commit: str, rows: list[ModuleResult], config_path) -> dict[str, set[str]] | None:
+def _read_graph(repo, commit: str, rows: list[ModuleResult], config_path) -> DependencyGraph | None:
     if repo is None or not Path(repo).is_dir():
         return None
     try:
@@ -46,7 +46,7 @@ def candidate(m: ModuleResult) -> Candidate:
 
 
 @lru_cache(maxsize=32)
-def _graph(repo: str, commit: str, modules: tuple[str, ...], config_path: str | None) -> dict[str, set[str]]:
+def _graph(repo: str, commit: str, modules: tuple[str, ...], config_path: str | None) -> DependencyGraph:
     with GitSource(repo) as source:
         files = source.tree(commit)
         blobs = ParseCache.over(source)
