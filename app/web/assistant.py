@@ -6,7 +6,6 @@ module page that links to them; the repository is read, never written.
 
 from __future__ import annotations
 
-import dataclasses
 import posixpath
 import re
 from urllib.parse import quote
@@ -16,7 +15,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from app.assistant.draft import draft_at, find_module
-from app.assistant.model import Draft, DraftError, DraftFile
+from app.assistant.model import Draft, DraftError
 from app.assistant.snapshot import open_commit
 from app.scanner.model import ScanError
 from app.services.repos import tracked
@@ -26,9 +25,6 @@ from app.web.deps import SessionDep, SettingsDep
 from app.web.render import render
 
 router = page_router()
-# characters that reorder or hide the text around them (bidi controls, C0/C1 controls but tab and
-# line ends): escaped HTML still lets them make a step name or a script read otherwise than it runs
-HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def drafted(settings, session, path: str) -> tuple[Draft, str]:
@@ -66,21 +62,8 @@ def attachment(name: str) -> str:
 @router.get("/modules/{path:path}/draft", include_in_schema=False)
 def draft_page(request: Request, path: str, settings: SettingsDep, session: SessionDep) -> Response:
     draft, ref = drafted(settings, session, path)
-    context = {"draft": shown(draft), "module_path": path.strip("/"), "ref": ref, "patch_name": patch_name(draft)}
+    context = {"draft": draft, "module_path": path.strip("/"), "ref": ref, "patch_name": patch_name(draft)}
     return render(request, "draft.html", context)
-
-
-def visible(text: str) -> str:
-    """``text`` with each character that could hide or reorder what is around it written as its
-    escape (``\\u202e``), so the page shows what the patch really holds."""
-    return HIDDEN.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
-
-
-def shown(draft: Draft) -> Draft:
-    """The draft as the page shows it: every text from the repository visible (the patch downloaded is untouched)."""
-    files = [DraftFile(visible(f.path), visible(f.content), None if f.before is None else visible(f.before)) for f in draft.files]
-    learned, notes = [visible(line) for line in draft.learned], [visible(line) for line in draft.notes]
-    return dataclasses.replace(draft, files=files, learned=learned, notes=notes)
 
 
 @router.get("/modules/{path:path}/draft.patch", include_in_schema=False)

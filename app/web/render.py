@@ -8,6 +8,8 @@ without JavaScript.
 
 from __future__ import annotations
 
+import re
+
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -42,11 +44,26 @@ STATUS_LABELS = {
 }
 
 
+# characters that reorder or hide the text around them (bidi controls, C0/C1 controls but tab and
+# line ends): escaped HTML still lets them make a name, a step or a script read otherwise than it is
+HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(value: object) -> object:
+    """What a page prints for ``value``: a text from outside (a module or test name, a script, an
+    error) with each hidden character written as its escape (``\u202e``); markup the app built
+    itself (``Markup``, a ``str`` subclass) and every other value as they are."""
+    if type(value) is str and HIDDEN.search(value):
+        return HIDDEN.sub(lambda m: f"\\u{ord(m[0]):04x}", value)
+    return value
+
+
 @lru_cache
 def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html"]),
+        finalize=visible,  # every {{ }} of every page
         undefined=StrictUndefined,  # a missing context key is a bug, not an empty string
         trim_blocks=True,
         lstrip_blocks=True,

@@ -29,6 +29,15 @@ def test_the_module_page_shows_the_failing_step_operation_and_error(ingest, clie
     assert [m for m in re.findall(r'data-status="(\w+)"', section)] == ["failed", "passed"]
 
 
+def test_text_from_a_report_that_would_read_otherwise_shows_its_hidden_characters(ingest, client, platform) -> None:
+    """A bidi override (U+202E) or an escape character in an error is escaped HTML all the same:
+    it would still reorder or hide what is around it. The page writes it as its escape."""
+    ingest(WRITERS["JSON"]([failing(NETWORKING, "infra-networking", "ready\u202e0 :deulav\x1b[8m hidden")]))
+    html = client.get(f"/modules/{CORE}").text
+    assert "\u202e" not in html and "\x1b" not in html
+    assert "ready\\u202e0 :deulav\\u001b[8m hidden" in html
+
+
 def test_a_module_no_report_tested_says_so(client, platform) -> None:
     assert 'data-testid="ci-never"' in client.get(f"/modules/{STORAGE_CORE}").text
     assert 'data-testid="ci-never"' not in client.get(f"/modules/{MEDIA}").text  # no chainsaw test at all
