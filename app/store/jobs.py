@@ -11,6 +11,10 @@ Persistence only: ``app.services.jobs`` decides what a job does.
   second make one job, not fifty.
 - Claimed with ``FOR UPDATE SKIP LOCKED`` where the database has it, then a
   guarded update (``WHERE state = 'queued'``), so two workers never run one job.
+- Queueing for a repository, and claiming, take turns (``_take_turn``): what
+  decides "join the waiting job" or "this repository is busy" is a row another
+  transaction may be inserting or updating right now, which ``FOR UPDATE``
+  does not wait for.
 - A running job beats a heartbeat; one whose heartbeat stopped (its process
   died) or whose owner is known dead goes back to the queue (``recover``).
 """
@@ -20,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import JSON, Column, update
+from sqlalchemy import JSON, Column, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, select
 
@@ -29,6 +33,8 @@ from app.store.scope import Table
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 ACTIVE = (QUEUED, RUNNING)
+TURNS = 0x5A3_3112  # the queue's PostgreSQL advisory lock space (db.MIGRATE_LOCK is another kind of key)
+CLAIMS = ""  # the turn every claim takes, whatever its repositories
 HEARTBEAT = timedelta(seconds=5)  # how often a running job says it is alive
 STALE = timedelta(seconds=30)  # a running job silent this long died with its process
 
@@ -102,6 +108,7 @@ def queue_job(
     """A new queued job, or the one it joins (False: not new): the job waiting for the same
     repository and ref, or the running one when it was asked for every commit wanted here
     (it fetches after it was asked, so it brings them in)."""
+    _take_turn(session, repository)
     query = select(Job).where(Job.repository == repository, Job.ref == ref, Job.state.in_(ACTIVE)).with_for_update()
     active = list(session.exec(query.order_by(Job.id)))
     running = next((j for j in active if j.state == RUNNING), None)
@@ -132,6 +139,7 @@ def claim_next(
     """Take the oldest due job (of ``repositories``, when given) whose repository runs
     nothing else; None when there is none."""
     now = now or utcnow()
+    _take_turn(session, CLAIMS)
     busy = select(Job.repository).where(Job.state == RUNNING, Job.heartbeat_at > now - STALE)
     query = (
         select(Job)
@@ -154,6 +162,29 @@ def claim_next(
         return None
     session.refresh(job)
     return job
+
+
+def _take_turn(session: Session, key: str) -> None:
+    """Wait until no other transaction holds the turn ``key`` (a repository's queue, or CLAIMS),
+    and hold it until this one ends, so the reads that follow see the last holder's commit.
+
+    ``SELECT ... FOR UPDATE`` alone is not enough: under READ COMMITTED it locks only rows that
+    are there, so six requests at once each found no waiting job and queued their own, and two
+    workers each found the repository idle (the other's claim not yet committed) and ran two
+    jobs of it at once.
+
+    - PostgreSQL: an advisory lock on ``key``, released with the transaction. A lock, not a
+      write: a worker's poll that claims nothing wakes no other process (see db._track_writes).
+    - SQLite: the database's write lock, taken before the first read (``BEGIN IMMEDIATE``).
+      Python's sqlite3 begins a transaction only at the first write, so the reads before it
+      ran outside any transaction and could miss a commit made just after them. A transaction
+      already begun by a write holds that lock.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"), {"space": TURNS, "key": key})
+    elif connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def beat(session: Session, job_id: int, owner: str, phase: str | None, progress: float | None, commit: str | None) -> bool:

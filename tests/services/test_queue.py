@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 from app.store import jobs
@@ -133,3 +135,49 @@ def test_one_process_holds_the_timer_until_its_lease_lapses(db_url):
         later = jobs.utcnow() + ttl + timedelta(seconds=1)
         assert jobs.take_lease(session, "timer:x", "host:2:b", ttl, now=later)  # the holder stopped renewing
         assert not jobs.take_lease(session, "timer:x", "host:1:a", ttl, now=later)
+
+
+def at_once(db_url: str, count: int, work) -> list:
+    """``work(session)`` in ``count`` threads started together, each in its own transaction, which
+    stays open a moment after the work (as a request's does while it finishes): what one of them
+    wrote is not committed yet when the others look."""
+    start, results, errors = threading.Barrier(count), [], []
+
+    def run() -> None:
+        try:
+            start.wait()
+            with session_scope(db_url, REPO) as session:
+                results.append(work(session))
+                time.sleep(0.1)
+        except Exception as exc:  # noqa: BLE001  (reported below, with the others)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    return results
+
+
+
+def test_requests_at_once_for_one_repository_make_one_waiting_job(db_url):
+    for n in range(3):
+        at_once(db_url, 6, lambda session: jobs.queue_job(session, REPO, "webhook:github", want={f"refs/heads/b{n}": "a" * 40}))
+        with session_scope(db_url) as session:
+            waiting = [j for j in jobs.queue_state(session) if j.state == jobs.QUEUED]
+        assert len(waiting) == 1, f"round {n}: {len(waiting)} jobs waiting"
+        assert claim(db_url) is not None
+        with session_scope(db_url) as session:
+            (running,) = jobs.queue_state(session)
+            jobs.finish(session, running.id, "host:1:a")
+
+
+def test_workers_claiming_at_once_run_one_job_of_a_repository(db_url):
+    for n in range(6):  # a job per ref: the workers do not all reach for the same one
+        queue(db_url, ref=f"refs/heads/b{n}")
+    claimed = at_once(db_url, 6, lambda session: jobs.claim_next(session, f"host:{threading.get_ident()}:a", [REPO]))
+    assert len([job for job in claimed if job is not None]) == 1
+    with session_scope(db_url) as session:
+        assert [j.state for j in jobs.queue_state(session)].count(jobs.RUNNING) == 1
