@@ -56,22 +56,46 @@ def head_revision() -> str:
     return max(p.name for p in (MIGRATIONS / "versions").glob("[0-9]*_*.py")).partition("_")[0]
 
 
+class NewerDatabase(RuntimeError):
+    """The database was migrated by a newer Sawmill than this one, which cannot read its
+    revision, let alone go back from it (migrations only go forward)."""
+
+
+def newer_than_code(versions: set[str] | None) -> bool:
+    """Whether ``versions`` (a database's revisions) are all numbered after this code's head:
+    a newer Sawmill migrated it. Not for a revision this code does not number (unknown)."""
+    head = int(head_revision())
+    return bool(versions) and all(v.isdigit() and int(v) > head for v in versions)
+
+
+def _refuse_newer(versions: set[str] | None) -> None:
+    if newer_than_code(versions):
+        raise NewerDatabase(
+            f"the database is at {', '.join(sorted(versions))}, newer than this Sawmill ({head_revision()}): "
+            "run the newer Sawmill, or restore the backup taken before the upgrade"
+        )
+
+
 def migrate(url: str) -> None:
     """Bring the database at ``url`` up to the newest schema. On PostgreSQL, several replicas
     starting together take turns (the second finds the schema at head and does nothing).
 
-    A database already at head costs one query: Alembic is not even imported."""
+    A database already at head costs one query: Alembic is not even imported. Raises
+    NewerDatabase when a newer Sawmill migrated it (Alembic would only say it cannot find the revision)."""
     _ensure_sqlite_folder(url)
     if not url.startswith("postgresql"):  # SQLite: the file's own write lock serialises migrations
-        if _sqlite_versions(url) != {head_revision()}:
+        if (versions := _sqlite_versions(url)) != {head_revision()}:
+            _refuse_newer(versions)
             _upgrade(url)
         return
     # a connection of its own, closed after: a pooled one would hold the database open
     with create_engine(driver_url(url), poolclass=NullPool).connect() as connection:
-        if _postgresql_versions(connection) == {head_revision()}:
+        if (versions := _postgresql_versions(connection)) == {head_revision()}:
             return
+        _refuse_newer(versions)
         connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATE_LOCK})
         try:
+            _refuse_newer(_postgresql_versions(connection))  # a newer replica may have migrated while this one waited
             _upgrade(url)
         finally:
             connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATE_LOCK})

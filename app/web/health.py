@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from sqlmodel import Session
 
-from app.store.db import MIGRATIONS, get_engine
+from app.store.db import MIGRATIONS, get_engine, newer_than_code
 from app.store.jobs import job_view
 
 router = APIRouter(tags=["health"])
@@ -46,7 +46,7 @@ async def healthz() -> JSONResponse:
     "/readyz",
     response_model=Readiness,
     responses={503: {"model": Readiness, "description": "not ready: the failing checks say why"}},
-    summary="Database reachable, migrations at head, first scan done or running (readiness); open to probes",
+    summary="Database reachable, migrations at head (or a newer one's), first scan done or running (readiness); open to probes",
 )
 async def readyz(request: Request) -> JSONResponse:
     checks = await run_in_threadpool(readiness, request.app.state.settings.database_url, request.app.state.repository)
@@ -61,11 +61,7 @@ def readiness(database_url: str, repository: str | None) -> dict[str, dict]:
         with get_engine(database_url).connect() as connection:
             checks["database"] = {"ok": True, "detail": "reachable"}
             current = set(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
-            heads = head_revisions()
-            checks["migrations"] = {
-                "ok": current == heads,
-                "detail": "at head" if current == heads else f"at {', '.join(sorted(current)) or 'nothing'}; head is {', '.join(sorted(heads))}",
-            }
+            checks["migrations"] = _migrations_check(current, head_revisions())
             checks["scan"] = _scan_check(connection, repository)
     except Exception as exc:  # unreachable, refused, no such table: not ready, and why in one line
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -73,6 +69,18 @@ def readiness(database_url: str, repository: str | None) -> dict[str, dict]:
         if checks["database"]["ok"]:
             checks["migrations"] = {"ok": False, "detail": reason[:200]}
     return checks
+
+
+def _migrations_check(current: set[str], heads: set[str]) -> dict:
+    """Ready at head, and ahead of it: during a rolling upgrade the first new pod migrates, and
+    the old pods must keep serving until the new ones are ready (maxUnavailable 0), not all turn
+    unready at once. Behind (or at a revision unknown to this code), not ready."""
+    at = ", ".join(sorted(current)) or "nothing"
+    if current == heads:
+        return {"ok": True, "detail": "at head"}
+    if newer_than_code(current):
+        return {"ok": True, "detail": f"at {at}, newer than this Sawmill ({', '.join(sorted(heads))}): a newer one migrated it"}
+    return {"ok": False, "detail": f"at {at}; head is {', '.join(sorted(heads))}"}
 
 
 def _scan_check(connection, repository: str | None) -> dict:
