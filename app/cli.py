@@ -6,6 +6,7 @@ A user error is one line on stderr and exit status 1, never a traceback.
 from __future__ import annotations
 
 import gc
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -533,15 +534,19 @@ def _database_name(url: str) -> str:
     return path if path != url and path and "?" not in path else _redacted_url(url)
 
 
+SECRET_QUERY_KEYS = ("password", "sslpassword")  # libpq takes a password in the query string too
+
+
 def _redacted_url(url: str) -> str:
-    """A database URL without its password."""
+    """A database URL without its password, whether in ``user:password@`` or in the query string."""
     from sqlalchemy.engine import make_url
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        shown = make_url(url).render_as_string(hide_password=True)
     except Exception:  # a URL SQLAlchemy cannot read: whatever stands between "://" and the last "@" goes
         scheme, sep, rest = url.partition("://")
-        return f"{scheme}{sep}***@{rest.rpartition('@')[2]}" if "@" in rest else url
+        shown = f"{scheme}{sep}***@{rest.rpartition('@')[2]}" if "@" in rest else url
+    return re.sub(rf"(?i)([?&](?:{'|'.join(SECRET_QUERY_KEYS)})=)[^&#]*", r"\1***", shown)
 
 
 from app.cli_badge import badge_command  # noqa: E402  (it imports this module's helpers when it runs)
