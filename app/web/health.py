@@ -5,6 +5,7 @@ Both are JSON, need no sign-in and are never cached: a probe must see now.
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 
 from alembic.script import ScriptDirectory
@@ -19,6 +20,7 @@ from sqlmodel import Session
 from app.store.db import MIGRATIONS, get_engine, newer_than_code
 from app.store.jobs import job_view
 
+log = logging.getLogger("sawmill.web")
 router = APIRouter(tags=["health"])
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -63,12 +65,27 @@ def readiness(database_url: str, repository: str | None) -> dict[str, dict]:
             current = set(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
             checks["migrations"] = _migrations_check(current, head_revisions())
             checks["scan"] = _scan_check(connection, repository)
-    except Exception as exc:  # unreachable, refused, no such table: not ready, and why in one line
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        checks.setdefault("database", {"ok": False, "detail": reason[:200]})
-        if checks["database"]["ok"]:
-            checks["migrations"] = {"ok": False, "detail": reason[:200]}
+    except Exception as exc:  # unreachable, refused, no such table: not ready, and why in a few words
+        # The driver's own words name the host, port and user: the operator's log gets them, the
+        # probe (public, no sign-in) only what failed and the kind of error.
+        log.warning("not ready: %s", _first_line(exc))
+        failed = next(name for name in ("database", "migrations", "scan") if name not in checks)
+        what = {"database": "cannot connect to the database", "migrations": "cannot read the schema's revision",
+                "scan": "cannot read the scans and jobs"}[failed]  # fmt: skip
+        checks[failed] = {"ok": False, "detail": f"{what} ({_error_class(exc)}); the server's log says more"}
     return checks
+
+
+def _first_line(exc: Exception) -> str:
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _error_class(exc: Exception) -> str:
+    """The driver's error class (``psycopg.OperationalError``), not SQLAlchemy's wrapping of it."""
+    orig = getattr(exc, "orig", None)
+    kind = type(orig if isinstance(orig, BaseException) else exc)
+    return f"{kind.__module__.partition('.')[0]}.{kind.__qualname__}"
 
 
 def _migrations_check(current: set[str], heads: set[str]) -> dict:
