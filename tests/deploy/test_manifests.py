@@ -431,3 +431,13 @@ def test_the_deploy_page_names_what_exists(db_url, tmp_path) -> None:
     assert {"/readyz", "/healthz"} <= set(re.findall(r"/[a-z]+z\b", text)) <= routes
     for path in set(re.findall(r"\b(deploy/(?:kubernetes|flux)/[\w./-]*\w|tests/deploy/[\w.]+)", text)):
         assert (ROOT / path).exists(), f"docs/deploy.md names {path}, which does not exist"
+
+
+def test_the_disruption_budget_lets_a_drain_evict_pods_that_are_not_ready() -> None:
+    """With every pod unready (the database down), ``minAvailable: 1`` alone would refuse every
+    eviction, and a node drain would hang until the database came back."""
+    budget = one(render(POSTGRES), "PodDisruptionBudget")["spec"]
+    assert budget["minAvailable"] == 1
+    assert budget.get("unhealthyPodEvictionPolicy") == "AlwaysAllow"
+    deployment = one(render(POSTGRES), "Deployment")["spec"]
+    assert budget["selector"]["matchLabels"].items() <= deployment["template"]["metadata"]["labels"].items()
