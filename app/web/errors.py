@@ -8,6 +8,8 @@
   page and which form to draw.
 - Anything else gets a small HTML page (404, 405, ...), or for htmx a flash
   message swapped into the page's ``#flash`` slot. Never a traceback.
+- A database that cannot be reached (down, restarting, refusing) is a 503
+  with ``Retry-After`` and a message that says so, not a 500.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import escape
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -34,6 +36,11 @@ from app.store.turns import transient
 from app.web.render import is_htmx, render, render_html
 
 log = logging.getLogger("sawmill.web")
+
+UNREACHABLE = "The database cannot be reached right now; try again in a moment."
+RETRY_UNREACHABLE = "5"  # seconds: a restarting database, or a failover, takes about that
+# PostgreSQL's connection exceptions (class 08), and a server shutting down or starting up
+UNREACHABLE_STATES = ("08", "57P01", "57P02", "57P03")
 
 TITLES = {400: "Bad request", 401: "Sign in needed", 403: "Not allowed", 404: "Page not found",
           405: "Method not allowed", 409: "Conflict", 413: "Too large", 422: "Invalid input", 429: "Too many requests",
@@ -147,11 +154,16 @@ def error_body(problem: Problem) -> dict[str, Any]:
 
 
 async def handle(request: Request, exc: Exception) -> Response:
+    logged = False
     if isinstance(exc, (OperationalError, StaleDataError)) and transient(exc):
         # A form write that lost its race past the store's patience: a 503 to try again, not a 500.
         exc = Busy("the store is busy with other writes; nothing was changed, try again")
+    elif unreachable(exc):
+        # Not a bug to trace: the operator's log gets the driver's line (host, port), the client a 503.
+        log.warning("the database cannot be reached on %s %s: %s", request.method, request.url.path, _first_line(exc))
+        exc, logged = StarletteHTTPException(503, UNREACHABLE, headers={"Retry-After": RETRY_UNREACHABLE}), True
     problem = describe(exc)
-    if problem.status >= 500:
+    if problem.status >= 500 and not logged:
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     headers = getattr(exc, "headers", None) or {}
     if wants_json(request):
@@ -180,12 +192,30 @@ async def handle(request: Request, exc: Exception) -> Response:
             here = "/"
         html = render_html("_flash.html", {"problem": problem, "here": here})
         return HTMLResponse(
-            html, status_code=problem.status, headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"}
+            html, status_code=problem.status, headers={**headers, "HX-Retarget": "#flash", "HX-Reswap": "innerHTML"}
         )
     context = {"problem": problem, "title": TITLES.get(problem.status, "Error")}
     response = render(request, "error.html", context, status_code=problem.status)
     response.headers.update(headers)
     return response
+
+
+def unreachable(exc: Exception) -> bool:
+    """Whether ``exc`` says the database is not there to talk to (as opposed to a query that failed)."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:  # SQLAlchemy saw the connection drop
+        return True
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None)
+    if type(orig).__module__.startswith("psycopg"):  # no sqlstate: it failed before the server answered
+        return isinstance(exc, OperationalError) and (state is None or state.startswith(UNREACHABLE_STATES))
+    return isinstance(exc, OperationalError) and "unable to open database file" in str(orig)  # SQLite
+
+
+def _first_line(exc: Exception) -> str:
+    lines = [line for line in str(getattr(exc, "orig", None) or exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
 
 
 def _form_again(request: Request, form: FormView, problem: Problem) -> Response | None:
