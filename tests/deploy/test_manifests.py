@@ -249,9 +249,12 @@ def canonical(objects: list[dict]) -> list[str]:
 
 
 def flux_objects() -> dict[str, dict]:
+    """The Flux objects of deploy/flux (its Namespace aside)."""
     found = {}
     for path in FLUX.glob("*.yaml"):
         for doc in documents(path):
+            if path.name == "namespace.yaml":
+                continue
             assert is_flux(doc), f"{path}: {doc.get('kind')} is not a Flux object"
             assert path.name != "kustomization.yaml", "kustomize would read a file of that name as its own config"
             found[doc["kind"]] = doc
@@ -441,3 +444,29 @@ def test_the_disruption_budget_lets_a_drain_evict_pods_that_are_not_ready() -> N
     assert budget.get("unhealthyPodEvictionPolicy") == "AlwaysAllow"
     deployment = one(render(POSTGRES), "Deployment")["spec"]
     assert budget["selector"]["matchLabels"].items() <= deployment["template"]["metadata"]["labels"].items()
+
+
+def test_the_folder_flux_applies_creates_the_namespace_its_secrets_need() -> None:
+    """The folder holds deploy/flux and the user's Secrets (namespace sawmill). Flux dry-runs all of
+    it, after applying its Namespaces: a namespace that only the child Kustomization creates would
+    fail the Secret's dry run, and nothing would be applied. One Kustomization owns the namespace."""
+    folder = [doc for path in sorted(FLUX.glob("*.yaml")) for doc in documents(path)]
+    secrets = [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": "sawmill"}}
+               for name in ("sawmill", "sawmill-database")]  # fmt: skip
+    created = {"flux-system"} | {o["metadata"]["name"] for o in folder if o["kind"] == "Namespace"}
+    for obj in [*folder, *secrets]:
+        if obj["kind"] != "Namespace":
+            assert obj["metadata"]["namespace"] in created, f"{obj['kind']} {obj['metadata']['name']}"
+
+    (namespace,) = [o for o in folder if o["kind"] == "Namespace"]
+    assert namespace["metadata"]["labels"] == one(render(BASE), "Namespace")["metadata"]["labels"]
+    assert namespace["metadata"]["annotations"]["kustomize.toolkit.fluxcd.io/prune"] == "disabled"
+    kubernetes_validate.validate(namespace, KUBERNETES_VERSION, strict=True)
+
+    spec = flux_objects()["Kustomization"]["spec"]
+    assert namespace["metadata"]["name"] == spec["targetNamespace"]
+    for variant in (BASE, POSTGRES):
+        objects = render(variant)
+        for entry in spec.get("patches", []):
+            objects = apply_patch(objects, yaml.safe_load(entry["patch"]), "the Flux Kustomization")
+        assert "Namespace" not in {o["kind"] for o in objects}, f"{variant}: the child would own the namespace too"
