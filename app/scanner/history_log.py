@@ -13,14 +13,14 @@ import re
 import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import chain
 from pathlib import Path
 from typing import NamedTuple
 
 from app.scanner.globs import is_glob
 from app.scanner.model import ScanError
-from app.scanner.source import decode_paths, widen_pipe
+from app.scanner.source import decode_paths, git_date, widen_pipe
 
 # \x01 marks the first field of each commit's header.
 _FORMAT = "%x01%H%x00%P%x00%ct%x00%an%x00%s"
@@ -184,7 +184,7 @@ def _records(stream, keep: Callable[[str], bool] | None = None) -> Iterator[LogC
             commit = LogCommit(
                 sha=field[1:],
                 parents=tuple(parents.split()),
-                date=datetime.fromtimestamp(int(stamp), UTC),
+                date=git_date(stamp),
                 author=author,
                 subject=subject,
             )

@@ -12,7 +12,7 @@ import posixpath
 import subprocess
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from itertools import compress, count
 from operator import is_not
 from pathlib import Path
@@ -23,7 +23,7 @@ from app.scanner.config import CONFIG_FILE, ScanConfig, is_glob
 from app.scanner.core import likely_paths, scan_files
 from app.scanner.model import ScanError, Status
 from app.scanner.parse import ParseCache, Parsed
-from app.scanner.source import SUBMODULE, BlobRef, GitSource, git_lines, unknown_ref
+from app.scanner.source import SUBMODULE, BlobRef, GitSource, git_date, git_lines, unknown_ref
 
 _CHAINSAW = {str(Status.MIGRATED), str(Status.IN_PROGRESS)}
 
@@ -274,7 +274,7 @@ def resolve(repo: Path | str, ref: str) -> Tip | None:
     return Tip(
         sha=sha,
         branch=branch[0] if branch and branch[0] != "HEAD" else ref,
-        date=datetime.fromtimestamp(int(stamp), UTC),
+        date=git_date(stamp),
     )
 
 
@@ -408,7 +408,7 @@ def _for_each_ref(repo: Path | str) -> tuple[list[BranchTip], dict[str, str]]:
             symrefs[ref] = symref
             continue
         name = ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else ref[len("refs/remotes/"):]
-        found.append(BranchTip(name, ref, sha, datetime.fromtimestamp(int(stamp or 0), UTC)))
+        found.append(BranchTip(name, ref, sha, git_date(stamp or "0")))
     return sorted(found, key=lambda b: b.name), symrefs
 
 

@@ -9,11 +9,12 @@ repository, not even its config.
 from __future__ import annotations
 
 import fcntl
+import re
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import NamedTuple
 
@@ -374,11 +375,41 @@ def _committer_date(commit: bytes) -> datetime:
     header = commit.split(b"\n\n", 1)[0]
     for line in header.splitlines():
         if line.startswith(b"committer "):
-            stamp, offset = line.rsplit(b" ", 2)[1:]
-            sign = -1 if offset.startswith(b"-") else 1
-            minutes = sign * (int(offset[1:3]) * 60 + int(offset[3:5]))
-            return datetime.fromtimestamp(int(stamp), timezone(timedelta(minutes=minutes)))
+            parts = line.rsplit(b" ", 2)
+            return git_date(parts[1], parts[2]) if len(parts) == 3 else git_date(b"0")
     raise ScanError("a commit without a committer line")
+
+
+# a day inside datetime's range, so the date can still be shown in any timezone
+_EARLIEST, _LATEST = datetime(1, 1, 2, tzinfo=UTC), datetime(9999, 12, 30, tzinfo=UTC)
+
+
+def git_date(stamp: bytes | str, offset: bytes | str = b"+0000") -> datetime:
+    """A date as git writes it in a commit (seconds since the epoch, ``+hhmm``), never failing:
+    git takes dates no ``datetime`` holds (an imported commit's ``+9959``, a year past 9999),
+    and one such commit must not stop every scan. An offset a day or more wide (or garbled)
+    is taken as UTC, a time out of range as the nearest ``datetime`` can hold, a stamp that
+    is no number as the epoch (as ``git log`` shows it)."""
+    try:
+        seconds = int(stamp)
+    except ValueError:
+        seconds = 0
+    try:
+        zone = _zone(offset.decode() if isinstance(offset, bytes) else offset)
+        return datetime.fromtimestamp(seconds, zone)
+    except (ValueError, OverflowError, OSError):  # out of datetime's range (in this zone)
+        return _LATEST if seconds > 0 else _EARLIEST
+
+
+def _zone(offset: str) -> timezone:
+    """``+hhmm`` as a timezone; UTC when it is not one (timezone() refuses a day or more)."""
+    match = re.fullmatch(r"([+-])(\d\d)(\d\d)", offset.strip())
+    if not match:
+        return UTC
+    minutes = int(match[2]) * 60 + int(match[3])
+    if minutes >= 24 * 60:
+        return UTC
+    return timezone(timedelta(minutes=-minutes if match[1] == "-" else minutes))
 
 
 def decode_paths(raw: bytes) -> str:
