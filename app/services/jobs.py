@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlmodel import select
 
 from app.config import Settings
-from app.scanner.model import ScanError
+from app.scanner.model import MissingObject, ScanError
 from app.scanner.source import git_lines
 from app.services.mirror import FetchError, fetch, has_all, read_refs, redact
 from app.services.repos import Tracked, tracked
@@ -99,15 +99,18 @@ def register_waker(database_url: str, event: threading.Event) -> Callable[[], No
     return lambda: _wakers.get(database_url, set()).discard(event)
 
 
-def local_copy(settings: Settings, repo: Tracked, progress: Callable[[str], None] | None = None) -> Path:
+def local_copy(
+    settings: Settings, repo: Tracked, progress: Callable[[str], None] | None = None, corrupt: str | None = None
+) -> Path:
     """The folder to scan for ``repo``: the repository itself, or its mirror brought up
-    to date (cloned on first use). Raises ``FetchError``."""
+    to date (cloned on first use; cloned again when ``corrupt`` says why it is damaged).
+    Raises ``FetchError``."""
     if not repo.remote:
         return repo.local(settings.data_dir)
     if progress:
         progress(f"fetching {repo.key}")
     token = settings.git_token.get_secret_value() if settings.git_token else None
-    return fetch(repo.url, settings.data_dir, token).path  # type: ignore[arg-type]
+    return fetch(repo.url, settings.data_dir, token, corrupt=corrupt).path  # type: ignore[arg-type]
 
 
 def follow_scans(settings: Settings, held: str | None = None) -> str | None:
@@ -188,12 +191,28 @@ def run_job(settings: Settings, job: Job, progress: Progress) -> dict:
         walked = not refs or history_state(session, repo.key) is not None
     if last is not None and last.refs_digest == digest and walked and not job.force:
         return {"fetched": fetched, "scanned": False, "commit_sha": last.commit_sha}  # nothing moved since
+    try:
+        stored, result = _scan(settings, repo, path, ref, progress)
+    except MissingObject as missing:
+        if not repo.remote:
+            raise  # a repository given as a path is the user's: Sawmill never writes to it
+        # the mirror is a cache: a fetch does not check the objects it already holds, a fresh clone has them all
+        progress.phase, fetched = "fetching", True
+        try:
+            local_copy(settings, repo, corrupt=str(missing).removeprefix("the repository is corrupt: "))
+        except FetchError as error:
+            raise FetchError(f"{missing}, and cloning the mirror again failed: {error}", error.kind) from None
+        progress.commit = _commit_of(read_refs(path), ref)
+        stored, result = _scan(settings, repo, path, ref, progress)
+    return {"fetched": fetched, "scanned": True, "scan_id": stored.id, "commit_sha": result.commit}
+
+
+def _scan(settings: Settings, repo: Tracked, path: Path, ref: str, progress: Progress):
     progress.phase, progress.fraction = "scanning", None
-    stored, result = scan_and_store(
+    return scan_and_store(
         settings.database_url, path, ref, settings.config, progress.history, repository=repo.key,
         branch=settings.branch, stale_days=settings.stale_branch_days,
     )  # fmt: skip
-    return {"fetched": fetched, "scanned": True, "scan_id": stored.id, "commit_sha": result.commit}
 
 
 def _commit_of(refs: dict[str, str], ref: str) -> str | None:

@@ -250,7 +250,9 @@ def has_all(path: Path, want: dict[str, str]) -> bool:
 # -- fetching -------------------------------------------------------------------
 
 
-def fetch(url: str, data_dir: Path, token: str | None = None, timeout: float = 600) -> FetchResult:
+def fetch(
+    url: str, data_dir: Path, token: str | None = None, timeout: float = 600, corrupt: str | None = None
+) -> FetchResult:
     """Bring the mirror of ``url`` up to date (cloning it the first time) and return it.
 
     ``token`` authenticates an http(s) transfer (sent as ``x-access-token``);
@@ -258,6 +260,8 @@ def fetch(url: str, data_dir: Path, token: str | None = None, timeout: float = 6
     ever written to disk. ``timeout`` (seconds) bounds the whole call, waiting
     for another fetch of the same mirror included. A corrupt mirror is cloned
     again once; a failed fetch leaves the previous mirror as it was.
+    ``corrupt``: why the caller found the mirror damaged where git's fetch does
+    not look (a scan missing an object): it is cloned again, not fetched.
 
     Raises ``FetchError`` (one redacted line) and ``ValueError`` when ``url``
     is not a git URL.
@@ -278,6 +282,8 @@ def fetch(url: str, data_dir: Path, token: str | None = None, timeout: float = 6
         _remove_partials(path)
         if not path.exists() and not path.is_symlink():
             return _clone(transfer, path)
+        if corrupt is not None:
+            return _clone_again(transfer, path, transfer.error("corrupt", corrupt))
         try:
             return _update(transfer, path)
         except FetchError as error:

@@ -1,0 +1,96 @@
+"""What a server's job does with a damaged or moving repository, run in process by the real worker."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from app.config import Settings
+from app.repobuilder import RepoBuilder
+from app.repobuilder.gitops import GitOps, seed_history
+from app.services.jobs import request_sync
+from app.services.mirror import mirror_path
+from app.services.worker import Worker
+from app.store.db import session_scope
+from app.store.jobs import Job
+from app.store.scans import Scan
+from tests.gitserver import GitServer, git_server  # noqa: F401  (fixture)
+
+SUITE_FILE = "ci/test/infra-storage/kustomization.yaml"
+
+
+@pytest.fixture
+def platform(git_server, tmp_path: Path) -> tuple[GitServer, GitOps]:  # noqa: F811
+    """The seed repository, served over HTTP, its writer kept open for pushes."""
+    server = git_server(root=tmp_path / "srv")
+    builder = RepoBuilder(server.create("platform"), bare=True)
+    gitops = GitOps(builder)
+    seed_history(gitops)
+    builder.flush()
+    yield server, gitops
+    builder.repo.close()
+
+
+def git(repo: Path, *args: str, **kw) -> str:
+    return subprocess.run(["git", f"--git-dir={repo}", *args], capture_output=True, text=True, check=True, **kw).stdout.strip()
+
+
+def run_job(settings: Settings) -> Job:
+    """Queue a sync as a push would, and have a worker run it; the job as it ended."""
+    job, _new = request_sync(settings, "test")
+    assert Worker(settings).run_one()
+    with session_scope(settings.database_url) as session:
+        return session.exec(select(Job).where(Job.id == job.id)).one()
+
+
+def newest_scan(settings: Settings) -> str | None:
+    with session_scope(settings.database_url) as session:
+        return session.exec(select(Scan.commit_sha).order_by(Scan.id.desc()).limit(1)).first()
+
+
+def lose_blob(repo: Path, path: str) -> str:
+    """Delete the object of ``path`` (at HEAD) from ``repo``'s store: its packs unpacked first."""
+    sha = git(repo, "rev-parse", f"HEAD:{path}")
+    packs = list((repo / "objects" / "pack").glob("*.pack"))
+    for pack in packs:
+        data = pack.read_bytes()
+        for leftover in pack.parent.glob(f"{pack.stem}.*"):
+            leftover.unlink()
+        subprocess.run(["git", f"--git-dir={repo}", "unpack-objects", "-q"], input=data, check=True)
+    (repo / "objects" / sha[:2] / sha[2:]).unlink()
+    return sha
+
+
+def test_a_mirror_that_lost_an_object_is_cloned_again_and_the_push_scanned(platform, tmp_path, db_url) -> None:
+    server, gitops = platform
+    settings = Settings(repo=server.url("platform"), data_dir=tmp_path / "data", database_url=db_url, fetch_interval=0)
+    assert run_job(settings).error is None
+    mirror = mirror_path(settings.data_dir, settings.repo)
+    lost = lose_blob(mirror, SUITE_FILE)
+    gitops.builder.write("README.md", "# platform\n\nmoved on\n")
+    pushed = gitops.commit("docs: readme")
+    gitops.builder.flush()
+
+    job = run_job(settings)
+
+    assert job.error is None, job.error
+    assert newest_scan(settings) == pushed.sha
+    assert git(mirror, "cat-file", "-t", lost) == "blob"  # whole again
+
+
+def test_a_repository_given_as_a_path_that_lost_an_object_is_never_written_to(tmp_path, db_url) -> None:
+    repo = tmp_path / "platform.git"
+    with RepoBuilder(repo, bare=True) as builder:
+        seed_history(GitOps(builder))
+    lose_blob(repo, SUITE_FILE)
+    before = sorted(p.relative_to(repo) for p in repo.rglob("*"))
+    settings = Settings(repo=str(repo), data_dir=tmp_path / "data", database_url=db_url, fetch_interval=0)
+
+    job = run_job(settings)
+
+    assert job.error == f"the repository is corrupt: the object of {SUITE_FILE} is missing"
+    assert sorted(p.relative_to(repo) for p in repo.rglob("*")) == before
+    assert not (settings.data_dir / "mirrors").exists()
