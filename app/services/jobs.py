@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlmodel import select
 
 from app.config import Settings
+from app.scanner.history_scan import read_branches
 from app.scanner.model import MissingObject, ScanError
 from app.scanner.source import git_lines
 from app.services.mirror import FetchError, fetch, has_all, read_refs, redact
@@ -60,16 +61,39 @@ def request_sync(
     repo = tracked_repository(settings)
     ref = ref or settings.ref
     with session_scope(settings.database_url, repo.key) as session:
-        if want and not force and (seen := _already_seen(session, settings, repo, scanned_ref(settings, ref), want)):
+        if want and not force and (seen := _already_seen(session, settings, repo, scanned_ref(settings, ref, repo), want)):
             return seen, False
         job, new = jobs.queue_job(session, repo.key, requested_by, ref=ref, want=want, force=force)
     wake(settings.database_url)
     return job, new
 
 
-def scanned_ref(settings: Settings, ref: str) -> str:
-    """What a job for ``ref`` scans: HEAD stands for the default branch, SAWMILL_BRANCH when set."""
-    return settings.branch if ref == "HEAD" and settings.branch else ref
+def scanned_ref(settings: Settings, ref: str, repo: Tracked | None = None) -> str:
+    """What a job for ``ref`` scans: HEAD stands for the default branch, SAWMILL_BRANCH when set.
+
+    A mirror's HEAD is the remote's default branch. A repository given as a path may be a
+    developer's clone with another branch checked out: its HEAD stands for the branch its
+    history follows (``origin/HEAD``'s in a clone, see ``history_scan.read_branches``), not
+    for whatever is checked out; where no such branch tells otherwise, HEAD as it is.
+    """
+    if ref != "HEAD":
+        return ref
+    if settings.branch:
+        return settings.branch
+    if repo is None or repo.remote or repo.path is None or not repo.path.is_dir():
+        return ref
+    return _default_ref(repo.path)
+
+
+def _default_ref(path: Path) -> str:
+    """The branch of ``path`` the history follows, short (``main``, ``origin/main``); ``HEAD``
+    when HEAD is on it (a scan of it then reads as it always has) or nothing names one."""
+    branches = read_branches(path)
+    held = {twin.ref for twin in branches.twins}
+    followed = next((r for r in (f"refs/heads/{branches.default}", f"refs/remotes/origin/{branches.default}") if r in held), None)
+    if branches.tip is None or followed is None or git_lines(path, "symbolic-ref", "-q", "HEAD") == [followed]:
+        return "HEAD"
+    return followed.removeprefix("refs/heads/").removeprefix("refs/remotes/")
 
 
 def _already_seen(session, settings: Settings, repo: Tracked, ref: str, want: dict[str, str]) -> Job | None:
@@ -183,7 +207,7 @@ def run_job(settings: Settings, job: Job, progress: Progress) -> dict:
         fetched = True
     refs = read_refs(path)
     digest = refs_digest(refs)
-    ref = scanned_ref(settings, job.ref)
+    ref = scanned_ref(settings, job.ref, repo)
     progress.commit = _commit_of(refs, ref)
     with session_scope(settings.database_url, repo.key) as session:
         last = _last_scan(session, repo.key, ref)

@@ -94,3 +94,52 @@ def test_a_repository_given_as_a_path_that_lost_an_object_is_never_written_to(tm
     assert job.error == f"the repository is corrupt: the object of {SUITE_FILE} is missing"
     assert sorted(p.relative_to(repo) for p in repo.rglob("*")) == before
     assert not (settings.data_dir / "mirrors").exists()
+
+
+def newest(settings: Settings) -> tuple[str, str] | None:
+    """The newest scan's (ref, commit)."""
+    with session_scope(settings.database_url) as session:
+        scan = session.exec(select(Scan).order_by(Scan.id.desc()).limit(1)).first()
+        return (scan.ref, scan.commit_sha) if scan else None
+
+
+def work(clone: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(clone), "-c", "user.name=dev", "-c", "user.email=dev@x", *args],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+
+
+def test_a_clone_served_by_path_is_scanned_at_its_default_branch_whatever_is_checked_out(platform, tmp_path, db_url) -> None:
+    server, _gitops = platform
+    clone = tmp_path / "platform"
+    subprocess.run(["git", "clone", "-q", server.url("platform"), str(clone)], check=True)
+    main = work(clone, "rev-parse", "main")
+    settings = Settings(repo=str(clone), data_dir=tmp_path / "data", database_url=db_url, fetch_interval=0)
+    assert run_job(settings).error is None
+    assert newest(settings) == ("HEAD", main)  # on main: as it always was
+    work(clone, "checkout", "-q", "-b", "wip")
+    (clone / "README.md").write_text("unpushed work\n")
+    work(clone, "commit", "-q", "-am", "wip")
+
+    job = run_job(settings)  # the timer's next tick: a branch moved
+
+    assert job.error is None and job.commit_sha == main
+    assert newest(settings) == ("main", main)
+    work(clone, "branch", "-q", "-D", "main")  # only origin/main left
+    assert run_job(settings).error is None
+    assert newest(settings) == ("origin/main", main)
+
+
+def test_a_repository_with_no_remote_served_by_path_follows_its_head(tmp_path, db_url) -> None:
+    repo = tmp_path / "platform"
+    with RepoBuilder(repo) as builder:
+        seed_history(GitOps(builder))
+        builder.checkout()
+    settings = Settings(repo=str(repo), data_dir=tmp_path / "data", database_url=db_url, fetch_interval=0)
+    work(repo, "checkout", "-q", "-b", "next")
+    (repo / "README.md").write_text("next\n")
+    work(repo, "commit", "-q", "-am", "next")
+
+    assert run_job(settings).error is None
+    assert newest(settings) == ("HEAD", work(repo, "rev-parse", "next"))  # nothing names another default branch
