@@ -205,13 +205,15 @@ def serve(
     port: int | None = typer.Option(None, "--port", help="Port to listen on (default 8000)."),
 ) -> None:
     """Migrate the database, keep the repository current in the background, serve the dashboard."""
-    from app.services.mirror import is_url
+    from app.services.mirror import is_url, url_problem
     from app.services.repos import tracked
     from app.web.server import address_problem, run_server
 
     if repo is not None and not is_url(repo) and not Path(repo).exists():
         fail(f"no repository at {repo}")
     settings = settings_with(repo=str(Path(repo).resolve()) if repo and not is_url(repo) else repo, host=host, port=port)
+    if settings.repo and (problem := url_problem(settings.repo)):
+        fail(problem)
     if problem := address_problem(settings.host, settings.port):
         fail(problem)
     open_store(settings)

@@ -42,9 +42,9 @@ logger = logging.getLogger(__name__)
 _SCHEME_URL = re.compile(r"^(?P<scheme>https?|ssh|git|file)://", re.IGNORECASE)
 # git's own rule: a colon before any slash makes "[user@]host:path" an ssh address
 _SCP_LIKE = re.compile(r"^(?:[^@/:\s]+@)?(?:\[[^\]/]+\]|[A-Za-z0-9][A-Za-z0-9._-]*):(?!//)[^\s]+$")
-# the userinfo of an http(s) URL: greedy up to the last "@" before the path, so an
-# unescaped "@" inside a password is still covered
-_HTTP_USERINFO = re.compile(r"(?i)\b(https?://)[^/\s]*@")
+# the userinfo of an http(s) URL: greedy up to the last "@", so an unescaped "@" or "/"
+# inside a password is still covered (a quote or a space ends the URL, as in git's messages)
+_HTTP_USERINFO = re.compile(r"(?i)\b(https?://)[^\s'\"<>]*@")
 _PARTIAL = ".partial"
 _SLUG_LENGTH = 60
 # variables that would point git at some other repository than the one named
@@ -185,9 +185,25 @@ def mirror_path(data_dir: Path, url: str) -> Path:
 
 
 def _authority(after_scheme: str) -> tuple[str, str]:
-    """Split what follows ``scheme://`` into the authority and the rest (path and query)."""
-    cut = after_scheme.find("/")
+    """Split what follows ``scheme://`` into the authority and the rest (path and query).
+
+    The userinfo runs to the last ``@``: a password holding an unescaped ``/`` (refused,
+    see ``url_problem``) is still taken for one, never for a host or a path to show.
+    """
+    cut = after_scheme.find("/", after_scheme.rfind("@") + 1)
     return (after_scheme, "") if cut < 0 else (after_scheme[:cut], after_scheme[cut:])
+
+
+def url_problem(url: str) -> str | None:
+    """Why git cannot take ``url`` as written (one line, holding nothing of it); None when it can.
+
+    A ``/`` in a password ends the host for git: ``https://deploy:Ab/Cd@host/x`` is refused
+    by git, and would otherwise be stored, shown and named after a host ``deploy``.
+    """
+    match = _SCHEME_URL.match(url)
+    if not match or "@" not in url[match.end() :].partition("/")[2]:
+        return None
+    return "the repository URL holds an '@' after a '/': percent-encode a password's '/' as %2F (and '@' as %40)"
 
 
 def _userinfo(url: str) -> str:
@@ -268,6 +284,8 @@ def fetch(
     """
     if not is_url(url):
         raise ValueError(f"not a git URL: {redact(url)}")
+    if problem := url_problem(url):
+        raise FetchError(problem, "failed")
     header = _authorization(url, token)
     transfer = _Transfer(
         remote=public_url(url),

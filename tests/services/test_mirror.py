@@ -10,6 +10,7 @@ import base64
 import os
 import socket
 import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -107,6 +108,7 @@ def test_is_url(text, expected):
         ("https://token@host/x", "https://host/x"),
         ("https://user:pa%40ss@host/x", "https://host/x"),
         ("https://user:p@ss@host/x", "https://host/x"),  # an unescaped "@" in the password
+        ("https://deploy:Ab/Cd3fSecret@git.example.com/org/p.git", "https://git.example.com/org/p.git"),  # a "/" in it
         ("https://oauth2:glpat-secret@gitlab.example.com:8443/g/sub/repo.git", "https://gitlab.example.com:8443/g/sub/repo.git"),
         ("HTTPS://Host.Example/Org/Repo.git", "https://host.example/Org/Repo.git"),
         ("ssh://git@host:2222/x.git", "ssh://git@host:2222/x.git"),  # an ssh user is no secret
@@ -130,6 +132,9 @@ def test_public_url_drops_credentials(url, expected):
         ("a ghp_abcdef and its prefix ghp_abc", ("ghp_abc", "ghp_abcdef"), "a *** and its prefix ***"),
         ("nothing to hide in https://host/x or git@host:x", ("",), "nothing to hide in https://host/x or git@host:x"),
         ("ssh://git@host/x keeps its user", (), "ssh://git@host/x keeps its user"),
+        ("tracking https://deploy:ab/Cd3fSecret@git.example.com/org/p.git (fetched)", (),
+         "tracking https://***@git.example.com/org/p.git (fetched)"),
+        ("unable to access 'https://d:A/b@h/x/': 403", (), "unable to access 'https://***@h/x/': 403"),
     ],
 )  # fmt: skip
 def test_redact(text, secrets, expected):
@@ -398,3 +403,28 @@ def test_ssh_goes_through_the_users_git_ssh_command(server, data_dir, tmp_path, 
     result = fetch(url, data_dir)
     assert result.refs["refs/heads/main"] == sha
     assert "-p 2222 git@git.example" in log.read_text() and "git-upload-pack" in log.read_text()
+
+
+SLASHED = "https://deploy:Ab/Cd3fSecret@git.example.com/org/platform.git"  # git refuses it: "/" ends the host
+
+
+def test_a_password_with_an_unescaped_slash_is_refused_in_one_line_and_never_shown(tmp_path, data_dir):
+    with pytest.raises(FetchError) as refused:
+        fetch(SLASHED, data_dir)
+    assert "%2F" in str(refused.value) and "Secret" not in str(refused.value)
+    assert "Secret" not in str(mirror_path(data_dir, SLASHED))
+    env = {**os.environ, "SAWMILL_DATA_DIR": str(data_dir)}
+    sawmill = [str(Path(sys.executable).with_name("sawmill"))]
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = str(free.getsockname()[1])
+    served = subprocess.run([*sawmill, "serve", "--repo", SLASHED, "--port", port], capture_output=True, text=True, env=env, timeout=30)
+    scanned = subprocess.run([*sawmill, "scan", SLASHED], capture_output=True, text=True, env=env, timeout=60)
+    for done in (served, scanned):
+        assert done.returncode == 1
+        assert done.stderr.strip().splitlines()[-1] == (
+            "error: the repository URL holds an '@' after a '/': percent-encode a password's '/' as %2F (and '@' as %40)"
+        )
+        assert "Secret" not in done.stdout + done.stderr
+    assert "fetching https://git.example.com/org/platform.git" in scanned.stderr
+    assert not [p for p in data_dir.rglob("*") if "Secret" in p.name or (p.is_file() and b"Secret" in p.read_bytes())]
