@@ -19,6 +19,7 @@ killed clone left, and is removed before the next fetch.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import fcntl
 import hashlib
@@ -29,6 +30,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -540,13 +542,40 @@ def _run(args: list[str], *, env: dict[str, str], timeout: float) -> subprocess.
         errors="replace",
         start_new_session=True,
     ) as process:
+        with _running_lock:
+            _running[process] = threading.get_ident()
         try:
             stdout, stderr = process.communicate(timeout=timeout)
         except BaseException:  # the timeout, or an interrupt: nothing may outlive us
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
+            _kill_group(process)
             raise  # leaving the with block waits for git: no zombie
+        finally:
+            with _running_lock:
+                _running.pop(process, None)
     return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
+
+
+def stop_transfers(thread: int | None = None) -> int:
+    """Kill the git commands still running (all, or those ``thread`` started), each with its
+    process group (ssh, the remote helper, index-pack): in a session of their own, they
+    would outlive the server that stops, a clone going on to fill its partial folder (which
+    the next fetch removes). Returns how many were killed. Also run at the process's exit."""
+    with _running_lock:
+        found = [process for process, started_by in _running.items() if thread is None or started_by == thread]
+    for process in found:
+        _kill_group(process)
+    return len(found)
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    if process.returncode is None:  # not reaped yet: its pid is still its own
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+_running: dict[subprocess.Popen, int] = {}  # the git commands ``_run`` is waiting for -> the thread that started each
+_running_lock = threading.Lock()
+atexit.register(stop_transfers)
 
 
 def _run_local(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from app.config import Settings
 from app.services import jobs as service
+from app.services.mirror import stop_transfers
 from app.services.repos import tracked
 from app.store import jobs
 from app.store.db import session_scope
@@ -85,6 +86,9 @@ class Worker:
                 with session_scope(self.settings.database_url) as session:
                     jobs.release(session, self._current, self.owner)
                 log.warning("shutting down mid-job %s: it is queued again", self._current)
+            if self._thread.is_alive() and stop_transfers(self._thread.ident):
+                # a fetch the job was waiting on: git runs in a session of its own and would outlive us
+                log.warning("stopped the git commands the job was running")
 
     def _loop(self) -> None:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,45 @@ def test_a_repository_with_no_remote_served_by_path_follows_its_head(tmp_path, d
 
     assert run_job(settings).error is None
     assert newest(settings) == ("HEAD", work(repo, "rev-parse", "next"))  # nothing names another default branch
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_stopping_the_worker_mid_clone_kills_git_and_its_ssh(tmp_path, db_url, monkeypatch) -> None:
+    pids = tmp_path / "ssh.pid"
+    ssh = tmp_path / "slow-ssh"
+    ssh.write_text(f"#!/bin/sh\necho $$ >> {pids}\nexec sleep 120\n")  # a remote that never answers
+    ssh.chmod(0o755)
+    monkeypatch.setenv("GIT_SSH_COMMAND", str(ssh))
+    url = "ssh://git@example.invalid/org/platform.git"
+    settings = Settings(repo=url, data_dir=tmp_path / "data", database_url=db_url, fetch_interval=0)
+    worker = Worker(settings)
+    worker.start()
+    deadline = time.monotonic() + 30
+    while not (pids.exists() and pids.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (pid,) = [int(line) for line in pids.read_text().split()]
+    assert alive(pid)  # the clone is under way, waiting on ssh
+
+    worker.stop(grace=0.5)
+
+    deadline = time.monotonic() + 10
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(pid)
+    assert not [p for p in Path("/proc").glob("[0-9]*/cmdline") if url.encode() in _read(p)]
+    with session_scope(db_url) as session:
+        assert [job.state for job in session.exec(select(Job))] == ["queued"]  # for the next start
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes().replace(b"\0", b" ")
+    except OSError:
+        return b""
