@@ -357,7 +357,10 @@ def git_lines(repo: Path | str, *args: str) -> list[str]:
 
 def unknown_ref(repo: Path | str, ref: str) -> ScanError:
     """``ref`` names no commit of ``repo``; for a ``HEAD`` naming a branch the repository lacks
-    (a bare clone whose HEAD kept another name), which branch, and what to do."""
+    (a bare clone whose HEAD kept another name), which branch, and what to do. A SHA-256
+    repository resolves nothing through GitPython's object reader: that is said instead."""
+    if (git_lines(repo, "rev-parse", "--show-object-format") or ["sha1"])[0] != "sha1":
+        return ScanError(f"cannot scan {repo}: SHA-256 repositories are not supported yet (extensions.objectFormat=sha256)")
     if ref == "HEAD" and (named := git_lines(repo, "symbolic-ref", "-q", "--short", "HEAD")):
         return ScanError(
             f"unknown ref 'HEAD' in {repo}: it names branch {named[0]!r}, which the repository does not hold "

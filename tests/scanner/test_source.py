@@ -105,6 +105,18 @@ def test_unknown_ref_and_empty_repository(tmp_path: Path) -> None:
         scan(tmp_path / "empty")
 
 
+def test_a_sha256_repository_is_said_to_be_unsupported_not_to_lack_its_branch(tmp_path: Path) -> None:
+    repo = tmp_path / "w"
+    subprocess.run(["git", "init", "-q", "--object-format=sha256", "-b", "main", str(repo)], check=True)
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=a", "-c", "user.email=a@x", "commit", "-q", "--allow-empty", "-m", "x"], check=True)
+    for ref in ("HEAD", "main"):
+        with pytest.raises(ScanError) as raised:
+            scan(repo, ref=ref)
+        assert str(raised.value) == (
+            f"cannot scan {repo}: SHA-256 repositories are not supported yet (extensions.objectFormat=sha256)"
+        )
+
+
 def test_a_missing_blob_stops_a_scan_only_when_the_scan_reads_it(make_repo: MakeRepo) -> None:
     """git lists a blob its objects lack with the size ``BAD``: a file no scan reads (a note)
     changes nothing; one it reads (a test) is one line naming the file."""
