@@ -595,8 +595,13 @@ def _classify(stderr: str, local: bool) -> str:
 
 
 def _detail(stderr: str) -> str:
-    """git's most telling line: the last ``fatal:`` one, else the last one, shortened."""
+    """git's most telling line: the last ``fatal:`` one, else the last one, shortened. A line
+    ending in ``:`` takes the next one along (``unable to connect to host:`` then the
+    ``errno=Connection refused`` that says why)."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    fatal = [line for line in lines if line.startswith("fatal:")]
-    line = (fatal or lines or ["no message"])[-1]
+    fatal = [index for index, line in enumerate(lines) if line.startswith("fatal:")]
+    at = fatal[-1] if fatal else len(lines) - 1
+    line = lines[at] if lines else "no message"
+    if line.endswith(":") and at + 1 < len(lines):
+        line = f"{line} {lines[at + 1]}"
     return re.sub(r"^(fatal|error|remote): *", "", line)[:300]

@@ -428,3 +428,17 @@ def test_a_password_with_an_unescaped_slash_is_refused_in_one_line_and_never_sho
         assert "Secret" not in done.stdout + done.stderr
     assert "fetching https://git.example.com/org/platform.git" in scanned.stderr
     assert not [p for p in data_dir.rglob("*") if "Secret" in p.name or (p.is_file() and b"Secret" in p.read_bytes())]
+
+
+def test_an_unreachable_git_remote_says_the_connection_was_refused(data_dir):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # nothing listens there once the socket is closed
+    url = f"git://127.0.0.1:{port}/platform.git"
+
+    with pytest.raises(FetchError) as unreachable:
+        fetch(url, data_dir)
+
+    assert unreachable.value.kind == "unreachable"
+    assert str(unreachable.value).startswith(f"remote unreachable: {url}: unable to connect to 127.0.0.1: ")
+    assert str(unreachable.value).endswith("Connection refused")
