@@ -208,6 +208,7 @@ def run_job(settings: Settings, job: Job, progress: Progress) -> dict:
     refs = read_refs(path)
     digest = refs_digest(refs)
     ref = scanned_ref(settings, job.ref, repo)
+    _nothing_to_scan(repo, path, refs, ref)
     progress.commit = _commit_of(refs, ref)
     with session_scope(settings.database_url, repo.key) as session:
         last = _last_scan(session, repo.key, ref)
@@ -229,6 +230,17 @@ def run_job(settings: Settings, job: Job, progress: Progress) -> dict:
         progress.commit = _commit_of(read_refs(path), ref)
         stored, result = _scan(settings, repo, path, ref, progress)
     return {"fetched": fetched, "scanned": True, "scan_id": stored.id, "commit_sha": result.commit}
+
+
+def _nothing_to_scan(repo: Tracked, path: Path, refs: dict[str, str], ref: str) -> None:
+    """Say so, naming the repository as the user gave it (never the mirror's folder), when it
+    has no commit yet or its HEAD names a branch it lacks: the advice is the server's setting."""
+    if not refs:
+        raise ScanError(f"{repo.key} has no commits yet")
+    if ref == "HEAD" and "HEAD" not in refs:
+        named = git_lines(path, "symbolic-ref", "-q", "--short", "HEAD")
+        branch = f"branch {named[0]!r}, which it does not hold" if named else "no branch"
+        raise ScanError(f"the HEAD of {repo.key} names {branch}: name the default branch with SAWMILL_BRANCH")
 
 
 def _scan(settings: Settings, repo: Tracked, path: Path, ref: str, progress: Progress):

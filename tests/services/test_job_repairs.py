@@ -186,3 +186,20 @@ def _read(path: Path) -> bytes:
         return path.read_bytes().replace(b"\0", b" ")
     except OSError:
         return b""
+
+
+def test_an_empty_remote_and_a_head_naming_no_branch_are_said_of_the_url_with_the_server_s_advice(
+    git_server, tmp_path, db_url  # noqa: F811
+) -> None:
+    server = git_server(root=tmp_path / "srv")
+    server.create("empty")
+    empty = Settings(repo=server.url("empty"), data_dir=tmp_path / "data", database_url=db_url, fetch_interval=0)
+    assert run_job(empty).error == f"{server.url('empty')} has no commits yet"
+
+    with RepoBuilder(server.create("platform"), bare=True) as builder:
+        seed_history(GitOps(builder))
+    git(server.path("platform"), "symbolic-ref", "HEAD", "refs/heads/trunk")  # the remote's default branch is gone
+    url = server.url("platform")
+    settings = Settings(repo=url, data_dir=tmp_path / "data", database_url=db_url, fetch_interval=0)
+    error = run_job(settings).error
+    assert error == f"the HEAD of {url} names branch 'trunk', which it does not hold: name the default branch with SAWMILL_BRANCH"
