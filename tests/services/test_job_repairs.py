@@ -6,7 +6,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
 from sqlmodel import select
 
 from app.config import Settings
@@ -18,21 +17,10 @@ from app.services.worker import Worker
 from app.store.db import session_scope
 from app.store.jobs import Job
 from app.store.scans import Scan
-from tests.gitserver import GitServer, git_server  # noqa: F401  (fixture)
+from tests.gitserver import git_server  # noqa: F401  (fixture)
+from tests.services.test_live import platform  # noqa: F401  (fixture: the seed repository served over HTTP)
 
 SUITE_FILE = "ci/test/infra-storage/kustomization.yaml"
-
-
-@pytest.fixture
-def platform(git_server, tmp_path: Path) -> tuple[GitServer, GitOps]:  # noqa: F811
-    """The seed repository, served over HTTP, its writer kept open for pushes."""
-    server = git_server(root=tmp_path / "srv")
-    builder = RepoBuilder(server.create("platform"), bare=True)
-    gitops = GitOps(builder)
-    seed_history(gitops)
-    builder.flush()
-    yield server, gitops
-    builder.repo.close()
 
 
 def git(repo: Path, *args: str, **kw) -> str:
