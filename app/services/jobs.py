@@ -88,7 +88,10 @@ def scanned_ref(settings: Settings, ref: str, repo: Tracked | None = None) -> st
 def _default_ref(path: Path) -> str:
     """The branch of ``path`` the history follows, short (``main``, ``origin/main``); ``HEAD``
     when HEAD is on it (a scan of it then reads as it always has) or nothing names one."""
-    branches = read_branches(path)
+    try:
+        branches = read_branches(path)
+    except ScanError:  # not a repository (yet): the job says so when it runs
+        return "HEAD"
     held = {twin.ref for twin in branches.twins}
     followed = next((r for r in (f"refs/heads/{branches.default}", f"refs/remotes/origin/{branches.default}") if r in held), None)
     if branches.tip is None or followed is None or git_lines(path, "symbolic-ref", "-q", "HEAD") == [followed]:
