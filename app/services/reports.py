@@ -102,7 +102,7 @@ def ingest_report(
     # NUL and lone surrogates, which no database text can hold, are replaced. A parser lets them
     # through as JSON escapes ("\ud800") or, in JSON, as the raw bytes of one (json reads bytes with
     # "surrogatepass"); a report with none of these is stored as it is, without a pass over its text
-    unstorable = b"\x00" in data or b"\\u" in data or _SURROGATE_BYTES.search(data) is not None
+    unstorable = b"\x00" in data or b"\\u" in data or (b"\xed" in data and _SURROGATE_BYTES.search(data) is not None)
     store_tests(session, report, [_columns(test, unstorable) for test in parsed.tests], modules)
     unmatched = [(t.name, t.folder) for t, m in zip(parsed.tests, modules, strict=True) if not m] if scan else []
     return Ingested(report, True, scan is None, unmatched)
