@@ -198,7 +198,14 @@ def beat(session: Session, job_id: int, owner: str, phase: str | None, progress:
 
 
 def finish(session: Session, job_id: int, owner: str, error: str | None = None, **outcome) -> bool:
-    """End ``owner``'s job as done or failed (with ``error``); False when it no longer owned it."""
+    """End ``owner``'s job as done or failed (with ``error``); False when it no longer owned it.
+
+    It takes its repository's turn first, as ``queue_job`` does: the worker queues a failed
+    job's retry in the same transaction, and a request queueing meanwhile, holding the turn
+    and waiting for this row, would otherwise deadlock with it (PostgreSQL)."""
+    repository = session.exec(select(Job.repository).where(Job.id == job_id)).first()
+    if repository is not None:
+        _take_turn(session, repository)
     values = {"state": FAILED if error else DONE, "finished_at": utcnow(), "error": error, "phase": None, **outcome}
     result = session.exec(update(Job).where(Job.id == job_id, Job.owner == owner, Job.state == RUNNING).values(**values))
     return result.rowcount == 1

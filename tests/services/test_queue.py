@@ -161,7 +161,6 @@ def at_once(db_url: str, count: int, work) -> list:
     return results
 
 
-
 def test_requests_at_once_for_one_repository_make_one_waiting_job(db_url):
     for n in range(3):
         at_once(db_url, 6, lambda session: jobs.queue_job(session, REPO, "webhook:github", want={f"refs/heads/b{n}": "a" * 40}))
@@ -181,3 +180,40 @@ def test_workers_claiming_at_once_run_one_job_of_a_repository(db_url):
     assert len([job for job in claimed if job is not None]) == 1
     with session_scope(db_url) as session:
         assert [j.state for j in jobs.queue_state(session)].count(jobs.RUNNING) == 1
+
+
+def test_a_request_while_the_worker_ends_a_failed_job_and_queues_its_retry_waits_its_turn(db_url):
+    """The worker ends a failed job and queues its retry in one transaction; a webhook's request
+    arriving in between used to hold the repository's turn and wait for the job's row, which the
+    worker held while it waited for the turn: PostgreSQL broke the deadlock by failing the request."""
+    job_id, _ = queue(db_url)
+    running = claim(db_url)
+    assert running.id == job_id
+    errors: list[Exception] = []
+
+    def worker() -> None:
+        try:
+            with session_scope(db_url, REPO) as session:
+                assert jobs.finish(session, job_id, running.owner, error="fetch failed")
+                time.sleep(0.5)  # the request comes in now
+                jobs.queue_job(session, REPO, "retry", attempts=1)
+        except Exception as exc:  # noqa: BLE001  (reported below)
+            errors.append(exc)
+
+    def request() -> None:
+        time.sleep(0.2)
+        try:
+            with session_scope(db_url, REPO) as session:
+                jobs.queue_job(session, REPO, "webhook:github", want={"refs/heads/main": "b" * 40})
+        except Exception as exc:  # noqa: BLE001  (reported below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker), threading.Thread(target=request)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    with session_scope(db_url) as session:
+        waiting = [j for j in jobs.queue_state(session) if j.state == jobs.QUEUED]
+    assert len(waiting) == 1  # the request joined the retry (or the retry the request): one job
