@@ -63,7 +63,6 @@ def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html"]),
-        finalize=visible,  # every {{ }} of every page
         undefined=StrictUndefined,  # a missing context key is a bug, not an empty string
         trim_blocks=True,
         lstrip_blocks=True,
@@ -72,6 +71,7 @@ def environment() -> Environment:
     env.filters["short"] = lambda sha: (sha or "")[:8]
     env.filters["without_pr"] = without_pr
     env.filters["when"] = when
+    env.filters["visible"] = visible  # where text from outside is shown, never in a form's value
     env.filters["ago"] = clock_phrase(ago)
     env.filters["ago_or_in"] = clock_phrase(ago_or_in)
     # The shared macros are globals, not `{% from %}` imports: a block rendered

@@ -134,6 +134,18 @@ def test_backlog_edit_and_delete(client, bearer, db_url) -> None:
     assert gone.status_code == 404 and "no backlog item 1" in gone.text
 
 
+def test_a_backlog_title_saved_again_from_its_edit_form_keeps_its_right_to_left_marks(client, bearer, db_url) -> None:
+    """U+200F is an ordinary mark in Hebrew or Arabic text. The edit form must hold it as it is:
+    written as an escape there, it was saved back as the six characters "\\u200f"."""
+    title = "שלום \u200f(v2)\u200f check"
+    assert client.post("/backlog/1", data={"title": title, "category": "Infrastructure Evolution"}, headers=bearer).status_code == 303
+    values = re.findall(r'<input name="title" [^>]*value="([^"]*)"', client.get("/backlog").text)
+    assert title in values  # the edit form's value, with the marks themselves
+    shown = values[values.index(title)]
+    assert client.post("/backlog/1", data={"title": shown, "category": "Testing Improvements"}, headers=bearer).status_code == 303
+    assert title in backlog_titles(db_url)
+
+
 def test_milestone_tick_refuses_a_bad_value(client, bearer) -> None:
     response = client.post("/milestones/tasks/3", data={"done": "maybe"}, headers=bearer)
     assert response.status_code == 422
