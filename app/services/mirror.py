@@ -44,9 +44,10 @@ logger = logging.getLogger(__name__)
 _SCHEME_URL = re.compile(r"^(?P<scheme>https?|ssh|git|file)://", re.IGNORECASE)
 # git's own rule: a colon before any slash makes "[user@]host:path" an ssh address
 _SCP_LIKE = re.compile(r"^(?:[^@/:\s]+@)?(?:\[[^\]/]+\]|[A-Za-z0-9][A-Za-z0-9._-]*):(?!//)[^\s]+$")
-# the userinfo of an http(s) URL: greedy up to the last "@", so an unescaped "@" or "/"
-# inside a password is still covered (a quote or a space ends the URL, as in git's messages)
-_HTTP_USERINFO = re.compile(r"(?i)\b(https?://)[^\s'\"<>]*@")
+# an http(s) URL in a message (a quote or a space ends it, as in git's messages): its userinfo is masked
+_HTTP_URL = re.compile(r"(?i)\b(https?://)([^\s'\"<>]+)")
+# "user:pass/": a password holding an unescaped "/" (a ":" followed by more than a port's digits)
+_SLASHED_PASSWORD = re.compile(r"[^/@:]*:(?!\d*(?:/|$))[^/@]*/")
 _PARTIAL = ".partial"
 _SLUG_LENGTH = 60
 # variables that would point git at some other repository than the one named
@@ -171,7 +172,12 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     http(s) URL replaced by ``***``. Applied to every message and log line."""
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):  # longest first: one may hold another
         text = text.replace(secret, "***")
-    return _HTTP_USERINFO.sub(r"\1***@", text)
+    return _HTTP_URL.sub(_masked, text)
+
+
+def _masked(url: re.Match[str]) -> str:
+    end = _userinfo_end(url[2])
+    return url[0] if end < 0 else f"{url[1]}***{url[2][end:]}"
 
 
 def mirror_path(data_dir: Path, url: str) -> Path:
@@ -187,13 +193,25 @@ def mirror_path(data_dir: Path, url: str) -> Path:
 
 
 def _authority(after_scheme: str) -> tuple[str, str]:
-    """Split what follows ``scheme://`` into the authority and the rest (path and query).
-
-    The userinfo runs to the last ``@``: a password holding an unescaped ``/`` (refused,
-    see ``url_problem``) is still taken for one, never for a host or a path to show.
-    """
-    cut = after_scheme.find("/", after_scheme.rfind("@") + 1)
+    """Split what follows ``scheme://`` into the authority and the rest (path and query)."""
+    cut = after_scheme.find("/", _userinfo_end(after_scheme) + 1)
     return (after_scheme, "") if cut < 0 else (after_scheme[:cut], after_scheme[cut:])
+
+
+def _userinfo_end(after_scheme: str) -> int:
+    """Where the userinfo of what follows ``scheme://`` ends (the index of its ``@``); -1 when none.
+
+    As git reads a URL, the host follows the last ``@`` before the first ``/``; an ``@`` further
+    on is the path's (``https://host/~jane@corp/x.git``). But a password holding an unescaped
+    ``/`` (``deploy:Ab/Cd@host``, refused by ``url_problem``) runs to the last ``@``, so that no
+    part of it is ever taken for a host or a path to show.
+    """
+    first = after_scheme.partition("/")[0]
+    if "@" in first:
+        return first.rfind("@")
+    if "@" in after_scheme and _SLASHED_PASSWORD.match(after_scheme):
+        return after_scheme.rfind("@")
+    return -1
 
 
 def url_problem(url: str) -> str | None:
@@ -203,9 +221,10 @@ def url_problem(url: str) -> str | None:
     by git, and would otherwise be stored, shown and named after a host ``deploy``.
     """
     match = _SCHEME_URL.match(url)
-    if not match or "@" not in url[match.end() :].partition("/")[2]:
+    after = url[match.end() :] if match else ""
+    if "/" not in after[: max(_userinfo_end(after), 0)]:
         return None
-    return "the repository URL holds an '@' after a '/': percent-encode a password's '/' as %2F (and '@' as %40)"
+    return "the repository URL's password holds a '/': percent-encode it as %2F (and an '@' in it as %40)"
 
 
 def _userinfo(url: str) -> str:

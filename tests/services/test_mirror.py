@@ -18,7 +18,7 @@ import pytest
 
 from app.repobuilder import RepoBuilder
 from app.repobuilder.gitops import SEED_TAG_BEFORE_POC, GitOps, seed_history
-from app.services.mirror import FetchError, fetch, has_all, is_url, mirror_path, public_url, read_refs, redact
+from app.services.mirror import FetchError, fetch, has_all, is_url, mirror_path, public_url, read_refs, redact, url_problem
 from tests.gitserver import GitServer, git_server  # noqa: F401  (fixture)
 from tests.scanner.conftest import within
 
@@ -117,6 +117,10 @@ def test_is_url(text, expected):
         ("git://host/x.git", "git://host/x.git"),
         ("file:///srv/git/x.git", "file:///srv/git/x.git"),
         ("https://github.com/org/repo.git", "https://github.com/org/repo.git"),
+        # an "@" in the path is the path's, as git reads it (a personal repository named by e-mail)
+        ("https://bitbucket.example/scm/~jane@corp.example/flux.git", "https://bitbucket.example/scm/~jane@corp.example/flux.git"),
+        ("https://t@host:8443/~jane@corp/x.git", "https://host:8443/~jane@corp/x.git"),
+        ("file:///srv/team@2024/flux", "file:///srv/team@2024/flux"),
     ],
 )  # fmt: skip
 def test_public_url_drops_credentials(url, expected):
@@ -135,6 +139,8 @@ def test_public_url_drops_credentials(url, expected):
         ("tracking https://deploy:ab/Cd3fSecret@git.example.com/org/p.git (fetched)", (),
          "tracking https://***@git.example.com/org/p.git (fetched)"),
         ("unable to access 'https://d:A/b@h/x/': 403", (), "unable to access 'https://***@h/x/': 403"),
+        ("https://host/scm/~jane@corp/x.git and https://host:8443/~j@c/y", (),
+         "https://host/scm/~jane@corp/x.git and https://host:8443/~j@c/y"),  # an "@" in a path is no userinfo
     ],
 )  # fmt: skip
 def test_redact(text, secrets, expected):
@@ -423,11 +429,22 @@ def test_a_password_with_an_unescaped_slash_is_refused_in_one_line_and_never_sho
     for done in (served, scanned):
         assert done.returncode == 1
         assert done.stderr.strip().splitlines()[-1] == (
-            "error: the repository URL holds an '@' after a '/': percent-encode a password's '/' as %2F (and '@' as %40)"
+            "error: the repository URL's password holds a '/': percent-encode it as %2F (and an '@' in it as %40)"
         )
         assert "Secret" not in done.stdout + done.stderr
     assert "fetching https://git.example.com/org/platform.git" in scanned.stderr
     assert not [p for p in data_dir.rglob("*") if "Secret" in p.name or (p.is_file() and b"Secret" in p.read_bytes())]
+
+
+def test_a_url_with_an_at_sign_in_its_path_is_fetched_and_named_as_written(tmp_path, data_dir):
+    """Only a password's "/" is refused: an "@" in the path (``/~jane@corp/``, ``team@2024``) is
+    the path's, as git reads it, and the URL names its repository unchanged."""
+    from app.repobuilder.gitops import build_seed_repo
+
+    url = f"file://{build_seed_repo(tmp_path / 'team@2024' / 'flux').resolve()}"
+    assert url_problem(url) is None and public_url(url) == url and redact(url) == url
+    mirror = fetch(url, data_dir).path
+    assert mirror == mirror_path(data_dir, url) and "refs/heads/main" in read_refs(mirror)
 
 
 def test_an_unreachable_git_remote_says_the_connection_was_refused(data_dir):
