@@ -69,6 +69,7 @@ def fail(message: str) -> NoReturn:
 def open_store(settings: Settings | None = None) -> str:
     """Migrate the configured database and return its URL."""
     from app.store.db import migrate
+    from app.store.errors import one_line
 
     settings = settings or get_settings()
     try:
@@ -76,14 +77,6 @@ def open_store(settings: Settings | None = None) -> str:
     except Exception as exc:  # a locked, read-only or corrupt file: say so in one line
         fail(f"cannot open the database {_database_name(settings.database_url)}: {one_line(exc)}")
     return settings.database_url
-
-
-def one_line(exc: BaseException) -> str:
-    """An error's message for the user: a database driver's own words, not SQLAlchemy's
-    wrapping of them (the statement, a link), and only their first line."""
-    orig = getattr(exc, "orig", None)  # SQLAlchemy's DBAPIError holds the driver's error
-    lines = [line for line in str(orig if isinstance(orig, BaseException) else exc).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
 
 
 def repository_for(url: str, settings: Settings | None = None) -> str:
@@ -578,6 +571,8 @@ def main() -> None:
     try:
         cli()
     except Exception as exc:  # last line of defence: a message, not a traceback
+        from app.store.errors import one_line
+
         typer.echo(f"error: {one_line(exc)}", err=True)
         raise SystemExit(1) from None
     finally:

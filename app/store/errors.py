@@ -8,6 +8,14 @@ CLI prints the message as one line.
 from __future__ import annotations
 
 
+def one_line(exc: BaseException) -> str:
+    """An error's message for the user or a log line: a database driver's own words, not
+    SQLAlchemy's wrapping of them (the statement, a link), and only their first line."""
+    orig = getattr(exc, "orig", None)  # SQLAlchemy's DBAPIError holds the driver's error
+    lines = [line for line in str(orig if isinstance(orig, BaseException) else exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
 class StoreError(Exception):
     status = 400
 

@@ -31,7 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.services.repos import repository_key
 from app.store.db import session_scope
-from app.store.errors import Busy, Invalid, StoreError
+from app.store.errors import Busy, Invalid, StoreError, one_line
 from app.store.turns import transient
 from app.web.render import is_htmx, render, render_html
 
@@ -160,7 +160,7 @@ async def handle(request: Request, exc: Exception) -> Response:
         exc = Busy("the store is busy with other writes; nothing was changed, try again")
     elif unreachable(exc):
         # Not a bug to trace: the operator's log gets the driver's line (host, port), the client a 503.
-        log.warning("the database cannot be reached on %s %s: %s", request.method, request.url.path, _first_line(exc))
+        log.warning("the database cannot be reached on %s %s: %s", request.method, request.url.path, one_line(exc))
         exc, logged = StarletteHTTPException(503, UNREACHABLE, headers={"Retry-After": RETRY_UNREACHABLE}), True
     problem = describe(exc)
     if problem.status >= 500 and not logged:
@@ -211,11 +211,6 @@ def unreachable(exc: Exception) -> bool:
     if type(orig).__module__.startswith("psycopg"):  # no sqlstate: it failed before the server answered
         return isinstance(exc, OperationalError) and (state is None or state.startswith(UNREACHABLE_STATES))
     return isinstance(exc, OperationalError) and "unable to open database file" in str(orig)  # SQLite
-
-
-def _first_line(exc: Exception) -> str:
-    lines = [line for line in str(getattr(exc, "orig", None) or exc).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
 
 
 def _form_again(request: Request, form: FormView, problem: Problem) -> Response | None:

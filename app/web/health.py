@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from app.store.db import MIGRATIONS, get_engine, newer_than_code
+from app.store.errors import one_line
 from app.store.jobs import job_view
 
 log = logging.getLogger("sawmill.web")
@@ -75,17 +76,12 @@ def readiness(database_url: str, repository: str | None) -> dict[str, dict]:
     except Exception as exc:  # unreachable, refused, no such table: not ready, and why in a few words
         # The driver's own words name the host, port and user: the operator's log gets them, the
         # probe (public, no sign-in) only what failed and the kind of error.
-        log.warning("not ready: %s", _first_line(exc))
+        log.warning("not ready: %s", one_line(exc))
         failed = next(name for name in ("database", "migrations", "scan") if name not in checks)
         what = {"database": "cannot connect to the database", "migrations": "cannot read the schema's revision",
                 "scan": "cannot read the scans and jobs"}[failed]  # fmt: skip
         checks[failed] = {"ok": False, "detail": f"{what} ({_error_class(exc)}); the server's log says more"}
     return checks
-
-
-def _first_line(exc: Exception) -> str:
-    lines = [line for line in str(exc).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
 
 
 def _error_class(exc: Exception) -> str:
