@@ -13,6 +13,7 @@ import re
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -398,15 +399,16 @@ def git_date(stamp: bytes | str, offset: bytes | str = b"+0000") -> datetime:
     except ValueError:
         seconds = 0
     try:
-        zone = _zone(offset.decode() if isinstance(offset, bytes) else offset)
-        return datetime.fromtimestamp(seconds, zone)
+        return datetime.fromtimestamp(seconds, _zone(offset))
     except (ValueError, OverflowError, OSError):  # out of datetime's range (in this zone)
         return _LATEST if seconds > 0 else _EARLIEST
 
 
-def _zone(offset: str) -> timezone:
+@lru_cache(maxsize=512)  # a history walk asks for the same few offsets once per commit
+def _zone(offset: bytes | str) -> timezone:
     """``+hhmm`` as a timezone; UTC when it is not one (timezone() refuses a day or more)."""
-    match = re.fullmatch(r"([+-])(\d\d)(\d\d)", offset.strip())
+    text = offset.decode(errors="replace") if isinstance(offset, bytes) else offset
+    match = re.fullmatch(r"([+-])(\d\d)(\d\d)", text.strip())
     if not match:
         return UTC
     minutes = int(match[2]) * 60 + int(match[3])
