@@ -160,11 +160,14 @@ def test_stopping_the_worker_mid_clone_kills_git_and_its_ssh(tmp_path, db_url, m
 
     worker.stop(grace=0.5)
 
-    deadline = time.monotonic() + 10
-    while alive(pid) and time.monotonic() < deadline:
+    def cloning() -> list[Path]:
+        return [p for p in Path("/proc").glob("[0-9]*/cmdline") if url.encode() in _read(p)]
+
+    deadline = time.monotonic() + 10  # killed at once; gone once the kernel has ended each of them
+    while (alive(pid) or cloning()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive(pid)
-    assert not [p for p in Path("/proc").glob("[0-9]*/cmdline") if url.encode() in _read(p)]
+    assert not cloning()
     with session_scope(db_url) as session:
         assert [job.state for job in session.exec(select(Job))] == ["queued"]  # for the next start
 
